@@ -1,0 +1,369 @@
+"""The Penn Treebank pipeline for skip-gram with negative sampling, in NumPy alone.
+
+Every framework in this project trains on the batches built here, so this module imports no framework
+and draws every random number from NumPy generators derived from one integer seed: the same seed gives
+the same batches, bit for bit, whichever framework consumes them. That is what lets the four loss
+curves agree to floating-point noise.
+
+The steps are the chapter's, vectorized so that no Python loop runs once per token:
+
+1. read ``ptb/ptb.train.txt`` straight from the shipped, sha1-checked ``data/ptb.zip``;
+2. build a vocabulary of the words seen at least ``min_count`` times, ``<unk>`` at index 0;
+3. drop ``<unk>`` and subsample frequent words: a token of word w survives with probability
+   ``min(1, sqrt(t / f(w)))``, f(w) being w's share of the (non-``<unk>``) tokens;
+4. turn every token of a sentence with at least two survivors into a center word whose context is
+   every word within a window drawn uniformly from 1..max_window on each side;
+5. draw K noise words per context word with probability proportional to ``count ** 0.75``, never one
+   of that center's context words;
+6. lay each center's row out as ``contexts, noise words, padding`` at the fixed width
+   ``2 * max_window * (1 + K)``; a mask marks the real entries and a label marks the context words.
+
+Fixed widths (and a last batch padded with empty rows) give every batch the same shape, which
+compiled frameworks (JAX's jit, TensorFlow's tf.function) need to trace the training step only once.
+"""
+
+from __future__ import annotations
+
+import collections
+import hashlib
+import time
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from backends.errors import W2VError
+
+DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+PTB_ZIP = DATA_DIR / "ptb.zip"
+PTB_SHA1 = "319d85e578af0cdc590547f26231e4e31cdf1e42"
+PTB_SPLITS = ("train", "valid", "test")
+UNK = "<unk>"
+
+# Separate random streams derived from the one seed, so that drawing the batches never shifts the
+# initial weights and one epoch's shuffle never depends on how many numbers an earlier step used.
+STREAM_BUILD, STREAM_SHUFFLE, STREAM_INIT = 0, 1, 2
+
+
+def rng_for(seed: int, stream: int, epoch: int = 0) -> np.random.Generator:
+    """The generator of one random stream (build, shuffle or init) of one epoch under ``seed``."""
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(stream, epoch)))
+
+
+def _restore_hint(path: Path) -> str:
+    return (
+        f"Restore it with `git checkout -- data/ptb.zip` (the repository ships it), or copy the book's "
+        f"ptb.zip (sha1 {PTB_SHA1}) to {path}. Nothing is downloaded."
+    )
+
+
+def read_ptb_text(path: str | Path | None = None, split: str = "train") -> str:
+    """The raw text of one PTB split, read from the zip after checking the zip's sha1."""
+    if split not in PTB_SPLITS:
+        raise W2VError(f"unknown PTB split {split!r}; choose one of {', '.join(PTB_SPLITS)}.")
+    path = Path(path) if path is not None else PTB_ZIP
+    if not path.is_file():
+        raise W2VError(f"the PTB data file {path} is missing. {_restore_hint(path)}")
+    raw = path.read_bytes()
+    digest = hashlib.sha1(raw).hexdigest()
+    if digest != PTB_SHA1:
+        raise W2VError(
+            f"the PTB data file {path} is corrupt or not the book's: its sha1 is {digest}, expected "
+            f"{PTB_SHA1}. {_restore_hint(path)}"
+        )
+    member = f"ptb/ptb.{split}.txt"
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return archive.read(member).decode("utf-8")
+    except (zipfile.BadZipFile, EOFError) as exc:
+        raise W2VError(f"the PTB data file {path} is not a readable zip ({exc}). {_restore_hint(path)}")
+    except KeyError:
+        raise W2VError(f"the PTB data file {path} has no member {member}. {_restore_hint(path)}")
+
+
+@dataclass(frozen=True)
+class Vocab:
+    """Words seen at least ``min_count`` times, most frequent first; index 0 is ``<unk>``.
+
+    ``counts[i]`` is how often word i occurs in the training text (0 for ``<unk>``): the statistic that
+    both subsampling and the noise distribution are computed from.
+    """
+
+    tokens: tuple[str, ...]
+    counts: np.ndarray
+    index: dict[str, int] = field(repr=False)
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+    def __getitem__(self, word: str) -> int:
+        return self.index.get(word, 0)
+
+    def __contains__(self, word: object) -> bool:
+        return word in self.index and word != UNK
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """Sentences as one flat array of word indices plus each sentence's length."""
+
+    vocab: Vocab
+    ids: np.ndarray
+    lengths: np.ndarray
+
+    @property
+    def num_tokens(self) -> int:
+        return int(self.ids.size)
+
+
+def corpus_from_text(text: str, min_count: int = 10) -> Corpus:
+    """Tokenize ``text`` (one sentence a line, words split on whitespace) and index it."""
+    lines = text.splitlines()
+    words = text.split()
+    if not words:
+        raise W2VError("the corpus is empty: it holds no words, only blank lines or whitespace.")
+    counter = collections.Counter(words)
+    counter.pop(UNK, None)
+    kept = sorted((w for w, c in counter.items() if c >= min_count), key=lambda w: (-counter[w], w))
+    if not kept:
+        top = max(counter.values()) if counter else 0
+        raise W2VError(
+            f"min count {min_count} leaves an empty vocabulary (the most frequent word occurs {top} "
+            f"times); lower the min count."
+        )
+    tokens = (UNK, *kept)
+    index = {w: i for i, w in enumerate(tokens)}
+    lookup = dict.fromkeys(counter, 0)
+    lookup.update(index)
+    lookup[UNK] = 0
+    ids = np.fromiter(map(lookup.__getitem__, words), dtype=np.int32, count=len(words))
+    lengths = np.fromiter(map(len, map(str.split, lines)), dtype=np.int64, count=len(lines))
+    counts = np.zeros(len(tokens), dtype=np.int64)
+    counts[1:] = [counter[w] for w in kept]
+    return Corpus(Vocab(tokens, counts, index), ids, lengths)
+
+
+def load_corpus(path: str | Path | None = None, min_count: int = 10) -> Corpus:
+    """The indexed PTB training split."""
+    return corpus_from_text(read_ptb_text(path), min_count=min_count)
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One minibatch as plain NumPy arrays; every batch of a dataset has the same shapes.
+
+    ``size`` counts the real rows: a padded last batch ends in rows whose mask is all zero, which
+    contribute exactly zero to the loss and its gradient.
+    """
+
+    centers: np.ndarray  # (B, 1) int32
+    contexts_negatives: np.ndarray  # (B, W) int32
+    mask: np.ndarray  # (B, W) float32, 1 = a real context or noise word
+    label: np.ndarray  # (B, W) float32, 1 = a context word
+    size: int
+
+
+def noise_distribution(counts: np.ndarray, power: float = 0.75) -> np.ndarray:
+    """P(w) ∝ count(w) ** power over the vocabulary; ``<unk>`` (count 0) gets probability 0."""
+    weights = counts.astype(np.float64) ** power
+    weights[0] = 0.0
+    return weights / weights.sum()
+
+
+class AliasSampler:
+    """Draws from a fixed discrete distribution in O(1) per draw (Walker's alias method).
+
+    Noise words are the pipeline's largest draw (about 7.5 million per epoch on PTB); a binary search
+    over the cumulative distribution per draw costs several times more than two uniform numbers and
+    two table look-ups.
+    """
+
+    def __init__(self, probs: np.ndarray) -> None:
+        size = probs.size
+        scaled = probs * size
+        self.accept = np.ones(size)
+        self.alias = np.arange(size, dtype=np.int32)
+        small = [i for i in range(size) if scaled[i] < 1.0]
+        large = [i for i in range(size) if scaled[i] >= 1.0]
+        while small and large:
+            lo, hi = small.pop(), large.pop()
+            self.accept[lo], self.alias[lo] = scaled[lo], hi
+            scaled[hi] -= 1.0 - scaled[lo]
+            (small if scaled[hi] < 1.0 else large).append(hi)
+
+    def draw(self, rng: np.random.Generator, shape: int | tuple[int, ...]) -> np.ndarray:
+        column = rng.integers(0, self.accept.size, size=shape, dtype=np.int32)
+        return np.where(rng.random(shape) < self.accept[column], column, self.alias[column])
+
+
+class SkipGramData:
+    """Centers, contexts and noise words drawn from a corpus, served as fixed-shape batches.
+
+    The draw (subsampling, windows, noise words) happens once at construction; with
+    ``resample_each_epoch`` (the chapter's exercise) every epoch after the first draws anew. Each
+    epoch's order is a permutation drawn from its own stream, so epoch e's batches depend only on the
+    seed and e: a second call of :meth:`batches` with the same epoch gives the same batches.
+    """
+
+    def __init__(
+        self,
+        corpus: Corpus,
+        *,
+        max_window: int = 5,
+        num_noise: int = 5,
+        subsample_t: float = 1e-4,
+        seed: int = 0,
+        resample_each_epoch: bool = False,
+    ) -> None:
+        if max_window < 1:
+            raise W2VError(f"max window {max_window} is out of range: it must be at least 1.")
+        if num_noise < 1:
+            raise W2VError(f"the number of noise words {num_noise} is out of range: it must be at least 1.")
+        self.corpus, self.vocab = corpus, corpus.vocab
+        self.max_window, self.num_noise, self.subsample_t = max_window, num_noise, subsample_t
+        self.seed, self.resample_each_epoch = seed, resample_each_epoch
+        self.width = 2 * max_window * (1 + num_noise)
+        self.noise_probs = noise_distribution(corpus.vocab.counts)
+        self._sampler = AliasSampler(self.noise_probs)
+        start = time.perf_counter()
+        self._draw(rng_for(seed, STREAM_BUILD, 0))
+        self.build_seconds = time.perf_counter() - start
+
+    # -- the draw -------------------------------------------------------------------------------------
+
+    def _draw(self, rng: np.random.Generator) -> None:
+        tokens, sentence = self._subsample(rng)
+        self.subsampled_tokens = int(tokens.size)
+        self.centers, contexts, self.num_contexts = self._centers_and_contexts(tokens, sentence, rng)
+        self.contexts_negatives = self._with_noise(contexts, self.num_contexts, rng)
+
+    def _subsample(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """Drop ``<unk>`` and thin out frequent words; returns surviving ids and their sentence index."""
+        ids = self.corpus.ids
+        sentence = np.repeat(np.arange(self.corpus.lengths.size), self.corpus.lengths)
+        known = ids != 0
+        ids, sentence = ids[known], sentence[known]
+        freq = self.vocab.counts / max(int(self.vocab.counts.sum()), 1)
+        with np.errstate(divide="ignore"):
+            keep_prob = np.minimum(1.0, np.sqrt(self.subsample_t / freq))
+        keep = rng.random(ids.size) < keep_prob[ids]
+        return ids[keep], sentence[keep]
+
+    def _centers_and_contexts(
+        self, tokens: np.ndarray, sentence: np.ndarray, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every token of a sentence with >= 2 tokens is a center; contexts come left-aligned."""
+        lengths = np.bincount(sentence, minlength=self.corpus.lengths.size)
+        usable = lengths[sentence] >= 2
+        tokens, sentence = tokens[usable], sentence[usable]
+        ends = np.cumsum(lengths * (lengths >= 2))
+        end = ends[sentence]
+        start = end - lengths[sentence]
+        position = np.arange(tokens.size)
+        window = rng.integers(1, self.max_window + 1, size=tokens.size)
+        offsets = np.concatenate([np.arange(-self.max_window, 0), np.arange(1, self.max_window + 1)])
+        where = position[:, None] + offsets[None, :]
+        valid = (np.abs(offsets)[None, :] <= window[:, None]) & (where >= start[:, None]) & (where < end[:, None])
+        num_contexts = valid.sum(axis=1)
+        # Left-align each row's valid contexts, keeping their order in the sentence.
+        order = np.argsort(~valid, axis=1, kind="stable")
+        contexts = np.take_along_axis(np.where(valid, tokens[np.clip(where, 0, tokens.size - 1)], 0), order, axis=1)
+        return tokens.astype(np.int32), contexts.astype(np.int32), num_contexts
+
+    def _with_noise(self, contexts: np.ndarray, num_contexts: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Rows of ``contexts, K noise words per context, zeros`` at the fixed width.
+
+        Rows are handled in groups of equal context count n, so that each group is one dense
+        (rows, n * K) draw compared against its (rows, n) contexts; a noise word that equals one of its
+        row's contexts is drawn again until none does.
+        """
+        out = np.zeros((contexts.shape[0], self.width), dtype=np.int32)
+        for n in range(1, contexts.shape[1] + 1):
+            rows = np.flatnonzero(num_contexts == n)
+            if not rows.size:
+                continue
+            own = contexts[rows, :n]
+            noise = self._sampler.draw(rng, (rows.size, n * self.num_noise))
+            clash_row, clash_col = np.nonzero((noise[:, :, None] == own[:, None, :]).any(axis=2))
+            while clash_row.size:
+                redraw = self._sampler.draw(rng, clash_row.size)
+                noise[clash_row, clash_col] = redraw
+                again = (redraw[:, None] == own[clash_row]).any(axis=1)
+                clash_row, clash_col = clash_row[again], clash_col[again]
+            out[rows, :n] = own
+            out[rows, n : n * (1 + self.num_noise)] = noise
+        return out
+
+    # -- serving --------------------------------------------------------------------------------------
+
+    @property
+    def num_centers(self) -> int:
+        return int(self.centers.size)
+
+    @property
+    def num_pairs(self) -> int:
+        return int(self.num_contexts.sum())
+
+    def num_batches(self, batch_size: int) -> int:
+        return -(-self.num_centers // batch_size)
+
+    def batches(self, batch_size: int = 512, epoch: int = 0) -> Iterator[Batch]:
+        """The batches of one epoch, shuffled; the last is padded with empty rows to full size."""
+        if batch_size < 1:
+            raise W2VError(f"batch size {batch_size} is out of range: it must be at least 1.")
+        if self.resample_each_epoch and epoch != getattr(self, "_drawn_for", 0):
+            self._draw(rng_for(self.seed, STREAM_BUILD, epoch))
+        self._drawn_for = epoch if self.resample_each_epoch else 0
+        order = rng_for(self.seed, STREAM_SHUFFLE, epoch).permutation(self.num_centers)
+        columns = np.arange(self.width)[None, :]
+        for begin in range(0, self.num_centers, batch_size):
+            rows = order[begin : begin + batch_size]
+            size = rows.size
+            if size < batch_size:
+                rows = np.concatenate([rows, np.full(batch_size - size, -1)])
+            real = (rows >= 0)[:, None]
+            n = np.where(real[:, 0], self.num_contexts[rows], 0)[:, None]
+            yield Batch(
+                centers=np.where(real, self.centers[rows][:, None], 0).astype(np.int32),
+                contexts_negatives=np.where(real, self.contexts_negatives[rows], 0),
+                mask=(columns < n * (1 + self.num_noise)).astype(np.float32),
+                label=(columns < n).astype(np.float32),
+                size=size,
+            )
+
+    def stats(self, batch_size: int = 512) -> dict:
+        """The figures the chapter prints, plus how long the draw took."""
+        return {
+            "vocab_size": len(self.vocab),
+            "sentences": int(self.corpus.lengths.size),
+            "tokens": self.corpus.num_tokens,
+            "subsampled_tokens": self.subsampled_tokens,
+            "centers": self.num_centers,
+            "pairs": self.num_pairs,
+            "batches": self.num_batches(batch_size),
+            "build_seconds": round(self.build_seconds, 4),
+        }
+
+
+def load_data(
+    path: str | Path | None = None,
+    *,
+    min_count: int = 10,
+    max_window: int = 5,
+    num_noise: int = 5,
+    seed: int = 0,
+    resample_each_epoch: bool = False,
+) -> SkipGramData:
+    """Read the shipped PTB and draw its skip-gram dataset; ``build_seconds`` covers all of it."""
+    start = time.perf_counter()
+    data = SkipGramData(
+        load_corpus(path, min_count),
+        max_window=max_window,
+        num_noise=num_noise,
+        seed=seed,
+        resample_each_epoch=resample_each_epoch,
+    )
+    data.build_seconds = time.perf_counter() - start
+    return data
