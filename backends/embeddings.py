@@ -1,0 +1,73 @@
+"""Using trained word vectors: nearest neighbours by cosine, and the word2vec text format.
+
+Framework-neutral: it works on the NumPy matrix every backend exports, so the neighbours of "chip"
+are computed the same way for each framework.
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from backends.errors import W2VError
+from backends.files import atomic_path
+
+
+def similar(matrix: np.ndarray, words: Sequence[str], word: str, k: int = 3) -> list[tuple[str, float]]:
+    """The ``k`` words whose vectors have the highest cosine similarity with ``word``'s, best first."""
+    words = list(words)
+    if word not in words:
+        close = difflib.get_close_matches(word, words, n=5)
+        hint = f" Close spellings in the vocabulary: {', '.join(close)}." if close else ""
+        raise W2VError(f"the word {word!r} is not in the vocabulary ({len(words)} words).{hint}")
+    row = words.index(word)
+    if k < 1:
+        raise W2VError(f"k {k} is out of range: it must be at least 1.")
+    vectors = np.asarray(matrix, dtype=np.float64)
+    norms = np.linalg.norm(vectors, axis=1) + 1e-9
+    cosine = vectors @ vectors[row] / (norms * norms[row])
+    cosine[row] = -np.inf
+    best = np.argsort(-cosine, kind="stable")[:k]
+    return [(words[i], float(cosine[i])) for i in best]
+
+
+def save_word2vec(path: str | Path, words: Sequence[str], matrix: np.ndarray) -> Path:
+    """Write the vectors in word2vec's text format (a ``count size`` header, then ``word v1 v2 ...``)."""
+    matrix = np.asarray(matrix, dtype=np.float32)
+    with atomic_path(path) as temporary, open(temporary, "w", encoding="utf-8") as out:
+        out.write(f"{matrix.shape[0]} {matrix.shape[1]}\n")
+        for word, vector in zip(words, matrix):
+            out.write(word + " " + " ".join(f"{x:.6g}" for x in vector) + "\n")
+    return Path(path)
+
+
+def load_word2vec(path: str | Path) -> tuple[list[str], np.ndarray]:
+    """Read a word2vec text file; a malformed line is reported with its number."""
+    path = Path(path)
+    if not path.is_file():
+        raise W2VError(f"the embeddings file {path} does not exist; train first (python -m backends train).")
+    with open(path, encoding="utf-8") as lines:
+        header = lines.readline().split()
+        if len(header) != 2 or not all(part.isdigit() for part in header):
+            raise W2VError(f"{path} line 1 should be 'COUNT SIZE' (word2vec text format), got {' '.join(header)!r}.")
+        count, size = map(int, header)
+        words, matrix = [], np.empty((count, size), dtype=np.float32)
+        for number, line in enumerate(lines, start=2):
+            parts = line.rstrip("\n").split(" ")
+            if len(words) == count or len(parts) != size + 1:
+                raise W2VError(
+                    f"{path} line {number} is malformed: expected a word and {size} numbers"
+                    f"{' and no more lines' if len(words) == count else ''}; the file may be truncated or not "
+                    f"in word2vec text format."
+                )
+            try:
+                matrix[len(words)] = [float(x) for x in parts[1:]]
+            except ValueError:
+                raise W2VError(f"{path} line {number} is malformed: it holds a value that is not a number.") from None
+            words.append(parts[0])
+    if len(words) != count:
+        raise W2VError(f"{path} is truncated: the header promises {count} words, the file has {len(words)}.")
+    return words, matrix

@@ -1,0 +1,92 @@
+"""PyTorch backend: the chapter's model with ``nn.Embedding`` tables and ``torch.bmm``.
+
+Only what is PyTorch-specific lives here; the data, the initial weights and the training loop are
+shared (``backends.ptb``, ``backends.training``).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from backends import training
+from backends.ptb import Batch
+
+NAME = "torch"
+
+
+def resolve_device(request: str = "auto") -> torch.device:
+    """CUDA when present (or asked for), else the CPU."""
+    found = torch.cuda.is_available()
+    kind = training.choose_device(request, "PyTorch", found, "" if found else "torch.cuda.is_available() is False")
+    return torch.device("cuda" if kind == "gpu" else "cpu")
+
+
+def skip_gram(
+    centers: torch.Tensor, contexts_negatives: torch.Tensor, embed_center: nn.Embedding, embed_context: nn.Embedding
+) -> torch.Tensor:
+    """Scores u_o · v_c of every context-or-noise word against its center: (B, 1) and (B, W) → (B, 1, W)."""
+    v = embed_center(centers)  # (B, 1, E)
+    u = embed_context(contexts_negatives)  # (B, W, E)
+    return torch.bmm(v, u.permute(0, 2, 1))
+
+
+def masked_bce(scores: torch.Tensor, label: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Per-example sigmoid binary cross-entropy, averaged over the unmasked entries: (B, W) → (B,)."""
+    losses = F.binary_cross_entropy_with_logits(scores, label, weight=mask, reduction="none")
+    return losses.sum(dim=1) / mask.sum(dim=1).clamp(min=1)
+
+
+class Trainer:
+    """The two tables on one device and Adam over both; ``step`` returns the batch's summed loss."""
+
+    def __init__(self, center_weights: np.ndarray, context_weights: np.ndarray, lr: float, device: str = "auto"):
+        self.device = resolve_device(device)
+        self.device_name = describe_device(self.device)
+        self.embed_center = nn.Embedding.from_pretrained(torch.from_numpy(center_weights), freeze=False)
+        self.embed_context = nn.Embedding.from_pretrained(torch.from_numpy(context_weights), freeze=False)
+        self.net = nn.Sequential(self.embed_center, self.embed_context).to(self.device)
+        self.optimizer = torch.optim.Adam(self.net.parameters(), lr=lr, eps=1e-8)
+
+    def step(self, batch: Batch) -> torch.Tensor:
+        centers, contexts_negatives, mask, label = (
+            torch.from_numpy(array).to(self.device, non_blocking=True)
+            for array in (batch.centers, batch.contexts_negatives, batch.mask, batch.label)
+        )
+        self.optimizer.zero_grad(set_to_none=True)
+        scores = skip_gram(centers, contexts_negatives, self.embed_center, self.embed_context)
+        loss = masked_bce(scores.reshape(label.shape), label, mask).sum()
+        loss.backward()
+        self.optimizer.step()
+        return loss.detach()
+
+    def embeddings(self) -> np.ndarray:
+        """The center-word table, the chapter's word vectors."""
+        return to_numpy(self.embed_center.weight)
+
+
+def describe_device(device: torch.device) -> str:
+    return f"cuda ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else "cpu"
+
+
+def to_numpy(tensor: torch.Tensor) -> np.ndarray:
+    return tensor.detach().cpu().numpy()
+
+
+def tensor(array: np.ndarray) -> torch.Tensor:
+    """A NumPy array as a tensor of this framework (for the notebooks' small examples)."""
+    return torch.from_numpy(np.asarray(array))
+
+
+def losses_to_numpy(losses: list[torch.Tensor]) -> np.ndarray:
+    """Many scalar losses read back from the device in one transfer."""
+    return to_numpy(torch.stack(losses))
+
+
+def train(data, config: training.TrainConfig | None = None, **options) -> training.History:
+    """Train on ``data`` with the shared loop; see :func:`backends.training.fit` for the options."""
+    return training.fit(sys.modules[__name__], data, config, **options)
