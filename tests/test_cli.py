@@ -1,0 +1,131 @@
+"""The command line, end to end in subprocesses, and every bad input it must answer clearly."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from backends import cli
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(*args, env=None, cwd=ROOT):
+    return subprocess.run(
+        [sys.executable, "-m", "backends", *map(str, args)],
+        capture_output=True, text=True, cwd=cwd, env={**os.environ, **(env or {})}, timeout=600,
+    )
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    out = tmp_path_factory.mktemp("results")
+    done = run("train", "--framework", "torch", "--max-steps", "40", "--out", out, "--json")
+    assert done.returncode == 0, done.stderr
+    return out, json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_stats_json():
+    done = run("stats", "--json")
+    assert done.returncode == 0, done.stderr
+    stats = json.loads(done.stdout)
+    assert stats["vocab_size"] == 6719 and stats["batches"] == -(-stats["centers"] // 512)
+    assert set(stats) == {"vocab_size", "sentences", "tokens", "subsampled_tokens", "centers", "pairs",
+                          "batches", "build_seconds"}
+
+
+def test_train_writes_history_and_embeddings(trained):
+    out, summary = trained
+    assert summary["framework"] == "torch" and summary["device"] == "cpu" and summary["steps"] == 40
+    assert 0.5 < summary["loss"] < 0.7 and summary["centers_per_sec"] > 0
+    history = json.loads((out / "torch" / "history.json").read_text())
+    assert len(history["step_losses"]) == 40 and history["loss"] == summary["loss"]
+    header = (out / "torch" / "embeddings.txt").read_text().splitlines()[0]
+    assert header == "6719 100"
+    assert not list((out / "torch").glob(".*tmp"))  # no temporary files left behind
+
+
+def test_similar_and_report(trained):
+    out, _ = trained
+    done = run("similar", out / "torch" / "embeddings.txt", "chip", "-k", "4")
+    assert done.returncode == 0, done.stderr
+    rows = [line.split("\t") for line in done.stdout.strip().splitlines()]
+    assert len(rows) == 4 and all(-1 <= float(c) <= 1 for _, c in rows) and "chip" not in [w for w, _ in rows]
+    done = run("report", "--out", out)
+    assert done.returncode == 0, done.stderr
+    assert (out / "loss_curves.png").stat().st_size > 10_000
+    summary = (out / "summary.md").read_text()
+    assert "| torch | cpu | 40 |" in summary and 'neighbours of "chip"' in summary
+
+
+def test_framework_that_fails_to_import_names_the_package(tmp_path):
+    fake = tmp_path / "torch"
+    fake.mkdir()
+    (fake / "__init__.py").write_text("raise ImportError('simulated broken install')\n")
+    done = run("train", "--framework", "torch", "--max-steps", "1", env={"PYTHONPATH": tmp_path})
+    assert done.returncode == 2
+    assert "torch is not installed or failed to import" in done.stderr and "pip install torch==2.13.0" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def user_error(capsys, *argv):
+    code = cli.main([str(a) for a in argv])
+    captured = capsys.readouterr()
+    assert code == 2, captured
+    return captured.err
+
+
+def test_unknown_framework(capsys):
+    assert "unknown framework 'pytorch'; choose one of torch, mxnet, jax, tensorflow" in user_error(
+        capsys, "train", "--framework", "pytorch")
+
+
+def test_gpu_requested_but_absent(capsys, tmp_path):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    err = user_error(capsys, "train", "--framework", "torch", "--device", "gpu", "--out", tmp_path)
+    assert "a GPU was asked for, but PyTorch sees none" in err
+
+
+def test_missing_and_corrupt_data(capsys, tmp_path):
+    assert "is missing" in user_error(capsys, "stats", "--data", tmp_path / "ptb.zip")
+    (tmp_path / "ptb.zip").write_bytes(b"not a zip")
+    assert "is corrupt" in user_error(capsys, "stats", "--data", tmp_path / "ptb.zip")
+
+
+@pytest.mark.parametrize(
+    "flag, value, message",
+    [("--epochs", "0", "epochs 0 is out of range"), ("--lr", "-1", "learning rate -1.0 is out of range"),
+     ("--batch-size", "0", "batch size 0 is out of range"), ("--embed-size", "0", "embedding size 0 is out of range")],
+)
+def test_out_of_range_training_flags(capsys, flag, value, message):
+    assert message in user_error(capsys, "train", "--framework", "torch", flag, value)
+
+
+def test_unknown_word_lists_close_spellings(capsys, trained):
+    out, _ = trained
+    err = user_error(capsys, "similar", out / "torch" / "embeddings.txt", "chipz")
+    assert "'chipz' is not in the vocabulary" in err and "chip, chips" in err
+
+
+def test_malformed_embeddings_file_reports_the_line(capsys, tmp_path):
+    bad = tmp_path / "bad.txt"
+    bad.write_text("2 3\nfoo 1 2 3\nbar 1 2\n")
+    assert "line 3 is malformed" in user_error(capsys, "similar", bad, "foo")
+    assert "does not exist" in user_error(capsys, "similar", tmp_path / "none.txt", "foo")
+
+
+def test_output_folder_that_cannot_be_written(capsys, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    err = user_error(capsys, "train", "--framework", "torch", "--max-steps", "1", "--no-progress", "--out", blocker)
+    assert "cannot write to" in err and "--out" in err
+
+
+def test_report_without_runs(capsys, tmp_path):
+    assert "no runs under" in user_error(capsys, "report", "--out", tmp_path)

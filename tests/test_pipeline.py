@@ -1,0 +1,175 @@
+"""The NumPy pipeline: the chapter's statistics, its invariants, determinism and its errors."""
+
+import zipfile
+
+import numpy as np
+import pytest
+
+from backends import ptb
+from backends.errors import W2VError
+
+
+def noise_part(data: ptb.SkipGramData) -> np.ndarray:
+    """A boolean (centers, width) matrix marking the noise-word slots of every row."""
+    columns = np.arange(data.width)[None, :]
+    n = data.num_contexts[:, None]
+    return (columns >= n) & (columns < n * (1 + data.num_noise))
+
+
+def test_statistics_match_the_chapter(data):
+    stats = data.stats(512)
+    assert stats["vocab_size"] == 6719
+    assert stats["sentences"] == 42068
+    assert stats["tokens"] == 887521
+    # The book: ~343k tokens after subsampling, 1,503,420 center-context pairs for one draw.
+    assert 340_000 <= stats["subsampled_tokens"] <= 348_000
+    assert 1_480_000 <= stats["pairs"] <= 1_525_000
+    assert stats["centers"] <= stats["subsampled_tokens"]
+    assert stats["batches"] == -(-stats["centers"] // 512)
+
+
+def test_vocabulary_order_and_unk(corpus):
+    vocab = corpus.vocab
+    assert vocab.tokens[0] == "<unk>" and vocab["<unk>"] == 0 and "<unk>" not in vocab
+    assert vocab["the"] == 1  # the most frequent word comes first
+    assert np.all(np.diff(vocab.counts[1:]) <= 0)
+    assert vocab.counts[1:].min() >= 10
+    assert vocab["a-word-never-seen"] == 0
+
+
+def test_same_seed_same_batches_other_seed_other_batches(corpus, data):
+    again = ptb.SkipGramData(corpus, seed=0)
+    other = ptb.SkipGramData(corpus, seed=1)
+    assert np.array_equal(again.contexts_negatives, data.contexts_negatives)
+    first, second = next(data.batches(64)), next(again.batches(64))
+    for name in ("centers", "contexts_negatives", "mask", "label"):
+        assert np.array_equal(getattr(first, name), getattr(second, name))
+    assert other.subsampled_tokens != data.subsampled_tokens
+
+
+def test_no_noise_word_is_a_context_of_its_center(data):
+    n = data.num_contexts
+    real_contexts = np.where(np.arange(2 * data.max_window)[None, :] < n[:, None],
+                             data.contexts_negatives[:, : 2 * data.max_window], -1)
+    noise = np.where(noise_part(data), data.contexts_negatives, -2)
+    clash = (noise[:, :, None] == real_contexts[:, None, :]).any(axis=(1, 2))
+    assert not clash.any()
+    assert (data.contexts_negatives[noise_part(data)] > 0).all()  # never <unk>
+
+
+def test_noise_follows_count_to_the_three_quarters(corpus, data):
+    observed = np.bincount(data.contexts_negatives[noise_part(data)], minlength=len(corpus.vocab))
+    observed = observed / observed.sum()
+    expected = ptb.noise_distribution(corpus.vocab.counts, 0.75)
+    distance = lambda p, q: 0.5 * np.abs(p - q).sum()
+    # Rejecting a center's own contexts bends the distribution slightly (total variation ~0.011);
+    # the wrong power would be far off.
+    assert distance(observed, expected) < 0.03
+    assert distance(observed, ptb.noise_distribution(corpus.vocab.counts, 1.0)) > 0.15
+    assert distance(observed, ptb.noise_distribution(corpus.vocab.counts, 0.5)) > 0.15
+
+
+def test_alias_sampler_passes_a_chi_square_goodness_of_fit():
+    from scipy import stats
+
+    probs = ptb.noise_distribution(np.array([0, 500, 120, 60, 30, 9, 3, 1]))
+    draws = ptb.AliasSampler(probs).draw(np.random.default_rng(7), 400_000)
+    observed = np.bincount(draws, minlength=probs.size)[1:]
+    assert np.bincount(draws, minlength=probs.size)[0] == 0
+    result = stats.chisquare(observed, probs[1:] * draws.size)
+    assert result.pvalue > 1e-3
+    skewed = stats.chisquare(observed, ptb.noise_distribution(np.array([0, 500, 120, 60, 30, 9, 3, 1]), 1.0)[1:] * draws.size)
+    assert skewed.pvalue < 1e-12
+
+
+def test_masks_labels_and_padding_are_consistent(data):
+    batches = list(data.batches(4096))
+    assert sum(b.size for b in batches) == data.num_centers
+    for batch in batches:
+        assert batch.centers.shape == (4096, 1) and batch.centers.dtype == np.int32
+        assert batch.contexts_negatives.shape == batch.mask.shape == batch.label.shape == (4096, data.width)
+        assert (batch.label <= batch.mask).all()
+        # masks are a prefix of ones; (1 + K) mask entries per context label
+        assert (np.diff(batch.mask, axis=1) <= 0).all() and (np.diff(batch.label, axis=1) <= 0).all()
+        assert np.array_equal(batch.mask.sum(1), batch.label.sum(1) * (1 + data.num_noise))
+        assert (batch.contexts_negatives[batch.mask == 0] == 0).all()
+        assert (batch.mask[: batch.size].sum(1) >= 1 + data.num_noise).all()
+    last = batches[-1]
+    assert last.size == data.num_centers % 4096
+    assert (last.mask[last.size :] == 0).all() and (last.centers[last.size :] == 0).all()
+
+
+def test_each_epoch_visits_every_center_once_in_a_new_order(data):
+    def centers(epoch):
+        return np.concatenate([b.centers[: b.size, 0] for b in data.batches(1000, epoch=epoch)])
+
+    first, second = centers(0), centers(1)
+    assert np.array_equal(np.sort(first), np.sort(data.centers))
+    assert np.array_equal(np.sort(second), np.sort(data.centers))
+    assert not np.array_equal(first, second)
+    assert np.array_equal(first, centers(0))  # an epoch's order depends only on the seed and the epoch
+
+
+def test_contexts_lie_within_a_window_of_the_same_sentence():
+    # Every word distinct and kept (t huge), so a context's word identifies its position.
+    sentences = [" ".join(f"w{s}_{i}" for i in range(length)) for s, length in enumerate([7, 1, 0, 2, 12])]
+    corpus = ptb.corpus_from_text("\n".join(sentences), min_count=1)
+    data = ptb.SkipGramData(corpus, max_window=3, num_noise=2, subsample_t=1e9, seed=3)
+    assert data.num_centers == 7 + 2 + 12  # one- and zero-word sentences give no centers
+    position = {word: tuple(map(int, word[1:].split("_"))) for word in corpus.vocab.tokens[1:]}
+    for center, row, n in zip(data.centers, data.contexts_negatives, data.num_contexts):
+        s, i = position[corpus.vocab.tokens[center]]
+        got = [position[corpus.vocab.tokens[w]] for w in row[:n]]
+        assert all(t == s for t, _ in got)
+        offsets = sorted(j - i for _, j in got)
+        window = max(abs(o) for o in offsets)
+        length = len(sentences[s].split())
+        expected = [o for o in range(-window, window + 1) if o != 0 and 0 <= i + o < length]
+        assert offsets == expected and 1 <= window <= 3
+
+
+def test_resampling_each_epoch_draws_anew(corpus):
+    fixed = ptb.SkipGramData(corpus, seed=5)
+    resampled = ptb.SkipGramData(corpus, seed=5, resample_each_epoch=True)
+    assert np.array_equal(fixed.contexts_negatives, resampled.contexts_negatives)
+    before = resampled.subsampled_tokens
+    next(resampled.batches(512, epoch=1))
+    assert resampled.subsampled_tokens != before
+    next(fixed.batches(512, epoch=1))
+    assert fixed.subsampled_tokens == before
+
+
+def test_missing_data_file_names_the_fix(tmp_path):
+    with pytest.raises(W2VError, match=r"ptb\.zip is missing.*git checkout -- data/ptb\.zip"):
+        ptb.read_ptb_text(tmp_path / "ptb.zip")
+
+
+def test_corrupt_data_file_names_both_hashes(tmp_path):
+    broken = tmp_path / "ptb.zip"
+    broken.write_bytes(ptb.PTB_ZIP.read_bytes()[:100_000])  # a truncated copy
+    with pytest.raises(W2VError, match=rf"corrupt.*expected {ptb.PTB_SHA1}"):
+        ptb.read_ptb_text(broken)
+
+
+def test_shipped_zip_holds_the_three_splits():
+    with zipfile.ZipFile(ptb.PTB_ZIP) as archive:
+        assert {"ptb/ptb.train.txt", "ptb/ptb.valid.txt", "ptb/ptb.test.txt"} <= set(archive.namelist())
+    assert ptb.read_ptb_text(split="valid").count("\n") == 3370
+
+
+@pytest.mark.parametrize(
+    "text, min_count, message",
+    [("", 1, "corpus is empty"), (" \n\t\n", 1, "corpus is empty"), ("a b c\nb c", 5, "empty vocabulary")],
+)
+def test_corpus_errors(text, min_count, message):
+    with pytest.raises(W2VError, match=message):
+        ptb.corpus_from_text(text, min_count=min_count)
+
+
+def test_bad_pipeline_settings(corpus, data):
+    with pytest.raises(W2VError, match="max window 0 is out of range"):
+        ptb.SkipGramData(corpus, max_window=0)
+    with pytest.raises(W2VError, match="noise words 0 is out of range"):
+        ptb.SkipGramData(corpus, num_noise=0)
+    with pytest.raises(W2VError, match="batch size 0 is out of range"):
+        next(data.batches(0))
