@@ -7,7 +7,7 @@ FRAMEWORKS := torch
 # Under `make test` the notebooks train a small budget of steps; in Jupyter they train the full 5 epochs.
 TEST_STEPS ?= 150
 
-.PHONY: venv test test-python test-notebooks run lab clean
+.PHONY: venv test test-python test-notebooks run lab notebooks clean
 
 venv: $(STAMP)
 
@@ -29,6 +29,9 @@ test-notebooks: venv
 run: venv
 	for framework in $(FRAMEWORKS); do $(PY) -m backends train --framework $$framework || exit 1; done
 	$(PY) -m backends report
+
+notebooks: venv
+	$(PY) tools/make_notebooks.py
 
 lab: venv
 	$(VENV)/bin/jupyter lab notebooks/

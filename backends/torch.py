@@ -47,8 +47,7 @@ class Trainer:
     def __init__(self, center_weights: np.ndarray, context_weights: np.ndarray, lr: float, device: str = "auto"):
         self.device = resolve_device(device)
         self.device_name = describe_device(self.device)
-        self.embed_center = nn.Embedding.from_pretrained(torch.from_numpy(center_weights), freeze=False)
-        self.embed_context = nn.Embedding.from_pretrained(torch.from_numpy(context_weights), freeze=False)
+        self.embed_center, self.embed_context = embedding(center_weights), embedding(context_weights)
         self.net = nn.Sequential(self.embed_center, self.embed_context).to(self.device)
         self.optimizer = torch.optim.Adam(self.net.parameters(), lr=lr, eps=1e-8)
 
@@ -80,6 +79,11 @@ def to_numpy(tensor: torch.Tensor) -> np.ndarray:
 def tensor(array: np.ndarray) -> torch.Tensor:
     """A NumPy array as a tensor of this framework (for the notebooks' small examples)."""
     return torch.from_numpy(np.asarray(array))
+
+
+def embedding(weights: np.ndarray) -> nn.Embedding:
+    """An embedding table holding ``weights`` (one row per word), as ``skip_gram`` takes it."""
+    return nn.Embedding.from_pretrained(torch.from_numpy(np.asarray(weights, dtype=np.float32)), freeze=False)
 
 
 def losses_to_numpy(losses: list[torch.Tensor]) -> np.ndarray:

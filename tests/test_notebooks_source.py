@@ -1,0 +1,24 @@
+"""The committed chapter notebooks are exactly what tools/make_notebooks.py writes, outputs cleared."""
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+spec = importlib.util.spec_from_file_location("make_notebooks", ROOT / "tools" / "make_notebooks.py")
+make_notebooks = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(make_notebooks)
+
+
+@pytest.mark.parametrize("framework", sorted(make_notebooks.FRAMEWORKS))
+def test_notebook_matches_its_generator(framework):
+    committed = (ROOT / "notebooks" / framework / "word2vec-pretraining.ipynb").read_text(encoding="utf-8")
+    assert committed == make_notebooks.render(framework), "run `make notebooks` and commit the result"
+
+
+@pytest.mark.parametrize("framework", sorted(make_notebooks.FRAMEWORKS))
+def test_notebook_checks_the_chapters_loss_values(framework):
+    notebook = make_notebooks.build(framework, make_notebooks.FRAMEWORKS[framework])
+    checked = [c for c in notebook.cells if c.source.startswith("# NBVAL_CHECK_OUTPUT")]
+    assert len(checked) == 1 and f"from backends import {framework} as w2v" in notebook.cells[1].source

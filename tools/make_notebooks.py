@@ -1,0 +1,213 @@
+"""Writes notebooks/<framework>/word2vec-pretraining.ipynb from one template.
+
+The four chapter notebooks share every code cell; only the import line and the paragraphs about
+framework idioms differ. Generating them keeps them from drifting apart. Run `make notebooks` after
+editing this file; a test checks that the committed notebooks match it. Outputs are left empty.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parent.parent
+
+FRAMEWORKS = {
+    "torch": {
+        "title": "PyTorch",
+        "idioms": (
+            "In PyTorch both tables are `nn.Embedding` layers, created from the shared NumPy arrays with "
+            "`nn.Embedding.from_pretrained(..., freeze=False)` so that they stay trainable. Looking up a batch of "
+            "indices is just calling the layer. The scores come from `torch.bmm`, a batched matrix product: for every "
+            "example it multiplies the (1, E) center vector by the transposed (W, E) block of context-or-noise "
+            "vectors, which `permute(0, 2, 1)` produces without copying."
+        ),
+        "loss_idioms": (
+            "`F.binary_cross_entropy_with_logits` takes the raw scores (it applies the sigmoid itself, in a "
+            "numerically stable way) and a `weight` tensor, which is exactly our mask: padded entries get weight 0."
+        ),
+        "step_idioms": (
+            "PyTorch builds the graph as the forward pass runs (eager mode): `loss.backward()` fills each "
+            "parameter's `.grad`, `optimizer.step()` applies Adam, and `zero_grad` clears the gradients for the "
+            "next batch. `loss.detach()` hands the loss back without keeping the graph alive."
+        ),
+    },
+}
+
+MARKDOWN, CODE = "markdown", "code"
+
+
+def cells(framework: str, spec: dict) -> list[tuple[str, str]]:
+    title = spec["title"]
+    return [
+        (MARKDOWN, f"""# Pretraining word2vec on the Penn Treebank — {title}
+
+This notebook trains word vectors with the **skip-gram model and negative sampling**, the model of the
+chapter, on the Penn Treebank (PTB), using {title}. Three sibling notebooks (`../torch`, `../mxnet`, `../jax`,
+`../tensorflow`) run the same cells with the other frameworks, and `../compare-frameworks.ipynb` puts their
+loss curves side by side.
+
+Everything that is not specific to {title} (reading the data, drawing the batches, the initial weights, the
+training loop) lives in shared code, once. So the four notebooks start from the same numbers, see the same
+batches in the same order, and their losses agree to floating-point noise. The cell below is the only code
+cell that differs between them."""),
+        (CODE, f"""import os
+
+import numpy as np
+
+from backends import {framework} as w2v  # the one line that differs between the four notebooks
+from backends import embeddings, plotting, ptb
+from backends.notebook import format_losses, show_source
+
+# `make test` runs this notebook with a small budget of steps; in Jupyter it trains the chapter's 5 epochs.
+MAX_STEPS = int(os.environ["W2V_MAX_STEPS"]) if os.environ.get("W2V_MAX_STEPS") else None"""),
+        (MARKDOWN, """## 1. The data: from sentences to training examples
+
+PTB's training split has about 42,000 sentences and 890,000 tokens, with rare words already replaced by
+`<unk>`. The pipeline (`backends/ptb.py`, plain NumPy) turns it into training examples in five steps:
+
+1. **Vocabulary.** Words seen at least 10 times get an index; everything else maps to `<unk>` (index 0).
+2. **Dropping `<unk>` and subsampling.** Very frequent words ("the", "a", "N") appear next to almost every word,
+   so pairs with them say little about meaning and cost most of the time. Each token of word $w$ is kept with
+   probability
+   $$P(\\text{keep } w) = \\min\\left(1, \\sqrt{\\frac{t}{f(w)}}\\right), \\qquad t = 10^{-4},$$
+   where $f(w)$ is the fraction of all tokens that are $w$. A word rarer than $t$ is always kept.
+3. **Centers and contexts.** Every remaining token is a *center* word. For each center we draw a window size
+   uniformly from 1 to 5; the words at most that far away, in the same sentence, are its *context* words.
+   Random windows give nearby words more weight than distant ones on average.
+4. **Noise words.** For each context word we draw $K = 5$ *noise* words from
+   $P(w) \\propto \\text{count}(w)^{0.75}$. The power 0.75 flattens the unigram distribution, so rare words are
+   drawn a little more often than their frequency alone would give. A noise word that happens to be one of
+   the center's context words is drawn again.
+5. **Fixed-width rows.** Centers have different numbers of contexts, so each row is laid out as
+   *contexts, noise words, padding* at a fixed width $2 \\cdot 5 \\cdot (1 + K) = 60$. A **mask** marks the real
+   entries and a **label** marks the context words (1) against the noise words (0).
+
+All randomness comes from one seed, so the same seed gives the same batches, bit for bit."""),
+        (CODE, """data = ptb.load_data(seed=0)
+data.stats()"""),
+        (MARKDOWN, """Subsampling in numbers: the most frequent words lose most of their tokens, rare words lose none."""),
+        (CODE, """counts = data.vocab.counts
+total = counts.sum()
+for word in ["the", "a", "join", "chip"]:
+    index = data.vocab[word]
+    keep = min(1.0, np.sqrt(1e-4 / (counts[index] / total)))
+    print(f"{word:>5}: {counts[index]:6d} tokens, kept with probability {keep:.3f}")"""),
+        (MARKDOWN, """One row of a batch, decoded back into words: the context words come first (label 1), then five noise
+words per context word (label 0), then padding that the mask switches off."""),
+        (CODE, """batch = next(data.batches(batch_size=4))
+row = batch.contexts_negatives[0]
+print("center:  ", data.vocab.tokens[batch.centers[0, 0]])
+print("contexts:", [data.vocab.tokens[i] for i, l in zip(row, batch.label[0]) if l == 1])
+print("noise:   ", [data.vocab.tokens[i] for i, l, m in zip(row, batch.label[0], batch.mask[0]) if m == 1 and l == 0])
+print("shapes:  ", batch.centers.shape, batch.contexts_negatives.shape, batch.mask.shape, batch.label.shape)"""),
+        (MARKDOWN, f"""## 2. The model: two embedding tables
+
+An embedding layer is a lookup table: a (vocabulary size × embedding size) matrix whose row $i$ is the vector
+of word $i$. Skip-gram keeps **two** tables: $\\mathbf v_w$ for a word used as a center and $\\mathbf u_w$ for a
+word used as a context (or noise) word. Given indices of shape (batch, k), a table returns vectors of shape
+(batch, k, embedding size)."""),
+        (CODE, """table = w2v.embedding(np.arange(20 * 4, dtype=np.float32).reshape(20, 4) / 100)  # 20 words, 4 dimensions
+indices = w2v.tensor(np.array([[1, 2, 3], [4, 5, 6]], dtype=np.int32))
+vectors = w2v.to_numpy(table(indices))
+print(vectors.shape)
+print(vectors[0, 0])  # row 1 of the table"""),
+        (MARKDOWN, f"""The skip-gram score of a center $c$ and a candidate word $o$ is the dot product $\\mathbf u_o^\\top \\mathbf v_c$.
+For a batch we compute it for every center against all 60 entries of its row at once: a (B, 1, E) block times
+a (B, E, 60) block gives (B, 1, 60) scores.
+
+{spec["idioms"]}"""),
+        (CODE, """show_source(w2v.skip_gram)"""),
+        (CODE, """centers = w2v.tensor(np.array([[1], [2]], dtype=np.int32))
+contexts_negatives = w2v.tensor(np.array([[3, 4, 5, 6], [7, 8, 9, 10]], dtype=np.int32))
+scores = w2v.skip_gram(centers, contexts_negatives, table, table)
+print(w2v.to_numpy(scores).shape)  # (batch, 1, width)"""),
+        (MARKDOWN, f"""## 3. The loss: masked binary cross-entropy
+
+Negative sampling turns the softmax over the whole vocabulary into many binary questions: *is $o$ a real
+context word of $c$, or noise?* With $\\sigma$ the sigmoid, the loss of one center is
+
+$$-\\sum_{{o \\in \\text{{contexts}}}} \\log \\sigma(\\mathbf u_o^\\top \\mathbf v_c) - \\sum_{{n \\in \\text{{noise}}}} \\log \\sigma(-\\mathbf u_n^\\top \\mathbf v_c),$$
+
+and we average it over the row's real entries: the mask zeroes the padding, and dividing by the number of
+ones in the mask makes rows with few and many contexts count alike.
+
+{spec["loss_idioms"]}"""),
+        (CODE, """show_source(w2v.masked_bce)"""),
+        (MARKDOWN, """The chapter's check: two rows with the same scores; the second row has only two real entries. Its loss is the
+mean over those two, not over four."""),
+        (CODE, """# NBVAL_CHECK_OUTPUT
+scores = w2v.tensor(np.array([[1.1, -2.2, 3.3, -4.4]] * 2, dtype=np.float32))
+label = w2v.tensor(np.array([[1, 0, 0, 0], [0, 1, 0, 0]], dtype=np.float32))
+mask = w2v.tensor(np.array([[1, 1, 1, 1], [1, 1, 0, 0]], dtype=np.float32))
+print(format_losses(w2v.to_numpy(w2v.masked_bce(scores, label, mask))))"""),
+        (MARKDOWN, f"""## 4. Training
+
+One step looks up the center and context vectors of a batch, scores them, sums the per-example losses
+(as the chapter does) and takes an Adam step (learning rate 0.002, $\\epsilon = 10^{{-8}}$) on both tables.
+
+{spec["step_idioms"]}"""),
+        (CODE, """show_source(w2v.Trainer)"""),
+        (MARKDOWN, """The loop around the step is shared by all four frameworks (`backends/training.py`): it draws the shared
+initial weights (Xavier-uniform, from the same seed), shuffles the batches each epoch, shows a progress bar,
+records every step's loss and stops cleanly on a NaN loss or Ctrl-C. The curve below redraws as training
+runs. The chapter's settings: 5 epochs, batches of 512 centers, 100-dimensional vectors."""),
+        (CODE, """history = w2v.train(data, epochs=5, batch_size=512, lr=0.002, embed_size=100, seed=0,
+                    max_steps=MAX_STEPS, callback=plotting.LiveLossPlot(every=100))
+print(f"{history.steps} steps on {history.device}: loss {history.loss:.4f}, "
+      f"{history.centers_per_sec:,.0f} centers/s")"""),
+        (MARKDOWN, """## 5. Using the vectors
+
+The center table holds the word vectors. Words that occur in similar contexts end up with vectors pointing in
+similar directions, so the nearest neighbours by cosine similarity
+$\\cos(\\mathbf x, \\mathbf y) = \\mathbf x^\\top \\mathbf y / (\\lVert \\mathbf x \\rVert \\lVert \\mathbf y \\rVert)$
+should be related words. After the full 5 epochs the neighbours of "chip" are computer words; after the short
+test budget they are still close to random."""),
+        (CODE, """for word, cosine in embeddings.similar(history.embeddings, history.words, "chip", k=3):
+    print(f"{word:>12}  {cosine:.3f}")"""),
+        (MARKDOWN, """A map of a few dozen words: the vectors projected onto their two main directions of variation (PCA).
+Two dimensions lose most of the 100, but groups such as months, weekdays, numbers and price moves tend to
+gather after full training."""),
+        (CODE, """words = ("monday tuesday wednesday thursday friday january february march april june july october "
+         "december two three four five six seven rose fell climbed declined gained dropped jumped slipped "
+         "stock shares bonds securities ibm intel chip computer software president chairman analysts investors").split()
+rows = [history.words.index(w) for w in words]
+plotting.plot_words(history.embeddings[rows], words);"""),
+        (MARKDOWN, """## Things to try
+
+- Train with `resample_each_epoch=True` in `ptb.load_data` to redraw subsampling, windows and noise words every
+  epoch, and compare the loss curves.
+- Change the noise power from 0.75 to 1 or 0 in `ptb.noise_distribution` and look at the neighbours.
+- Run the same cells with another framework by changing the import line, or open `../compare-frameworks.ipynb`."""),
+    ]
+
+
+def build(framework: str, spec: dict) -> nbformat.NotebookNode:
+    notebook = nbformat.v4.new_notebook()
+    notebook.metadata = {
+        "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
+        "language_info": {"name": "python"},
+    }
+    for index, (kind, source) in enumerate(cells(framework, spec)):
+        cell = nbformat.v4.new_markdown_cell(source) if kind == MARKDOWN else nbformat.v4.new_code_cell(source)
+        cell.id = f"{framework}-{index:02d}"
+        notebook.cells.append(cell)
+    return notebook
+
+
+def render(framework: str) -> str:
+    return nbformat.writes(build(framework, FRAMEWORKS[framework])) + "\n"
+
+
+def main(root: Path = ROOT) -> None:
+    for framework in FRAMEWORKS:
+        path = root / "notebooks" / framework / "word2vec-pretraining.ipynb"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(render(framework), encoding="utf-8")
+        print(f"wrote {path.relative_to(root)}")
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT)
