@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-FRAMEWORKS := torch
+FRAMEWORKS := torch mxnet jax tensorflow
 # Under `make test` the notebooks train a small budget of steps; in Jupyter they train the full 5 epochs.
 TEST_STEPS ?= 150
 

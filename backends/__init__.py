@@ -43,8 +43,6 @@ def load_backend(framework: str) -> ModuleType:
     try:
         return importlib.import_module(f"backends.{framework}")
     except ImportError as exc:
-        if exc.name == f"backends.{framework}":
-            raise W2VError(f"the {framework} backend is not written yet; use one of the others.") from None
         raise W2VError(
             f"{framework} is not installed or failed to import ({exc}). Install the project's pinned "
             f"environment with `make venv`, or this framework alone with `pip install {PACKAGES[framework]}`."

@@ -27,6 +27,19 @@ from backends.errors import W2VError
 from backends.ptb import STREAM_INIT, SkipGramData, rng_for
 
 DEVICE_REQUESTS = ("auto", "cpu", "gpu")
+ADAM_EPSILON, ADAM_BETA2 = 1e-8, 0.999
+
+
+def adam_epsilon_hat(step):
+    """The epsilon that makes MXNet's and Keras' Adam take exactly PyTorch's (and optax's) step.
+
+    PyTorch and optax add epsilon to the bias-corrected root sqrt(v / (1 - beta2^t)); MXNet and Keras
+    fold the bias corrections into the learning rate and add epsilon to the raw sqrt(v). The two agree
+    when the latter uses epsilon * sqrt(1 - beta2^t) at step t (counting from 1). Without this, rows
+    with tiny gradients (rare words) move differently, visibly so in the trained vectors. ``step`` may
+    be a number or a framework tensor.
+    """
+    return ADAM_EPSILON * (1 - ADAM_BETA2**step) ** 0.5
 
 
 def initial_weights(vocab_size: int, embed_size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:

@@ -1,4 +1,13 @@
-"""Shared fixtures: the PTB dataset is built once per test session (about a second)."""
+"""Shared fixtures: the PTB dataset is built once per test session (about a second).
+
+MXNet is imported first: importing TensorFlow before MXNet in one process segfaults inside libmxnet's
+operator tuning, and the backend tests load all four frameworks in this process.
+"""
+
+import importlib.util
+
+if importlib.util.find_spec("mxnet") is not None:
+    import backends.mxnet  # noqa: F401  (must precede TensorFlow)
 
 import numpy as np
 import pytest

@@ -1,0 +1,120 @@
+"""JAX backend: the chapter's model as a flax module, ``jnp.einsum`` scores, optax's Adam, one jit step.
+
+JAX is functional: the parameters and the optimizer state are explicit values passed into a pure step
+function and returned updated, and ``jax.jit`` compiles that function once. The pipeline's fixed padding
+gives every batch the same shapes, so there is exactly one compilation. Only what is JAX-specific lives
+here; the data, the initial weights and the training loop are shared.
+"""
+
+from __future__ import annotations
+
+import sys
+import warnings
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+with warnings.catch_warnings():
+    # chex 0.1.7 (pulled in by optax and flax) touches JAX names that jax 0.4.23 deprecates, at import.
+    warnings.filterwarnings("ignore", category=DeprecationWarning, module="chex")
+    import optax
+    from flax import linen as nn
+
+from backends import training
+from backends.ptb import Batch
+
+NAME = "jax"
+
+
+def resolve_device(request: str = "auto") -> jax.Device:
+    """The first device ``jax.devices()`` lists (a GPU when present), or the one asked for."""
+    found = jax.devices()[0].platform == "gpu"
+    kind = training.choose_device(request, "JAX", found, "" if found else "jax.devices() lists only the CPU")
+    return jax.devices("gpu" if kind == "gpu" else "cpu")[0]
+
+
+class SkipGram(nn.Module):
+    """Two embedding tables: ``embed_center`` (v) and ``embed_context`` (u)."""
+
+    vocab_size: int
+    embed_size: int
+
+    def setup(self) -> None:
+        self.embed_center = nn.Embed(self.vocab_size, self.embed_size)
+        self.embed_context = nn.Embed(self.vocab_size, self.embed_size)
+
+    def __call__(self, centers: jax.Array, contexts_negatives: jax.Array) -> jax.Array:
+        return skip_gram(centers, contexts_negatives, self.embed_center, self.embed_context)
+
+
+def skip_gram(centers: jax.Array, contexts_negatives: jax.Array, embed_center, embed_context) -> jax.Array:
+    """Scores u_o · v_c of every context-or-noise word against its center: (B, 1) and (B, W) → (B, 1, W)."""
+    v = embed_center(centers)  # (B, 1, E)
+    u = embed_context(contexts_negatives)  # (B, W, E)
+    return jnp.einsum("bce,bwe->bcw", v, u)
+
+
+def masked_bce(scores: jax.Array, label: jax.Array, mask: jax.Array) -> jax.Array:
+    """Per-example sigmoid binary cross-entropy, averaged over the unmasked entries: (B, W) → (B,)."""
+    losses = optax.sigmoid_binary_cross_entropy(scores, label) * mask
+    return losses.sum(axis=1) / jnp.maximum(mask.sum(axis=1), 1)
+
+
+class Trainer:
+    """Parameters and Adam state as explicit pytrees; ``step`` runs the jit-compiled update."""
+
+    def __init__(self, center_weights: np.ndarray, context_weights: np.ndarray, lr: float, device: str = "auto"):
+        self.device = resolve_device(device)
+        self.device_name = f"gpu ({self.device.device_kind})" if self.device.platform == "gpu" else "cpu"
+        model = SkipGram(*center_weights.shape)
+        optimizer = optax.adam(lr, eps=1e-8)
+        tables = {"embed_center": {"embedding": center_weights}, "embed_context": {"embedding": context_weights}}
+        self.params = jax.device_put({"params": tables}, self.device)
+        self.opt_state = optimizer.init(self.params)
+
+        def update(params, opt_state, centers, contexts_negatives, mask, label):
+            def objective(params):
+                scores = model.apply(params, centers, contexts_negatives)
+                return masked_bce(scores.reshape(label.shape), label, mask).sum()
+
+            loss, grads = jax.value_and_grad(objective)(params)
+            updates, opt_state = optimizer.update(grads, opt_state, params)
+            return optax.apply_updates(params, updates), opt_state, loss
+
+        # Donating the old parameters and state lets XLA update them in place.
+        self._update = jax.jit(update, donate_argnums=(0, 1))
+
+    def step(self, batch: Batch) -> jax.Array:
+        arrays = jax.device_put((batch.centers, batch.contexts_negatives, batch.mask, batch.label), self.device)
+        self.params, self.opt_state, loss = self._update(self.params, self.opt_state, *arrays)
+        return loss
+
+    def embeddings(self) -> np.ndarray:
+        """The center-word table, the chapter's word vectors."""
+        return to_numpy(self.params["params"]["embed_center"]["embedding"])
+
+
+def embedding(weights: np.ndarray) -> nn.Embed:
+    """An embedding table holding ``weights`` (one row per word), bound so that it can be called."""
+    weights = jnp.asarray(weights, dtype=jnp.float32)
+    return nn.Embed(*weights.shape).bind({"params": {"embedding": weights}})
+
+
+def to_numpy(array: jax.Array) -> np.ndarray:
+    return np.asarray(jax.device_get(array))
+
+
+def tensor(array: np.ndarray) -> jax.Array:
+    """A NumPy array as an array of this framework (for the notebooks' small examples)."""
+    return jnp.asarray(array)
+
+
+def losses_to_numpy(losses: list[jax.Array]) -> np.ndarray:
+    """Many scalar losses read back from the device in one transfer."""
+    return to_numpy(jnp.stack(losses))
+
+
+def train(data, config: training.TrainConfig | None = None, **options) -> training.History:
+    """Train on ``data`` with the shared loop; see :func:`backends.training.fit` for the options."""
+    return training.fit(sys.modules[__name__], data, config, **options)

@@ -1,0 +1,120 @@
+"""MXNet backend: the chapter's model with gluon ``Embedding`` tables and ``npx.batch_dot``.
+
+MXNet runs in its NumPy-compatible mode (``npx.set_np()``): arrays are ``mxnet.np.ndarray`` and behave
+like NumPy's. Only what is MXNet-specific lives here; the data, the initial weights and the training
+loop are shared (``backends.ptb``, ``backends.training``).
+"""
+
+from __future__ import annotations
+
+import sys
+import warnings
+
+import numpy as onp
+
+with warnings.catch_warnings():
+    # mxnet 1.9.1 touches NumPy functions and distutils APIs that newer releases deprecate, at import.
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    import mxnet as mx
+    from mxnet import autograd, gluon, np, npx
+
+from backends import training
+from backends.ptb import Batch
+
+npx.set_np()
+
+NAME = "mxnet"
+
+
+def _gpu_count() -> int:
+    try:
+        return mx.context.num_gpus()
+    except mx.base.MXNetError:  # a CPU-only build may refuse to count
+        return 0
+
+
+def resolve_device(request: str = "auto") -> mx.Context:
+    """``mx.gpu()`` when MXNet sees one (the pinned wheel is CPU-only), else ``mx.cpu()``."""
+    found = _gpu_count() > 0
+    kind = training.choose_device(request, "MXNet", found, "" if found else "the installed mxnet wheel is CPU-only")
+    return mx.gpu() if kind == "gpu" else mx.cpu()
+
+
+def skip_gram(centers: np.ndarray, contexts_negatives: np.ndarray, embed_center, embed_context) -> np.ndarray:
+    """Scores u_o · v_c of every context-or-noise word against its center: (B, 1) and (B, W) → (B, 1, W)."""
+    v = embed_center(centers)  # (B, 1, E)
+    u = embed_context(contexts_negatives)  # (B, W, E)
+    return npx.batch_dot(v, u, transpose_b=True)
+
+
+_sigmoid_bce = gluon.loss.SigmoidBCELoss()
+
+
+def masked_bce(scores: np.ndarray, label: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Per-example sigmoid binary cross-entropy, averaged over the unmasked entries: (B, W) → (B,).
+
+    Gluon's loss takes the mask as sample weights and averages over all W entries; rescaling by
+    W / (number of real entries) turns that into the mean over the real ones.
+    """
+    return _sigmoid_bce(scores, label, mask) * mask.shape[1] / np.maximum(mask.sum(axis=1), 1)
+
+
+class Trainer:
+    """The two tables on one device and Adam over both; ``step`` returns the batch's summed loss."""
+
+    def __init__(self, center_weights: onp.ndarray, context_weights: onp.ndarray, lr: float, device: str = "auto"):
+        self.device = resolve_device(device)
+        self.device_name = "gpu" if self.device.device_type == "gpu" else "cpu"
+        self.embed_center = embedding(center_weights, self.device)
+        self.embed_context = embedding(context_weights, self.device)
+        self.net = gluon.nn.Sequential()
+        self.net.add(self.embed_center, self.embed_context)
+        self.optimizer = mx.optimizer.Adam(learning_rate=lr, epsilon=1e-8)
+        self.trainer = gluon.Trainer(self.net.collect_params(), self.optimizer)
+        self.steps = 0
+
+    def step(self, batch: Batch) -> np.ndarray:
+        centers, contexts_negatives, mask, label = (
+            np.array(array, ctx=self.device)
+            for array in (batch.centers, batch.contexts_negatives, batch.mask, batch.label)
+        )
+        with autograd.record():
+            scores = skip_gram(centers, contexts_negatives, self.embed_center, self.embed_context)
+            loss = masked_bce(scores.reshape(label.shape), label, mask).sum()
+        loss.backward()
+        self.steps += 1
+        self.optimizer.epsilon = training.adam_epsilon_hat(self.steps)  # PyTorch's epsilon placement
+        self.trainer.step(1)  # 1: the objective is already the batch's sum, so no 1/batch_size rescaling
+        return loss
+
+    def embeddings(self) -> onp.ndarray:
+        """The center-word table, the chapter's word vectors."""
+        return to_numpy(self.embed_center.weight.data())
+
+
+def embedding(weights: onp.ndarray, device: mx.Context | None = None) -> gluon.nn.Embedding:
+    """An embedding table holding ``weights`` (one row per word), as ``skip_gram`` takes it."""
+    weights = onp.asarray(weights, dtype=onp.float32)
+    table = gluon.nn.Embedding(*weights.shape)
+    table.initialize(ctx=device or mx.cpu())
+    table.weight.set_data(np.array(weights, ctx=device or mx.cpu()))
+    return table
+
+
+def to_numpy(array: np.ndarray) -> onp.ndarray:
+    return array.asnumpy()
+
+
+def tensor(array: onp.ndarray) -> np.ndarray:
+    """A NumPy array as an array of this framework (for the notebooks' small examples)."""
+    return np.array(onp.asarray(array), dtype=onp.asarray(array).dtype)
+
+
+def losses_to_numpy(losses: list[np.ndarray]) -> onp.ndarray:
+    """Many scalar losses read back from the device in one transfer."""
+    return to_numpy(np.stack(losses))
+
+
+def train(data, config: training.TrainConfig | None = None, **options) -> training.History:
+    """Train on ``data`` with the shared loop; see :func:`backends.training.fit` for the options."""
+    return training.fit(sys.modules[__name__], data, config, **options)

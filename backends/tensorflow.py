@@ -1,0 +1,111 @@
+"""TensorFlow backend: Keras ``Embedding`` tables, ``tf.matmul(..., transpose_b=True)``, a traced step.
+
+The step runs under ``tf.function`` with a fixed input signature, so TensorFlow traces it into a graph
+once; ``tf.GradientTape`` records the forward pass for the gradients. Only what is TensorFlow-specific
+lives here; the data, the initial weights and the training loop are shared.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import numpy as np
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before the import: keep C++ log lines out of outputs
+import tensorflow as tf  # noqa: E402
+
+from backends import training  # noqa: E402
+from backends.ptb import Batch  # noqa: E402
+
+NAME = "tensorflow"
+
+
+def resolve_device(request: str = "auto") -> str:
+    """'/GPU:0' when TensorFlow sees a GPU (or one is asked for), else '/CPU:0'."""
+    found = bool(tf.config.list_physical_devices("GPU"))
+    kind = training.choose_device(request, "TensorFlow", found, "" if found else "no GPU in tf.config")
+    return "/GPU:0" if kind == "gpu" else "/CPU:0"
+
+
+def skip_gram(centers: tf.Tensor, contexts_negatives: tf.Tensor, embed_center, embed_context) -> tf.Tensor:
+    """Scores u_o · v_c of every context-or-noise word against its center: (B, 1) and (B, W) → (B, 1, W)."""
+    v = embed_center(centers)  # (B, 1, E)
+    u = embed_context(contexts_negatives)  # (B, W, E)
+    return tf.matmul(v, u, transpose_b=True)
+
+
+def masked_bce(scores: tf.Tensor, label: tf.Tensor, mask: tf.Tensor) -> tf.Tensor:
+    """Per-example sigmoid binary cross-entropy, averaged over the unmasked entries: (B, W) → (B,)."""
+    losses = tf.nn.sigmoid_cross_entropy_with_logits(labels=label, logits=scores) * mask
+    return tf.reduce_sum(losses, axis=1) / tf.maximum(tf.reduce_sum(mask, axis=1), 1.0)
+
+
+class Trainer:
+    """The two tables on one device and Adam over both; ``step`` runs the traced update."""
+
+    def __init__(self, center_weights: np.ndarray, context_weights: np.ndarray, lr: float, device: str = "auto"):
+        self.device = resolve_device(device)
+        self.device_name = "gpu" if "GPU" in self.device else "cpu"
+        with tf.device(self.device):
+            self.embed_center, self.embed_context = embedding(center_weights), embedding(context_weights)
+            self.optimizer = tf.keras.optimizers.Adam(learning_rate=lr, epsilon=1e-8)  # Keras' default is 1e-7
+            # Read at run time by Keras' update rule, and set each step to PyTorch's epsilon placement.
+            self.optimizer.epsilon = tf.Variable(1e-8, trainable=False, dtype=tf.float32)
+        self.variables = [self.embed_center.embeddings, self.embed_context.embeddings]
+        # One fixed signature (shapes left open, dtypes fixed): the step is traced once, not per new shape.
+        self._update = tf.function(
+            self._update_eager,
+            input_signature=[
+                tf.TensorSpec([None, 1], tf.int32),
+                tf.TensorSpec([None, None], tf.int32),
+                tf.TensorSpec([None, None], tf.float32),
+                tf.TensorSpec([None, None], tf.float32),
+            ],
+        )
+
+    def _update_eager(self, centers, contexts_negatives, mask, label):
+        with tf.GradientTape() as tape:
+            scores = skip_gram(centers, contexts_negatives, self.embed_center, self.embed_context)
+            loss = tf.reduce_sum(masked_bce(tf.reshape(scores, tf.shape(label)), label, mask))
+        # Embedding gradients arrive as sparse IndexedSlices; dense ones give every framework the same Adam.
+        grads = [tf.convert_to_tensor(g) for g in tape.gradient(loss, self.variables)]
+        self.optimizer.epsilon.assign(training.adam_epsilon_hat(tf.cast(self.optimizer.iterations + 1, tf.float32)))
+        self.optimizer.apply_gradients(zip(grads, self.variables))
+        return loss
+
+    def step(self, batch: Batch) -> tf.Tensor:
+        with tf.device(self.device):
+            return self._update(batch.centers, batch.contexts_negatives, batch.mask, batch.label)
+
+    def embeddings(self) -> np.ndarray:
+        """The center-word table, the chapter's word vectors."""
+        return to_numpy(self.embed_center.embeddings)
+
+
+def embedding(weights: np.ndarray) -> tf.keras.layers.Embedding:
+    """An embedding table holding ``weights`` (one row per word), as ``skip_gram`` takes it."""
+    weights = np.asarray(weights, dtype=np.float32)
+    table = tf.keras.layers.Embedding(*weights.shape)
+    table.build((None,))
+    table.embeddings.assign(weights)
+    return table
+
+
+def to_numpy(array) -> np.ndarray:
+    return np.asarray(array)
+
+
+def tensor(array: np.ndarray) -> tf.Tensor:
+    """A NumPy array as a tensor of this framework (for the notebooks' small examples)."""
+    return tf.convert_to_tensor(np.asarray(array))
+
+
+def losses_to_numpy(losses: list[tf.Tensor]) -> np.ndarray:
+    """Many scalar losses read back from the device in one transfer."""
+    return to_numpy(tf.stack(losses))
+
+
+def train(data, config: training.TrainConfig | None = None, **options) -> training.History:
+    """Train on ``data`` with the shared loop; see :func:`backends.training.fit` for the options."""
+    return training.fit(sys.modules[__name__], data, config, **options)
