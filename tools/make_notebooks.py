@@ -34,6 +34,68 @@ FRAMEWORKS = {
             "next batch. `loss.detach()` hands the loss back without keeping the graph alive."
         ),
     },
+    "mxnet": {
+        "title": "MXNet",
+        "idioms": (
+            "MXNet runs here in its NumPy-compatible mode, switched on once with `npx.set_np()`: arrays are "
+            "`mxnet.np.ndarray` and follow NumPy's rules, while operators without a NumPy counterpart live in `npx`. "
+            "The tables are Gluon `nn.Embedding` blocks whose weights are set from the shared NumPy arrays. The scores "
+            "come from `npx.batch_dot`, a batched matrix product; `transpose_b=True` transposes the context block on "
+            "the fly, so no transposed copy is made."
+        ),
+        "loss_idioms": (
+            "Gluon's `SigmoidBCELoss` accepts the mask as *sample weights* but then averages over all W entries, "
+            "padding included; multiplying by W and dividing by the number of real entries turns that into the "
+            "mean over the real ones."
+        ),
+        "step_idioms": (
+            "MXNet records operations only inside `autograd.record()`; `loss.backward()` then writes the gradients "
+            "into the parameters, and a Gluon `Trainer` applies Adam. `trainer.step(n)` divides gradients by n; we "
+            "pass 1 because our objective is already the sum over the batch. MXNet's Adam adds epsilon to the "
+            "uncorrected $\\sqrt{v}$, PyTorch to the bias-corrected one; the step rescales epsilon so both take the same "
+            "update (see `training.adam_epsilon_hat`)."
+        ),
+    },
+    "jax": {
+        "title": "JAX",
+        "idioms": (
+            "In JAX the model is a flax module holding two `nn.Embed` tables, but the module itself stores no numbers: "
+            "the parameters are an explicit dictionary passed in on every call. Here `w2v.embedding` *binds* a table "
+            "to its weights so it can be called like a function. The scores come from `jnp.einsum(\"bce,bwe->bcw\")`: "
+            "for every batch entry b, the dot products over the embedding axis e of one center (c) with W words (w)."
+        ),
+        "loss_idioms": (
+            "`optax.sigmoid_binary_cross_entropy` computes the loss of every entry from the raw scores in a "
+            "numerically stable way; multiplying by the mask zeroes the padding before the sums."
+        ),
+        "step_idioms": (
+            "JAX is functional: the training step is a pure function from (parameters, optimizer state, batch) to "
+            "(new parameters, new optimizer state, loss). `jax.value_and_grad` differentiates the objective, "
+            "`optax.adam(0.002, eps=1e-8)` turns gradients into updates, and `jax.jit` compiles the whole step with "
+            "XLA. Because every batch has the same shape, it is compiled once, on the first step. Donating the old "
+            "parameters lets XLA update them in place."
+        ),
+    },
+    "tensorflow": {
+        "title": "TensorFlow",
+        "idioms": (
+            "In TensorFlow the tables are Keras `Embedding` layers whose weights are assigned from the shared NumPy "
+            "arrays. The scores come from `tf.matmul(v, u, transpose_b=True)`: with 3-D inputs `matmul` is batched "
+            "over the first axis, and `transpose_b` transposes each (W, E) context block without a copy."
+        ),
+        "loss_idioms": (
+            "`tf.nn.sigmoid_cross_entropy_with_logits` computes the loss of every entry from the raw scores in a "
+            "numerically stable way; multiplying by the mask zeroes the padding before the sums."
+        ),
+        "step_idioms": (
+            "`tf.GradientTape` records the forward pass so that `tape.gradient` can differentiate it, and a Keras "
+            "`Adam` applies the update. Its epsilon is written out as 1e-8 because Keras defaults to 1e-7, and, as in "
+            "MXNet, it is rescaled each step to sit where PyTorch puts it (`training.adam_epsilon_hat`). The whole "
+            "step runs under `tf.function` with a fixed input signature, so TensorFlow traces it into a graph once. "
+            "Embedding gradients arrive as sparse `IndexedSlices`; they are made dense so that Adam decays the "
+            "moments of every row, as the other frameworks do."
+        ),
+    },
 }
 
 MARKDOWN, CODE = "markdown", "code"
