@@ -5,8 +5,10 @@ Design, once, for the next reader:
 - ``ptb`` (the data), ``training`` (the loop), ``embeddings`` (search and export) and ``plotting`` are
   framework-neutral and import no framework. They are written once and shared by every backend.
 - ``torch``, ``mxnet``, ``jax`` and ``tensorflow`` are thin backends with the same names and
-  signatures: ``resolve_device``, ``skip_gram``, ``masked_bce``, ``Trainer``, ``losses_to_numpy``,
-  ``to_numpy`` and ``train``. Only framework idioms differ inside them.
+  signatures: ``resolve_device``, ``skip_gram``, ``masked_bce``, ``embedding``, ``gradients``,
+  ``Trainer``, ``tensor``, ``to_numpy``, ``losses_to_numpy`` and ``train``. Only framework idioms
+  differ inside them. ``numpy`` is a fifth backend with no framework at all: its gradient and Adam are
+  written by hand, and it is the oracle the others are checked against.
 - A framework is imported only when its backend is asked for, so a missing or broken install of one
   never stops another from working; :func:`load_backend` turns that failure into a clear error.
 
@@ -22,7 +24,7 @@ from types import ModuleType
 
 from backends.errors import W2VError
 
-FRAMEWORKS = ("torch", "mxnet", "jax", "tensorflow")
+FRAMEWORKS = ("torch", "mxnet", "jax", "tensorflow", "numpy")
 
 # What to install when a framework is missing: the import name maps to its pip packages.
 PACKAGES = {
@@ -30,6 +32,7 @@ PACKAGES = {
     "mxnet": "mxnet==1.9.1",
     "jax": "jax==0.4.23 jaxlib==0.4.23 flax==0.8.4 optax==0.2.1",
     "tensorflow": "tensorflow==2.17.1",
+    "numpy": "numpy==1.23.5",
 }
 
 # TensorFlow prints C++ log lines at import unless told not to; they would land in notebook outputs.

@@ -12,6 +12,7 @@ import sys
 import warnings
 
 import jax
+import jax.experimental
 import jax.numpy as jnp
 import numpy as np
 
@@ -61,24 +62,45 @@ def masked_bce(scores: jax.Array, label: jax.Array, mask: jax.Array) -> jax.Arra
     return losses.sum(axis=1) / jnp.maximum(mask.sum(axis=1), 1)
 
 
+def objective(params: dict, centers, contexts_negatives, mask, label) -> jax.Array:
+    """The batch's summed loss as a pure function of the parameters: what ``jax.grad`` differentiates."""
+    model = SkipGram(*params["params"]["embed_center"]["embedding"].shape)
+    scores = model.apply(params, centers, contexts_negatives)
+    return masked_bce(scores.reshape(label.shape), label, mask).sum()
+
+
+def _params(center_weights, context_weights) -> dict:
+    """The parameter pytree flax expects for :class:`SkipGram`."""
+    return {"params": {"embed_center": {"embedding": center_weights}, "embed_context": {"embedding": context_weights}}}
+
+
+def gradients(center_weights: np.ndarray, context_weights: np.ndarray, batch: Batch) -> tuple[np.ndarray, np.ndarray]:
+    """``jax.grad``'s gradients of the batch's summed loss for both tables, in the weights' dtype.
+
+    JAX computes in float32 unless 64-bit mode is on; it is switched on here, for this call alone.
+    """
+    dtype = center_weights.dtype
+    with jax.experimental.enable_x64():
+        params = jax.tree_util.tree_map(jnp.asarray, _params(center_weights, context_weights))
+        grads = jax.grad(objective)(
+            params, batch.centers, batch.contexts_negatives, batch.mask.astype(dtype), batch.label.astype(dtype)
+        )
+        tables = grads["params"]
+        return to_numpy(tables["embed_center"]["embedding"]), to_numpy(tables["embed_context"]["embedding"])
+
+
 class Trainer:
     """Parameters and Adam state as explicit pytrees; ``step`` runs the jit-compiled update."""
 
     def __init__(self, center_weights: np.ndarray, context_weights: np.ndarray, lr: float, device: str = "auto"):
         self.device = resolve_device(device)
         self.device_name = f"gpu ({self.device.device_kind})" if self.device.platform == "gpu" else "cpu"
-        model = SkipGram(*center_weights.shape)
         optimizer = optax.adam(lr, eps=1e-8)
-        tables = {"embed_center": {"embedding": center_weights}, "embed_context": {"embedding": context_weights}}
-        self.params = jax.device_put({"params": tables}, self.device)
+        self.params = jax.device_put(_params(center_weights, context_weights), self.device)
         self.opt_state = optimizer.init(self.params)
 
-        def update(params, opt_state, centers, contexts_negatives, mask, label):
-            def objective(params):
-                scores = model.apply(params, centers, contexts_negatives)
-                return masked_bce(scores.reshape(label.shape), label, mask).sum()
-
-            loss, grads = jax.value_and_grad(objective)(params)
+        def update(params, opt_state, *batch):
+            loss, grads = jax.value_and_grad(objective)(params, *batch)
             updates, opt_state = optimizer.update(grads, opt_state, params)
             return optax.apply_updates(params, updates), opt_state, loss
 

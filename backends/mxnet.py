@@ -59,6 +59,27 @@ def masked_bce(scores: np.ndarray, label: np.ndarray, mask: np.ndarray) -> np.nd
     return _sigmoid_bce(scores, label, mask) * mask.shape[1] / np.maximum(mask.sum(axis=1), 1)
 
 
+def objective(embed_center, embed_context, batch: Batch, device: mx.Context) -> np.ndarray:
+    """The batch's summed loss, the quantity each step minimises, in the tables' dtype.
+
+    Call it inside ``autograd.record()`` to differentiate it.
+    """
+    dtype = embed_center.weight.dtype
+    centers, contexts_negatives = (np.array(a, ctx=device) for a in (batch.centers, batch.contexts_negatives))
+    mask, label = (np.array(a, ctx=device, dtype=dtype) for a in (batch.mask, batch.label))
+    scores = skip_gram(centers, contexts_negatives, embed_center, embed_context)
+    return masked_bce(scores.reshape(label.shape), label, mask).sum()
+
+
+def gradients(center_weights: onp.ndarray, context_weights: onp.ndarray, batch: Batch) -> tuple[onp.ndarray, onp.ndarray]:
+    """Autograd's gradients of the batch's summed loss for both tables, in the weights' dtype (on the CPU)."""
+    tables = embedding(center_weights), embedding(context_weights)
+    with autograd.record():
+        loss = objective(*tables, batch, mx.cpu())
+    loss.backward()
+    return tuple(to_numpy(table.weight.grad()) for table in tables)
+
+
 class Trainer:
     """The two tables on one device and Adam over both; ``step`` returns the batch's summed loss."""
 
@@ -74,13 +95,8 @@ class Trainer:
         self.steps = 0
 
     def step(self, batch: Batch) -> np.ndarray:
-        centers, contexts_negatives, mask, label = (
-            np.array(array, ctx=self.device)
-            for array in (batch.centers, batch.contexts_negatives, batch.mask, batch.label)
-        )
         with autograd.record():
-            scores = skip_gram(centers, contexts_negatives, self.embed_center, self.embed_context)
-            loss = masked_bce(scores.reshape(label.shape), label, mask).sum()
+            loss = objective(self.embed_center, self.embed_context, batch, self.device)
         loss.backward()
         self.steps += 1
         self.optimizer.epsilon = training.adam_epsilon_hat(self.steps)  # PyTorch's epsilon placement
@@ -94,10 +110,10 @@ class Trainer:
 
 def embedding(weights: onp.ndarray, device: mx.Context | None = None) -> gluon.nn.Embedding:
     """An embedding table holding ``weights`` (one row per word), as ``skip_gram`` takes it."""
-    weights = onp.asarray(weights, dtype=onp.float32)
-    table = gluon.nn.Embedding(*weights.shape)
-    table.initialize(ctx=device or mx.cpu())
-    table.weight.set_data(np.array(weights, ctx=device or mx.cpu()))
+    weights = onp.asarray(weights, dtype=onp.result_type(weights, onp.float32))  # float32, or float64 if given
+    table = gluon.nn.Embedding(*weights.shape, dtype=weights.dtype)
+    table.initialize(mx.init.Zero(), ctx=device or mx.cpu())  # then overwritten with the shared weights
+    table.weight.set_data(np.array(weights, ctx=device or mx.cpu(), dtype=weights.dtype))
     return table
 
 

@@ -41,6 +41,29 @@ def masked_bce(scores: tf.Tensor, label: tf.Tensor, mask: tf.Tensor) -> tf.Tenso
     return tf.reduce_sum(losses, axis=1) / tf.maximum(tf.reduce_sum(mask, axis=1), 1.0)
 
 
+def objective(embed_center, embed_context, centers, contexts_negatives, mask, label) -> tf.Tensor:
+    """The batch's summed loss, the quantity each step minimises; record it on a tape to differentiate it."""
+    scores = skip_gram(centers, contexts_negatives, embed_center, embed_context)
+    return tf.reduce_sum(masked_bce(tf.reshape(scores, tf.shape(label)), label, mask))
+
+
+def _dense(gradients: list) -> list[tf.Tensor]:
+    """Embedding gradients arrive as sparse IndexedSlices; dense ones give every framework the same Adam."""
+    return [tf.convert_to_tensor(g) for g in gradients]
+
+
+def gradients(center_weights: np.ndarray, context_weights: np.ndarray, batch: Batch) -> tuple[np.ndarray, np.ndarray]:
+    """The tape's gradients of the batch's summed loss for both tables, in the weights' dtype (on the CPU)."""
+    with tf.device("/CPU:0"):
+        tables = embedding(center_weights), embedding(context_weights)
+        dtype = tables[0].embeddings.dtype
+        with tf.GradientTape() as tape:
+            loss = objective(*tables, batch.centers, batch.contexts_negatives,
+                             tf.cast(batch.mask, dtype), tf.cast(batch.label, dtype))
+        grads = _dense(tape.gradient(loss, [table.embeddings for table in tables]))
+    return to_numpy(grads[0]), to_numpy(grads[1])
+
+
 class Trainer:
     """The two tables on one device and Adam over both; ``step`` runs the traced update."""
 
@@ -66,10 +89,8 @@ class Trainer:
 
     def _update_eager(self, centers, contexts_negatives, mask, label):
         with tf.GradientTape() as tape:
-            scores = skip_gram(centers, contexts_negatives, self.embed_center, self.embed_context)
-            loss = tf.reduce_sum(masked_bce(tf.reshape(scores, tf.shape(label)), label, mask))
-        # Embedding gradients arrive as sparse IndexedSlices; dense ones give every framework the same Adam.
-        grads = [tf.convert_to_tensor(g) for g in tape.gradient(loss, self.variables)]
+            loss = objective(self.embed_center, self.embed_context, centers, contexts_negatives, mask, label)
+        grads = _dense(tape.gradient(loss, self.variables))
         self.optimizer.epsilon.assign(training.adam_epsilon_hat(tf.cast(self.optimizer.iterations + 1, tf.float32)))
         self.optimizer.apply_gradients(zip(grads, self.variables))
         return loss
@@ -85,8 +106,8 @@ class Trainer:
 
 def embedding(weights: np.ndarray) -> tf.keras.layers.Embedding:
     """An embedding table holding ``weights`` (one row per word), as ``skip_gram`` takes it."""
-    weights = np.asarray(weights, dtype=np.float32)
-    table = tf.keras.layers.Embedding(*weights.shape)
+    weights = np.asarray(weights, dtype=np.result_type(weights, np.float32))  # float32, or float64 if given
+    table = tf.keras.layers.Embedding(*weights.shape, dtype=weights.dtype.name)
     table.build((None,))
     table.embeddings.assign(weights)
     return table

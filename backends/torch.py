@@ -41,6 +41,22 @@ def masked_bce(scores: torch.Tensor, label: torch.Tensor, mask: torch.Tensor) ->
     return losses.sum(dim=1) / mask.sum(dim=1).clamp(min=1)
 
 
+def objective(embed_center: nn.Embedding, embed_context: nn.Embedding, batch: Batch, device: torch.device) -> torch.Tensor:
+    """The batch's summed loss, the quantity each step minimises, in the tables' dtype."""
+    dtype = embed_center.weight.dtype
+    centers, contexts_negatives = (torch.from_numpy(a).to(device) for a in (batch.centers, batch.contexts_negatives))
+    mask, label = (torch.from_numpy(a).to(device, dtype) for a in (batch.mask, batch.label))
+    scores = skip_gram(centers, contexts_negatives, embed_center, embed_context)
+    return masked_bce(scores.reshape(label.shape), label, mask).sum()
+
+
+def gradients(center_weights: np.ndarray, context_weights: np.ndarray, batch: Batch) -> tuple[np.ndarray, np.ndarray]:
+    """Autograd's gradients of the batch's summed loss for both tables, in the weights' dtype (on the CPU)."""
+    tables = embedding(center_weights), embedding(context_weights)
+    objective(*tables, batch, torch.device("cpu")).backward()
+    return tuple(to_numpy(table.weight.grad) for table in tables)
+
+
 class Trainer:
     """The two tables on one device and Adam over both; ``step`` returns the batch's summed loss."""
 
@@ -52,13 +68,8 @@ class Trainer:
         self.optimizer = torch.optim.Adam(self.net.parameters(), lr=lr, eps=1e-8)
 
     def step(self, batch: Batch) -> torch.Tensor:
-        centers, contexts_negatives, mask, label = (
-            torch.from_numpy(array).to(self.device, non_blocking=True)
-            for array in (batch.centers, batch.contexts_negatives, batch.mask, batch.label)
-        )
         self.optimizer.zero_grad(set_to_none=True)
-        scores = skip_gram(centers, contexts_negatives, self.embed_center, self.embed_context)
-        loss = masked_bce(scores.reshape(label.shape), label, mask).sum()
+        loss = objective(self.embed_center, self.embed_context, batch, self.device)
         loss.backward()
         self.optimizer.step()
         return loss.detach()
@@ -83,7 +94,8 @@ def tensor(array: np.ndarray) -> torch.Tensor:
 
 def embedding(weights: np.ndarray) -> nn.Embedding:
     """An embedding table holding ``weights`` (one row per word), as ``skip_gram`` takes it."""
-    return nn.Embedding.from_pretrained(torch.from_numpy(np.asarray(weights, dtype=np.float32)), freeze=False)
+    weights = np.asarray(weights, dtype=np.result_type(weights, np.float32))  # float32, or float64 if given
+    return nn.Embedding.from_pretrained(torch.from_numpy(weights.copy()), freeze=False)
 
 
 def losses_to_numpy(losses: list[torch.Tensor]) -> np.ndarray:

@@ -1,0 +1,49 @@
+"""Autograd in every framework against the hand-derived gradient of the NumPy oracle, first batch."""
+
+import numpy as np
+import pytest
+
+from backends import FRAMEWORKS, load_backend
+from backends import numpy as oracle
+from backends.training import initial_weights
+
+FRAMEWORKS_WITH_AUTOGRAD = [f for f in FRAMEWORKS if f != "numpy"]
+
+
+@pytest.fixture(scope="module")
+def first_batch(data):
+    return next(data.batches(512))
+
+
+def relative_error(got: np.ndarray, expected: np.ndarray) -> float:
+    return float(np.abs(got - expected).max() / np.abs(expected).max())
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS_WITH_AUTOGRAD)
+@pytest.mark.parametrize("dtype, tolerance", [(np.float64, 1e-6), (np.float32, 1e-5)])
+def test_autograd_matches_the_hand_derived_gradient(framework, dtype, tolerance, data, first_batch):
+    center, context = (w.astype(dtype) for w in initial_weights(len(data.vocab), 100, seed=0))
+    expected = oracle.gradients(center, context, first_batch)
+    got = load_backend(framework).gradients(center, context, first_batch)
+    for name, g, e in zip(("center", "context"), got, expected):
+        assert g.dtype == dtype and g.shape == e.shape
+        assert relative_error(g, e) < tolerance, f"{framework} {name} gradient off by {relative_error(g, e):.1e}"
+    # Only the words of the batch get a gradient; every other row is exactly zero.
+    touched = np.unique(first_batch.centers)
+    assert np.array_equal(np.flatnonzero(np.abs(expected[0]).sum(1)), touched)
+
+
+def test_oracle_gradient_matches_finite_differences(data, first_batch):
+    center, context = (w.astype(np.float64) for w in initial_weights(len(data.vocab), 100, seed=0))
+    loss = lambda c, u: oracle.loss_and_gradients(c, u, first_batch)[0]
+    _, grad_center, grad_context = oracle.loss_and_gradients(center, context, first_batch)
+    step = 1e-4  # central differences: truncation error ~step², rounding ~1e-14/step
+    for table, grad, which in ((center, grad_center, 0), (context, grad_context, 1)):
+        row = int(np.argmax(np.abs(grad).sum(1)))
+        for column in (0, 17, 99):
+            bumped = [center.copy(), context.copy()]
+            bumped[which][row, column] += step
+            lowered = [center.copy(), context.copy()]
+            lowered[which][row, column] -= step
+            numeric = (loss(*bumped) - loss(*lowered)) / (2 * step)
+            assert numeric == pytest.approx(grad[row, column], rel=1e-5, abs=1e-9)
