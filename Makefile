@@ -3,11 +3,11 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-FRAMEWORKS := torch mxnet jax tensorflow
+FRAMEWORKS := torch,mxnet,jax,tensorflow,numpy
 # Under `make test` the notebooks train a small budget of steps; in Jupyter they train the full 5 epochs.
 TEST_STEPS ?= 150
 
-.PHONY: venv test test-python test-notebooks run lab notebooks clean
+.PHONY: venv test test-python test-notebooks run docs parity lab notebooks clean
 
 venv: $(STAMP)
 
@@ -26,9 +26,17 @@ test-python: venv
 test-notebooks: venv
 	W2V_MAX_STEPS=$(TEST_STEPS) $(PY) -m pytest --nbval-lax --nbval-current-env -p no:cacheprovider notebooks/
 
+# Every framework from one seed with the chapter's settings: results/summary.md, loss_curves.png, divergence.png
 run: venv
-	for framework in $(FRAMEWORKS); do $(PY) -m backends train --framework $$framework || exit 1; done
-	$(PY) -m backends report
+	$(PY) -m backends compare --frameworks $(FRAMEWORKS) --epochs 5 --out results
+
+# The README's comparison figures and table: a full `make run`, then its figures and summary copied to docs/.
+docs: run
+	mkdir -p docs
+	cp results/loss_curves.png results/divergence.png results/summary.md docs/
+
+parity: venv
+	$(PY) -m backends parity --frameworks $(FRAMEWORKS) --steps 100
 
 notebooks: venv
 	$(PY) tools/make_notebooks.py

@@ -1,4 +1,4 @@
-"""The command line: ``python -m backends {stats,train,similar,report}``.
+"""The command line: ``python -m backends {stats,train,similar,compare,parity,report}``.
 
 Every command works offline on the shipped data. A mistake the user can fix (a :class:`W2VError`)
 prints one paragraph naming the problem and the fix, and exits with code 2, without a traceback.
@@ -16,7 +16,6 @@ from backends import FRAMEWORKS, load_backend
 from backends.errors import W2VError
 
 RESULTS = Path("results")
-PROBE_WORD = "chip"
 
 
 def _add_data_options(parser: argparse.ArgumentParser) -> None:
@@ -51,7 +50,22 @@ def build_parser() -> argparse.ArgumentParser:
     similar.add_argument("word")
     similar.add_argument("-k", type=int, default=3)
 
-    report = commands.add_parser("report", help="loss curves and a summary of the runs under OUT")
+    compare = commands.add_parser("compare", help="train several frameworks from one seed and compare them")
+    compare.add_argument("--frameworks", default=",".join(FRAMEWORKS), help="comma-separated (default: all)")
+    compare.add_argument("--epochs", type=int, default=5)
+    compare.add_argument("--max-steps", type=int, default=None)
+    compare.add_argument("--seed", type=int, default=0)
+    compare.add_argument("--device", default="auto", help="auto, cpu or gpu")
+    compare.add_argument("--out", type=Path, default=RESULTS)
+    compare.add_argument("--no-progress", action="store_true")
+
+    parity = commands.add_parser("parity", help="check that the frameworks' per-step losses agree")
+    parity.add_argument("--frameworks", default=",".join(FRAMEWORKS), help="comma-separated (default: all)")
+    parity.add_argument("--steps", type=int, default=100)
+    parity.add_argument("--seed", type=int, default=0)
+    parity.add_argument("--json", action="store_true")
+
+    report = commands.add_parser("report", help="figures and a summary of the runs under OUT")
     report.add_argument("--out", type=Path, default=RESULTS)
     return parser
 
@@ -125,42 +139,53 @@ def cmd_similar(args: argparse.Namespace) -> None:
         print(f"{word}\t{cosine:.3f}")
 
 
-def cmd_report(args: argparse.Namespace) -> None:
-    from backends.embeddings import load_word2vec, similar
-    from backends.files import write_text
-    from backends.plotting import plot_losses
+def cmd_compare(args: argparse.Namespace) -> int:
+    from backends.compare import compare, summary_markdown
 
-    runs = {}
-    for framework in FRAMEWORKS:
-        path = args.out / framework / "history.json"
-        if path.is_file():
-            runs[framework] = json.loads(path.read_text())
-    if not runs:
-        raise W2VError(f"no runs under {args.out}; train first, e.g. python -m backends train --framework torch.")
-    plot_losses({name: run["step_losses"] for name, run in runs.items()}, args.out / "loss_curves.png")
-    lines = [
-        "# Training summary",
-        "",
-        f"| framework | device | steps | final loss | centers/s | neighbours of \"{PROBE_WORD}\" |",
-        "|---|---|---:|---:|---:|---|",
-    ]
-    for name, run in runs.items():
-        words, matrix = load_word2vec(args.out / name / "embeddings.txt")
-        neighbours = ", ".join(f"{w} ({c:.3f})" for w, c in similar(matrix, words, PROBE_WORD, 3))
-        lines.append(
-            f"| {name} | {run['device']} | {run['steps']} | {run['loss']:.4f} | "
-            f"{run['centers_per_sec']:,.0f} | {neighbours} |"
-        )
-    write_text(args.out / "summary.md", "\n".join(lines) + "\n")
-    print(f"wrote {args.out / 'loss_curves.png'} and {args.out / 'summary.md'}")
-    print("\n".join(lines[2:]))
+    options = ["--epochs", str(args.epochs), "--seed", str(args.seed), "--device", args.device]
+    if args.max_steps is not None:
+        options += ["--max-steps", str(args.max_steps)]
+    settings = {"epochs": args.epochs, "max_steps": args.max_steps, "seed": args.seed, "device": args.device}
+    summary = compare(args.frameworks.split(","), args.out, options, not args.no_progress, settings)
+    print(summary_markdown(summary))
+    print(f"wrote {args.out / 'summary.md'}, summary.json and figures")
+    return 0 if all(run["status"] == "ok" for run in summary["frameworks"].values()) else 1
+
+
+def cmd_parity(args: argparse.Namespace) -> int:
+    from backends.compare import parity
+
+    result = parity(args.frameworks.split(","), args.steps, args.seed)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for pair, value in result["max_relative_difference"].items():
+            print(f"{pair:>22}: {value:.2e}{'' if value <= result['tolerance'] else '  over the tolerance'}")
+        for framework, why in result["failed"].items():
+            print(f"{framework:>22}: {why}")
+        verdict = "agree" if result["ok"] else "DO NOT agree"
+        print(f"{result['steps']} steps: the frameworks {verdict} within a relative {result['tolerance']:g}")
+    return 0 if result["ok"] else 1
+
+
+def cmd_report(args: argparse.Namespace) -> None:
+    from backends.compare import report, summary_markdown
+
+    print(summary_markdown(report(args.out)))
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run one command; returns the exit code (2 for a user's mistake)."""
     os.environ.setdefault("MPLBACKEND", "Agg")
     args = build_parser().parse_args(argv)
-    handlers = {"stats": cmd_stats, "train": cmd_train, "similar": cmd_similar, "report": cmd_report}
+    handlers = {
+        "stats": cmd_stats,
+        "train": cmd_train,
+        "similar": cmd_similar,
+        "compare": cmd_compare,
+        "parity": cmd_parity,
+        "report": cmd_report,
+    }
     try:
         return handlers[args.command](args) or 0
     except W2VError as error:

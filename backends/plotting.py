@@ -23,16 +23,62 @@ def smooth(values: Sequence[float], window: int = 25) -> np.ndarray:
     return (sums[1:] - sums[lows]) / (np.arange(1, values.size + 1) - lows)
 
 
-def plot_losses(step_losses: Mapping[str, Sequence[float]], path: str | Path | None = None, window: int = 25):
-    """Per-step loss (smoothed) for each named run; saved to ``path`` when given. Returns the figure."""
+def plot_losses(
+    step_losses: Mapping[str, Sequence[float]],
+    path: str | Path | None = None,
+    window: int = 25,
+    epoch_losses: Mapping[str, Sequence[float]] | None = None,
+):
+    """Per-step loss (smoothed) for each named run, and beside it the per-epoch means when given.
+
+    Saved to ``path`` when given. Returns the figure.
+    """
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7, 4))
+    panels = 2 if epoch_losses else 1
+    fig, axes = plt.subplots(1, panels, figsize=(7 * panels if panels == 1 else 11, 4), squeeze=False)
+    ax = axes[0, 0]
     for name, losses in step_losses.items():
         ax.plot(np.arange(1, len(losses) + 1), smooth(losses, window), label=name, linewidth=1.2)
     ax.set_xlabel("step")
     ax.set_ylabel(f"loss (moving average of {window} steps)")
     ax.grid(alpha=0.3)
+    ax.legend()
+    if epoch_losses:
+        ax = axes[0, 1]
+        for name, losses in epoch_losses.items():
+            ax.plot(np.arange(1, len(losses) + 1), losses, marker="o", label=name)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("mean loss of the epoch")
+        ax.xaxis.get_major_locator().set_params(integer=True)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    if path is not None:
+        save_figure(fig, path)
+    return fig
+
+
+def plot_divergence(
+    reference: Sequence[float], others: Mapping[str, Sequence[float]], reference_name: str, path: str | Path | None = None
+):
+    """Relative difference |loss - reference| / reference of each run, per step, on a log scale.
+
+    Exact agreement (a difference of 0) is drawn at 1e-12, where no float32 difference can fall.
+    """
+    import matplotlib.pyplot as plt
+
+    reference = np.asarray(reference, dtype=np.float64)
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for name, losses in others.items():
+        n = min(len(losses), reference.size)
+        relative = np.abs(np.asarray(losses[:n]) - reference[:n]) / np.abs(reference[:n])
+        ax.plot(np.arange(1, n + 1), np.maximum(relative, 1e-12), label=name, linewidth=0.8, alpha=0.8)
+    ax.set_yscale("log")
+    ax.set_xlabel("step")
+    ax.set_ylabel(f"relative difference from {reference_name}")
+    ax.axhline(1e-4, color="grey", linestyle="--", linewidth=0.8)
+    ax.grid(alpha=0.3, which="both")
     ax.legend()
     fig.tight_layout()
     if path is not None:

@@ -58,7 +58,7 @@ def test_similar_and_report(trained):
     assert done.returncode == 0, done.stderr
     assert (out / "loss_curves.png").stat().st_size > 10_000
     summary = (out / "summary.md").read_text()
-    assert "| torch | cpu | 40 |" in summary and 'neighbours of "chip"' in summary
+    assert "| torch | ok | cpu | 40 |" in summary and 'neighbours of "chip"' in summary
 
 
 def test_framework_that_fails_to_import_names_the_package(tmp_path):

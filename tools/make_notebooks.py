@@ -1,4 +1,4 @@
-"""Writes notebooks/<framework>/word2vec-pretraining.ipynb from one template.
+"""Writes the notebooks: notebooks/<framework>/word2vec-pretraining.ipynb and compare-frameworks.ipynb.
 
 The four chapter notebooks share every code cell; only the import line and the paragraphs about
 framework idioms differ. Generating them keeps them from drifting apart. Run `make notebooks` after
@@ -246,28 +246,133 @@ plotting.plot_words(history.embeddings[rows], words);"""),
     ]
 
 
-def build(framework: str, spec: dict) -> nbformat.NotebookNode:
+def compare_cells() -> list[tuple[str, str]]:
+    return [
+        (MARKDOWN, """# Four frameworks, one curve
+
+The chapter notebooks train the same model in PyTorch, MXNet, JAX and TensorFlow. Here we train all four,
+plus a fifth implementation in plain NumPy with a hand-derived gradient, **from the same seed**, and put the
+results side by side. Because every framework starts from the same initial weights and sees the same batches
+in the same order, the loss curves should lie on top of each other: any visible gap would be a bug.
+
+Each framework trains in a process of its own (`python -m backends train`), so one missing or broken install
+cannot stop the others, and their thread pools and memory stay apart."""),
+        (CODE, """import os
+from pathlib import Path
+
+from IPython.display import Image, Markdown, display
+
+from backends.compare import compare, summary_markdown
+
+# `make test` runs a small budget of steps; in Jupyter this trains the chapter's 5 epochs in each framework.
+MAX_STEPS = os.environ.get("W2V_MAX_STEPS")
+FRAMEWORKS = ["torch", "mxnet", "jax", "tensorflow", "numpy"]
+OUT = Path("results") / "compare"
+options = ["--epochs", "5", "--seed", "0"] + (["--max-steps", MAX_STEPS] if MAX_STEPS else [])"""),
+        (CODE, """summary = compare(FRAMEWORKS, OUT, options, progress=True)"""),
+        (MARKDOWN, """## The loss curves
+
+Left, every step's loss (smoothed over 25 steps); right, each epoch's mean. Five lines are drawn; you should
+see one."""),
+        (CODE, """display(Image(filename=str(OUT / "loss_curves.png")))"""),
+        (MARKDOWN, """## How far apart are they?
+
+The curves are equal to the eye, but not bit for bit. This plot shows, step by step, how far each framework's
+loss is from PyTorch's, relative to it, on a log scale (exact agreement is drawn at $10^{-12}$). The dashed
+line is the tolerance the parity test enforces, $10^{-4}$."""),
+        (CODE, """display(Image(filename=str(OUT / "divergence.png")))
+display(Markdown(summary_markdown(summary)))"""),
+        (MARKDOWN, """## Why they agree, and where they could drift
+
+They agree because everything that could differ was made the same on purpose:
+
+- **the data**: one NumPy pipeline (`backends/ptb.py`) draws every batch from one seed; the frameworks only
+  convert arrays to their tensors;
+- **the initial weights**: one NumPy draw (Xavier-uniform) shared by all, instead of each framework's own
+  initializer and random generator;
+- **the loss**: the same masked mean per example and the same sum over the batch;
+- **the optimizer**: Adam with the same $\\beta_1, \\beta_2$ and $\\epsilon = 10^{-8}$, with epsilon in the same
+  place. PyTorch and optax add $\\epsilon$ to $\\sqrt{\\hat v}$, the bias-corrected second moment; MXNet and Keras
+  add it to the raw $\\sqrt{v}$. Left alone, that placement moved a third of the trained vector entries by more
+  than $10^{-5}$, so MXNet and TensorFlow get $\\epsilon\\sqrt{1-\\beta_2^t}$ at step $t$, which makes the two
+  updates identical. (Keras' default $\\epsilon$ is $10^{-7}$, which would also break agreement.)
+
+What remains is **float32 rounding**. Each framework sums the same numbers in its own order (matrix products,
+reductions, scatter-adds of embedding gradients), so results differ in the last bits, about $10^{-7}$ relative.
+Adam then amplifies some of that noise: it divides each gradient entry by the root of its running square, so
+an entry whose gradient is tiny (around $10^{-8}$, a near cancellation) still takes a full-size step, in
+whichever direction rounding gave it. A few such entries per step make the curves wander apart slowly, to
+around $10^{-6}$ relative over the first few hundred steps and still far below $10^{-4}$. Longer runs, other
+hardware (a GPU's different summation order) or nondeterministic GPU kernels can widen the gap further; the
+curves then still agree in shape and final value to three or four digits."""),
+        (MARKDOWN, """## The gradient by hand, next to autograd's
+
+The NumPy backend has no automatic differentiation; its gradient is derived on paper. For one center with
+vector $\\mathbf v$, context-or-noise vectors $\\mathbf u_w$, scores $s_w = \\mathbf u_w^\\top \\mathbf v$, labels
+$y_w$, mask $m_w$ and $n = \\sum_w m_w$, the loss is
+$L = \\frac{1}{n}\\sum_w m_w\\,[\\log(1 + e^{s_w}) - y_w s_w]$, and since the derivative of the bracket is
+$\\sigma(s_w) - y_w$:
+
+$$\\frac{\\partial L}{\\partial \\mathbf v} = \\sum_w \\delta_w \\mathbf u_w, \\qquad
+\\frac{\\partial L}{\\partial \\mathbf u_w} = \\delta_w \\mathbf v, \\qquad
+\\delta_w = \\frac{m_w(\\sigma(s_w) - y_w)}{n}.$$
+
+Below, both on the first batch in float64: the hand-derived gradient and PyTorch's autograd. The tests check
+all four frameworks this way, to a relative $10^{-6}$."""),
+        (CODE, """import numpy as np
+
+from backends import numpy as oracle
+from backends import ptb
+from backends import torch as autograd_backend
+from backends.training import initial_weights
+
+data = ptb.load_data(seed=0)
+batch = next(data.batches(512))
+center, context = (w.astype(np.float64) for w in initial_weights(len(data.vocab), 100, seed=0))
+by_hand = oracle.gradients(center, context, batch)
+by_autograd = autograd_backend.gradients(center, context, batch)
+word = int(batch.centers[0, 0])
+print("center word:", data.vocab.tokens[word])
+print("by hand:    ", np.round(by_hand[0][word, :5], 8))
+print("by autograd:", np.round(by_autograd[0][word, :5], 8))
+for name, hand, auto in zip(("center", "context"), by_hand, by_autograd):
+    print(f"{name} table: largest relative difference {np.abs(hand - auto).max() / np.abs(hand).max():.1e}")"""),
+    ]
+
+
+def new_notebook(cell_specs: list[tuple[str, str]], prefix: str) -> nbformat.NotebookNode:
     notebook = nbformat.v4.new_notebook()
     notebook.metadata = {
         "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
         "language_info": {"name": "python"},
     }
-    for index, (kind, source) in enumerate(cells(framework, spec)):
+    for index, (kind, source) in enumerate(cell_specs):
         cell = nbformat.v4.new_markdown_cell(source) if kind == MARKDOWN else nbformat.v4.new_code_cell(source)
-        cell.id = f"{framework}-{index:02d}"
+        cell.id = f"{prefix}-{index:02d}"
         notebook.cells.append(cell)
     return notebook
 
 
-def render(framework: str) -> str:
-    return nbformat.writes(build(framework, FRAMEWORKS[framework])) + "\n"
+def build(framework: str, spec: dict) -> nbformat.NotebookNode:
+    return new_notebook(cells(framework, spec), framework)
+
+
+def notebooks() -> dict[str, nbformat.NotebookNode]:
+    """Every generated notebook by its path under notebooks/."""
+    result = {f"{framework}/word2vec-pretraining.ipynb": build(framework, spec) for framework, spec in FRAMEWORKS.items()}
+    result["compare-frameworks.ipynb"] = new_notebook(compare_cells(), "compare")
+    return result
+
+
+def render(notebook: nbformat.NotebookNode) -> str:
+    return nbformat.writes(notebook) + "\n"
 
 
 def main(root: Path = ROOT) -> None:
-    for framework in FRAMEWORKS:
-        path = root / "notebooks" / framework / "word2vec-pretraining.ipynb"
+    for name, notebook in notebooks().items():
+        path = root / "notebooks" / name
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(render(framework), encoding="utf-8")
+        path.write_text(render(notebook), encoding="utf-8")
         print(f"wrote {path.relative_to(root)}")
 
 
