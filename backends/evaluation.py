@@ -1,0 +1,52 @@
+"""Word-similarity evaluation on WordSim-353: do the vectors rank word pairs as people do?
+
+For every pair whose two words are both in the vocabulary, the cosine similarity of their vectors is
+compared with the mean human rating; the score is Spearman's rank correlation between the two. PTB's
+vocabulary (6,719 words) misses many WordSim words, so the coverage is always reported beside it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from backends.errors import W2VError
+from backends.ptb import DATA_DIR
+
+WORDSIM = DATA_DIR / "wordsim353.tsv"
+
+
+def load_wordsim(path: str | Path | None = None) -> list[tuple[str, str, float]]:
+    """The (word, word, human score) triples of the shipped WordSim-353 file, lower-cased."""
+    path = Path(path) if path is not None else WORDSIM
+    if not path.is_file():
+        raise W2VError(f"the WordSim-353 file {path} is missing; restore it with `git checkout -- data/wordsim353.tsv`.")
+    pairs = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        parts = line.split("\t")
+        try:
+            pairs.append((parts[0].lower(), parts[1].lower(), float(parts[2])))
+        except (IndexError, ValueError):
+            raise W2VError(f"{path} line {number} is malformed: expected 'word<TAB>word<TAB>score'.") from None
+    return pairs
+
+
+def evaluate(words: Sequence[str], matrix: np.ndarray, pairs: list[tuple[str, str, float]] | None = None) -> dict:
+    """Spearman correlation between cosine similarity and human scores, over the in-vocabulary pairs."""
+    from scipy.stats import spearmanr
+
+    pairs = load_wordsim() if pairs is None else pairs
+    index = {w: i for i, w in enumerate(words) if w != "<unk>"}
+    used = [(index[a], index[b], score) for a, b, score in pairs if a in index and b in index]
+    result = {"pairs": len(used), "pairs_total": len(pairs), "oov_ratio": 1 - len(used) / max(len(pairs), 1)}
+    if len(used) < 3:
+        return {**result, "spearman": float("nan")}
+    first, second, human = (np.array(column) for column in zip(*used))
+    vectors = np.asarray(matrix, dtype=np.float64)
+    vectors = vectors / (np.linalg.norm(vectors, axis=1, keepdims=True) + 1e-12)
+    cosine = np.einsum("pe,pe->p", vectors[first], vectors[second])
+    return {**result, "spearman": float(spearmanr(cosine, human).correlation)}
