@@ -1,4 +1,4 @@
-"""The command line: ``python -m backends {stats,train,similar,compare,parity,report}``.
+"""The command line: ``python -m backends {stats,train,similar,evaluate,compare,parity,report,baseline}``.
 
 Every command works offline on the shipped data. A mistake the user can fix (a :class:`W2VError`)
 prints one paragraph naming the problem and the fix, and exits with code 2, without a traceback.
@@ -14,6 +14,7 @@ from pathlib import Path
 
 from backends import FRAMEWORKS, load_backend
 from backends.errors import W2VError
+from backends.ptb import MODELS, NOISE_POWERS
 
 RESULTS = Path("results")
 
@@ -21,6 +22,20 @@ RESULTS = Path("results")
 def _add_data_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", type=Path, default=None, help="the PTB zip (default: data/ptb.zip)")
     parser.add_argument("--seed", type=int, default=0, help="one seed for the batches and the initial weights")
+
+
+def _add_model_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", choices=MODELS, default="skipgram", help="skipgram (the chapter's) or cbow")
+    parser.add_argument("--noise", choices=tuple(NOISE_POWERS), default="unigram75",
+                        help="noise distribution: count**0.75 (the chapter's) or uniform")
+    parser.add_argument("--resample-each-epoch", action="store_true",
+                        help="redraw subsampling, windows and noise words every epoch")
+
+
+def _model_options(args: argparse.Namespace) -> list[str]:
+    """The model flags of ``args`` again, to hand on to a training subprocess."""
+    flags = ["--model", args.model, "--noise", args.noise]
+    return flags + (["--resample-each-epoch"] if args.resample_each_epoch else [])
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -44,11 +59,16 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--json", action="store_true", help="end with one JSON line of the results")
     train.add_argument("--no-progress", action="store_true", help="no progress bars")
     _add_data_options(train)
+    _add_model_options(train)
 
     similar = commands.add_parser("similar", help="nearest neighbours of a word by cosine similarity")
     similar.add_argument("embeddings", type=Path, help="a word2vec text file, e.g. results/torch/embeddings.txt")
     similar.add_argument("word")
     similar.add_argument("-k", type=int, default=3)
+
+    evaluate = commands.add_parser("evaluate", help="WordSim-353 Spearman correlation of an embeddings file")
+    evaluate.add_argument("embeddings", type=Path, help="a word2vec text file, e.g. results/torch/embeddings.txt")
+    evaluate.add_argument("--json", action="store_true")
 
     compare = commands.add_parser("compare", help="train several frameworks from one seed and compare them")
     compare.add_argument("--frameworks", default=",".join(FRAMEWORKS), help="comma-separated (default: all)")
@@ -58,12 +78,23 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--device", default="auto", help="auto, cpu or gpu")
     compare.add_argument("--out", type=Path, default=RESULTS)
     compare.add_argument("--no-progress", action="store_true")
+    _add_model_options(compare)
 
     parity = commands.add_parser("parity", help="check that the frameworks' per-step losses agree")
     parity.add_argument("--frameworks", default=",".join(FRAMEWORKS), help="comma-separated (default: all)")
     parity.add_argument("--steps", type=int, default=100)
     parity.add_argument("--seed", type=int, default=0)
     parity.add_argument("--json", action="store_true")
+
+    baseline = commands.add_parser("baseline", help="train a peer baseline (gensim) on the same subsampled PTB")
+    baseline.add_argument("trainer", choices=("gensim",))
+    baseline.add_argument("--epochs", type=int, default=5)
+    baseline.add_argument("--embed-size", type=int, default=100)
+    baseline.add_argument("--workers", type=int, default=2)
+    baseline.add_argument("--out", type=Path, default=RESULTS)
+    baseline.add_argument("--json", action="store_true", help="end with one JSON line of the results")
+    _add_data_options(baseline)
+    _add_model_options(baseline)
 
     report = commands.add_parser("report", help="figures and a summary of the runs under OUT")
     report.add_argument("--out", type=Path, default=RESULTS)
@@ -94,7 +125,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         max_steps=args.max_steps,
     )
     backend = load_backend(args.framework)
-    data = ptb.load_data(args.data, seed=args.seed)
+    data = ptb.load_data(
+        args.data, seed=args.seed, model=args.model, noise=args.noise, resample_each_epoch=args.resample_each_epoch
+    )
     folder = args.out / args.framework
     try:
         history = backend.train(data, config, progress=not args.no_progress)
@@ -122,13 +155,36 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 130 if history.stopped == "interrupted" else 0
 
 
-def _save_run(folder: Path, history) -> None:
+def _save_run(folder: Path, history) -> dict | None:
+    """Write history.json, embeddings.txt and evaluation.json (WordSim-353) of a run; returns the evaluation."""
     from backends.embeddings import save_word2vec
+    from backends.evaluation import evaluate
     from backends.files import write_json
 
     write_json(folder / "history.json", history.to_dict())
-    if history.embeddings is not None:
-        save_word2vec(folder / "embeddings.txt", history.words, history.embeddings)
+    if history.embeddings is None:
+        return None
+    save_word2vec(folder / "embeddings.txt", history.words, history.embeddings)
+    return write_json(folder / "evaluation.json", {"wordsim353": evaluate(history.words, history.embeddings)})
+
+
+def cmd_baseline(args: argparse.Namespace) -> None:
+    from backends import ptb
+    from backends.baseline import train_gensim
+
+    data = ptb.load_data(
+        args.data, seed=args.seed, model=args.model, noise=args.noise, resample_each_epoch=args.resample_each_epoch
+    )
+    history = train_gensim(data, epochs=args.epochs, embed_size=args.embed_size, workers=args.workers, seed=args.seed)
+    folder = args.out / "gensim"
+    wordsim = _save_run(folder, history)["wordsim353"]
+    summary = {"framework": "gensim", "seconds": history.seconds, "centers_per_sec": history.centers_per_sec,
+               "wordsim353": wordsim, "out": str(folder)}
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        print(f"gensim ({args.workers} workers): {args.epochs} epochs in {history.seconds:.1f} s, "
+              f"{history.centers_per_sec:,.0f} centers/s, WordSim-353 Spearman {wordsim['spearman']:.3f}; wrote {folder}/")
 
 
 def cmd_similar(args: argparse.Namespace) -> None:
@@ -139,13 +195,28 @@ def cmd_similar(args: argparse.Namespace) -> None:
         print(f"{word}\t{cosine:.3f}")
 
 
+def cmd_evaluate(args: argparse.Namespace) -> None:
+    from backends.embeddings import load_word2vec
+    from backends.evaluation import evaluate
+
+    result = evaluate(*load_word2vec(args.embeddings))
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(
+            f"WordSim-353 Spearman {result['spearman']:.3f} over {result['pairs']} of {result['pairs_total']} pairs "
+            f"({result['oov_ratio']:.0%} have a word outside the vocabulary)"
+        )
+
+
 def cmd_compare(args: argparse.Namespace) -> int:
     from backends.compare import compare, summary_markdown
 
-    options = ["--epochs", str(args.epochs), "--seed", str(args.seed), "--device", args.device]
+    options = ["--epochs", str(args.epochs), "--seed", str(args.seed), "--device", args.device] + _model_options(args)
     if args.max_steps is not None:
         options += ["--max-steps", str(args.max_steps)]
-    settings = {"epochs": args.epochs, "max_steps": args.max_steps, "seed": args.seed, "device": args.device}
+    settings = {"epochs": args.epochs, "max_steps": args.max_steps, "seed": args.seed, "device": args.device,
+                "model": args.model, "noise": args.noise, "resample_each_epoch": args.resample_each_epoch}
     summary = compare(args.frameworks.split(","), args.out, options, not args.no_progress, settings)
     print(summary_markdown(summary))
     print(f"wrote {args.out / 'summary.md'}, summary.json and figures")
@@ -182,7 +253,9 @@ def main(argv: list[str] | None = None) -> int:
         "stats": cmd_stats,
         "train": cmd_train,
         "similar": cmd_similar,
+        "evaluate": cmd_evaluate,
         "compare": cmd_compare,
+        "baseline": cmd_baseline,
         "parity": cmd_parity,
         "report": cmd_report,
     }

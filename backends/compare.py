@@ -111,6 +111,7 @@ def report(out: Path, runs: dict[str, dict] | None = None, settings: dict | None
     ``summary.md`` and ``summary.json``, each atomically. Returns the summary.
     """
     from backends.embeddings import load_word2vec, similar
+    from backends.evaluation import evaluate
     from backends.plotting import plot_divergence, plot_losses
 
     runs = dict(runs or {name: {"framework": name} for name in FRAMEWORKS if (out / name / "history.json").is_file()})
@@ -131,6 +132,7 @@ def report(out: Path, runs: dict[str, dict] | None = None, settings: dict | None
                 centers_per_sec=history["centers_per_sec"],
                 train_seconds=history["seconds"],
                 neighbours=[[w, round(c, 4)] for w, c in similar(matrix, words, PROBE_WORD, 3)],
+                wordsim=evaluate(words, matrix),
             )
         frameworks[name] = entry
     summary = {
@@ -163,19 +165,25 @@ def summary_markdown(summary: dict) -> str:
     if summary["settings"]:
         lines += ["Settings: " + ", ".join(f"{k} {v}" for k, v in summary["settings"].items()), ""]
     lines += [
-        f'| framework | status | device | steps | final loss | centers/s | train s | wall s | neighbours of "{PROBE_WORD}" |',
-        "|---|---|---|---:|---:|---:|---:|---:|---|",
+        f'| framework | status | device | steps | final loss | centers/s | train s | wall s | WordSim-353 ρ '
+        f'| neighbours of "{PROBE_WORD}" |',
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---|",
     ]
     for name, run in summary["frameworks"].items():
         wall = f"{run['wall_seconds']:.1f}" if "wall_seconds" in run else ""
         if run["status"] != "ok":
-            lines.append(f"| {name} | {run['status']}: {run.get('error', '')} | | | | | | {wall} | |")
+            lines.append(f"| {name} | {run['status']}: {run.get('error', '')} | | | | | | {wall} | | |")
             continue
         neighbours = ", ".join(f"{w} ({c:.3f})" for w, c in run["neighbours"])
         lines.append(
             f"| {name} | ok | {run['device']} | {run['steps']} | {run['final_loss']:.4f} | "
-            f"{run['centers_per_sec']:,.0f} | {run['train_seconds']:.1f} | {wall} | {neighbours} |"
+            f"{run['centers_per_sec']:,.0f} | {run['train_seconds']:.1f} | {wall} | {run['wordsim']['spearman']:.3f} | "
+            f"{neighbours} |"
         )
+    pairs = [run["wordsim"] for run in summary["frameworks"].values() if run["status"] == "ok"]
+    if pairs:
+        lines += ["", f"WordSim-353 ρ: Spearman correlation of cosine similarity with human ratings over the "
+                      f"{pairs[0]['pairs']} of {pairs[0]['pairs_total']} pairs whose words are both in the vocabulary."]
     if summary["max_relative_difference"]:
         lines += ["", "Largest relative difference of the per-step losses, pair by pair:", "",
                   "| pair | max relative difference |", "|---|---:|"]

@@ -43,6 +43,17 @@ def write_text(path: str | Path, text: str) -> Path:
     return Path(path)
 
 
-def write_json(path: str | Path, record: dict) -> Path:
-    """Write ``record`` as indented JSON, atomically."""
-    return write_text(path, json.dumps(record, indent=1) + "\n")
+def write_json(path: str | Path, record: dict) -> dict:
+    """Write ``record`` as indented JSON, atomically (NaN becomes null, as JSON has no NaN); returns it."""
+    write_text(path, json.dumps(_no_nan(record), indent=1) + "\n")
+    return record
+
+
+def _no_nan(value):
+    if isinstance(value, float) and value != value:
+        return None
+    if isinstance(value, dict):
+        return {k: _no_nan(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_no_nan(v) for v in value]
+    return value

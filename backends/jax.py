@@ -23,7 +23,7 @@ with warnings.catch_warnings():
     from flax import linen as nn
 
 from backends import training
-from backends.ptb import Batch
+from backends.ptb import Batch, CbowBatch
 
 NAME = "jax"
 
@@ -35,8 +35,8 @@ def resolve_device(request: str = "auto") -> jax.Device:
     return jax.devices("gpu" if kind == "gpu" else "cpu")[0]
 
 
-class SkipGram(nn.Module):
-    """Two embedding tables: ``embed_center`` (v) and ``embed_context`` (u)."""
+class Word2Vec(nn.Module):
+    """Two embedding tables: ``embed_center`` (v, the input words) and ``embed_context`` (u, the outputs)."""
 
     vocab_size: int
     embed_size: int
@@ -45,8 +45,9 @@ class SkipGram(nn.Module):
         self.embed_center = nn.Embed(self.vocab_size, self.embed_size)
         self.embed_context = nn.Embed(self.vocab_size, self.embed_size)
 
-    def __call__(self, centers: jax.Array, contexts_negatives: jax.Array) -> jax.Array:
-        return skip_gram(centers, contexts_negatives, self.embed_center, self.embed_context)
+    def __call__(self, arrays: dict) -> jax.Array:
+        """The batch's scores, (B, W), with skip_gram or cbow as the batch's arrays say."""
+        return training.forward(sys.modules[__name__], self.embed_center, self.embed_context, arrays)
 
 
 def skip_gram(centers: jax.Array, contexts_negatives: jax.Array, embed_center, embed_context) -> jax.Array:
@@ -56,35 +57,45 @@ def skip_gram(centers: jax.Array, contexts_negatives: jax.Array, embed_center, e
     return jnp.einsum("bce,bwe->bcw", v, u)
 
 
+def cbow(contexts: jax.Array, context_mask: jax.Array, targets: jax.Array, embed_center, embed_context) -> jax.Array:
+    """Scores u_t · mean(v_c) of every target (center or noise) against the mean of the real context vectors:
+    (B, C), (B, C) and (B, T) → (B, 1, T)."""
+    v = embed_center(contexts)  # (B, C, E)
+    mean = jnp.einsum("bc,bce->be", context_mask, v) / jnp.maximum(context_mask.sum(axis=1), 1)[:, None]
+    u = embed_context(targets)  # (B, T, E)
+    return jnp.einsum("be,bte->bt", mean, u)[:, None, :]
+
+
 def masked_bce(scores: jax.Array, label: jax.Array, mask: jax.Array) -> jax.Array:
     """Per-example sigmoid binary cross-entropy, averaged over the unmasked entries: (B, W) → (B,)."""
     losses = optax.sigmoid_binary_cross_entropy(scores, label) * mask
     return losses.sum(axis=1) / jnp.maximum(mask.sum(axis=1), 1)
 
 
-def objective(params: dict, centers, contexts_negatives, mask, label) -> jax.Array:
+def objective(params: dict, arrays: dict) -> jax.Array:
     """The batch's summed loss as a pure function of the parameters: what ``jax.grad`` differentiates."""
-    model = SkipGram(*params["params"]["embed_center"]["embedding"].shape)
-    scores = model.apply(params, centers, contexts_negatives)
-    return masked_bce(scores.reshape(label.shape), label, mask).sum()
+    scores = Word2Vec(*params["params"]["embed_center"]["embedding"].shape).apply(params, arrays)
+    return masked_bce(scores, arrays["label"], arrays["mask"]).sum()
 
 
 def _params(center_weights, context_weights) -> dict:
-    """The parameter pytree flax expects for :class:`SkipGram`."""
+    """The parameter pytree flax expects for :class:`Word2Vec`."""
     return {"params": {"embed_center": {"embedding": center_weights}, "embed_context": {"embedding": context_weights}}}
 
 
-def gradients(center_weights: np.ndarray, context_weights: np.ndarray, batch: Batch) -> tuple[np.ndarray, np.ndarray]:
+def _arrays(batch: Batch | CbowBatch, dtype) -> dict:
+    """The batch's arrays, the float ones in ``dtype``."""
+    return {name: a.astype(dtype) if a.dtype.kind == "f" else a for name, a in batch.arrays().items()}
+
+
+def gradients(center_weights: np.ndarray, context_weights: np.ndarray, batch: Batch | CbowBatch) -> tuple[np.ndarray, np.ndarray]:
     """``jax.grad``'s gradients of the batch's summed loss for both tables, in the weights' dtype.
 
     JAX computes in float32 unless 64-bit mode is on; it is switched on here, for this call alone.
     """
-    dtype = center_weights.dtype
     with jax.experimental.enable_x64():
         params = jax.tree_util.tree_map(jnp.asarray, _params(center_weights, context_weights))
-        grads = jax.grad(objective)(
-            params, batch.centers, batch.contexts_negatives, batch.mask.astype(dtype), batch.label.astype(dtype)
-        )
+        grads = jax.grad(objective)(params, _arrays(batch, center_weights.dtype))
         tables = grads["params"]
         return to_numpy(tables["embed_center"]["embedding"]), to_numpy(tables["embed_context"]["embedding"])
 
@@ -99,17 +110,17 @@ class Trainer:
         self.params = jax.device_put(_params(center_weights, context_weights), self.device)
         self.opt_state = optimizer.init(self.params)
 
-        def update(params, opt_state, *batch):
-            loss, grads = jax.value_and_grad(objective)(params, *batch)
+        def update(params, opt_state, arrays):
+            loss, grads = jax.value_and_grad(objective)(params, arrays)
             updates, opt_state = optimizer.update(grads, opt_state, params)
             return optax.apply_updates(params, updates), opt_state, loss
 
         # Donating the old parameters and state lets XLA update them in place.
         self._update = jax.jit(update, donate_argnums=(0, 1))
 
-    def step(self, batch: Batch) -> jax.Array:
-        arrays = jax.device_put((batch.centers, batch.contexts_negatives, batch.mask, batch.label), self.device)
-        self.params, self.opt_state, loss = self._update(self.params, self.opt_state, *arrays)
+    def step(self, batch: Batch | CbowBatch) -> jax.Array:
+        arrays = jax.device_put(batch.arrays(), self.device)
+        self.params, self.opt_state, loss = self._update(self.params, self.opt_state, arrays)
         return loss
 
     def embeddings(self) -> np.ndarray:

@@ -19,7 +19,7 @@ with warnings.catch_warnings():
     from mxnet import autograd, gluon, np, npx
 
 from backends import training
-from backends.ptb import Batch
+from backends.ptb import Batch, CbowBatch
 
 npx.set_np()
 
@@ -47,6 +47,15 @@ def skip_gram(centers: np.ndarray, contexts_negatives: np.ndarray, embed_center,
     return npx.batch_dot(v, u, transpose_b=True)
 
 
+def cbow(contexts: np.ndarray, context_mask: np.ndarray, targets: np.ndarray, embed_center, embed_context) -> np.ndarray:
+    """Scores u_t · mean(v_c) of every target (center or noise) against the mean of the real context vectors:
+    (B, C), (B, C) and (B, T) → (B, 1, T)."""
+    v = embed_center(contexts) * np.expand_dims(context_mask, -1)  # (B, C, E), padding zeroed
+    mean = v.sum(axis=1, keepdims=True) / np.maximum(context_mask.sum(axis=1), 1).reshape(-1, 1, 1)  # (B, 1, E)
+    u = embed_context(targets)  # (B, T, E)
+    return npx.batch_dot(mean, u, transpose_b=True)
+
+
 _sigmoid_bce = gluon.loss.SigmoidBCELoss()
 
 
@@ -59,19 +68,21 @@ def masked_bce(scores: np.ndarray, label: np.ndarray, mask: np.ndarray) -> np.nd
     return _sigmoid_bce(scores, label, mask) * mask.shape[1] / np.maximum(mask.sum(axis=1), 1)
 
 
-def objective(embed_center, embed_context, batch: Batch, device: mx.Context) -> np.ndarray:
+def objective(embed_center, embed_context, batch: Batch | CbowBatch, device: mx.Context) -> np.ndarray:
     """The batch's summed loss, the quantity each step minimises, in the tables' dtype.
 
     Call it inside ``autograd.record()`` to differentiate it.
     """
     dtype = embed_center.weight.dtype
-    centers, contexts_negatives = (np.array(a, ctx=device) for a in (batch.centers, batch.contexts_negatives))
-    mask, label = (np.array(a, ctx=device, dtype=dtype) for a in (batch.mask, batch.label))
-    scores = skip_gram(centers, contexts_negatives, embed_center, embed_context)
-    return masked_bce(scores.reshape(label.shape), label, mask).sum()
+    arrays = {
+        name: np.array(array, ctx=device, dtype=dtype if array.dtype.kind == "f" else array.dtype)
+        for name, array in batch.arrays().items()
+    }
+    scores = training.forward(sys.modules[__name__], embed_center, embed_context, arrays)
+    return masked_bce(scores, arrays["label"], arrays["mask"]).sum()
 
 
-def gradients(center_weights: onp.ndarray, context_weights: onp.ndarray, batch: Batch) -> tuple[onp.ndarray, onp.ndarray]:
+def gradients(center_weights: onp.ndarray, context_weights: onp.ndarray, batch: Batch | CbowBatch) -> tuple[onp.ndarray, onp.ndarray]:
     """Autograd's gradients of the batch's summed loss for both tables, in the weights' dtype (on the CPU)."""
     tables = embedding(center_weights), embedding(context_weights)
     with autograd.record():
@@ -94,7 +105,7 @@ class Trainer:
         self.trainer = gluon.Trainer(self.net.collect_params(), self.optimizer)
         self.steps = 0
 
-    def step(self, batch: Batch) -> np.ndarray:
+    def step(self, batch: Batch | CbowBatch) -> np.ndarray:
         with autograd.record():
             loss = objective(self.embed_center, self.embed_context, batch, self.device)
         loss.backward()

@@ -1,14 +1,15 @@
 """NumPy backend: the same model with no framework at all, its gradient and Adam derived by hand.
 
-This is the oracle the four frameworks are checked against, and a lesson in what autograd does. For
-one example with center vector v, context-or-noise vectors u_w, labels y_w, mask m_w and
-n = max(1, sum_w m_w), the loss is
+This is the oracle the four frameworks are checked against, and a lesson in what autograd does. Both
+models score output words u_w against one input vector h: in skip-gram h is the center's vector v, in
+CBOW the mean of the real context vectors, h = (1/c) * sum_i k_i v_i with context mask k_i and
+c = max(1, sum_i k_i). With labels y_w, mask m_w and n = max(1, sum_w m_w), one example's loss is
 
-    L = (1/n) * sum_w m_w * [softplus(s_w) - y_w * s_w],     s_w = u_w · v,
+    L = (1/n) * sum_w m_w * [softplus(s_w) - y_w * s_w],     s_w = u_w · h,
 
 and since d/ds [softplus(s) - y s] = sigmoid(s) - y, with delta_w = m_w (sigmoid(s_w) - y_w) / n:
 
-    dL/dv = sum_w delta_w u_w,        dL/du_w = delta_w v.
+    dL/dh = sum_w delta_w u_w,      dL/du_w = delta_w h,      dL/dv_i = (k_i / c) dL/dh.
 
 Words that occur several times in a batch add up their gradients. Adam is written out
 with its bias corrections and epsilon added to sqrt(v_hat), as PyTorch and optax do.
@@ -22,7 +23,7 @@ import numpy as np
 from scipy import sparse
 
 from backends import training
-from backends.ptb import Batch
+from backends.ptb import Batch, CbowBatch
 
 NAME = "numpy"
 BETA1, BETA2 = 0.9, training.ADAM_BETA2
@@ -38,6 +39,18 @@ def skip_gram(centers: np.ndarray, contexts_negatives: np.ndarray, embed_center,
     v = embed_center(centers)  # (B, 1, E)
     u = embed_context(contexts_negatives)  # (B, W, E)
     return np.matmul(v, u.transpose(0, 2, 1))
+
+
+def cbow(contexts: np.ndarray, context_mask: np.ndarray, targets: np.ndarray, embed_center, embed_context) -> np.ndarray:
+    """Scores u_t · mean(v_c) of every target (center or noise) against the mean of the real context vectors:
+    (B, C), (B, C) and (B, T) → (B, 1, T)."""
+    mean = _masked_mean(embed_center(contexts), context_mask)  # (B, E)
+    return np.einsum("be,bte->bt", mean, embed_context(targets))[:, None, :]
+
+
+def _masked_mean(vectors: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """The mean of each row's vectors where the mask is 1: (B, C, E) and (B, C) → (B, E)."""
+    return np.einsum("bc,bce->be", mask, vectors) / np.maximum(mask.sum(axis=1), 1)[:, None]
 
 
 def _softplus(x: np.ndarray) -> np.ndarray:
@@ -69,18 +82,24 @@ def embedding(weights: np.ndarray) -> Table:
     return Table(np.array(weights, dtype=np.result_type(weights, np.float32)))
 
 
-def loss_and_gradients(center: np.ndarray, context: np.ndarray, batch: Batch) -> tuple[float, np.ndarray, np.ndarray]:
+def loss_and_gradients(center: np.ndarray, context: np.ndarray, batch: Batch | CbowBatch) -> tuple[float, np.ndarray, np.ndarray]:
     """The batch's summed loss and its gradients with respect to both tables, by the formulas above."""
-    dtype = center.dtype
-    centers, contexts_negatives = batch.centers[:, 0], batch.contexts_negatives
-    mask, label = batch.mask.astype(dtype), batch.label.astype(dtype)
-    v, u = center[centers], context[contexts_negatives]  # (B, E), (B, W, E)
-    scores = np.einsum("be,bwe->bw", v, u)
-    count = np.maximum(mask.sum(axis=1, keepdims=True), 1)
+    arrays = {name: a.astype(center.dtype) if a.dtype.kind == "f" else a for name, a in batch.arrays().items()}
+    if "centers" in arrays:  # skip-gram: one input word per example
+        inputs, outputs = arrays["centers"], arrays["contexts_negatives"]
+        input_mask = np.ones(inputs.shape, dtype=center.dtype)
+    else:
+        inputs, input_mask, outputs = arrays["contexts"], arrays["context_mask"], arrays["targets"]
+    mask, label = arrays["mask"], arrays["label"]
+    h = _masked_mean(center[inputs], input_mask)  # (B, E)
+    u = context[outputs]  # (B, W, E)
+    scores = np.einsum("be,bwe->bw", h, u)
     loss = masked_bce(scores, label, mask).sum()
-    delta = mask * (_sigmoid(scores) - label) / count  # dL/ds, (B, W)
-    grad_center = _sum_rows_into(center.shape, centers, np.einsum("bw,bwe->be", delta, u))
-    grad_context = _sum_rows_into(context.shape, contexts_negatives.ravel(), (delta[:, :, None] * v[:, None, :]).reshape(-1, v.shape[1]))
+    delta = mask * (_sigmoid(scores) - label) / np.maximum(mask.sum(axis=1, keepdims=True), 1)  # dL/ds
+    grad_h = np.einsum("bw,bwe->be", delta, u)
+    share = input_mask / np.maximum(input_mask.sum(axis=1, keepdims=True), 1)  # dh/dv_i = k_i / c
+    grad_center = _sum_rows_into(center.shape, inputs.ravel(), (share[:, :, None] * grad_h[:, None, :]).reshape(-1, h.shape[1]))
+    grad_context = _sum_rows_into(context.shape, outputs.ravel(), (delta[:, :, None] * h[:, None, :]).reshape(-1, h.shape[1]))
     return float(loss), grad_center, grad_context
 
 
@@ -96,7 +115,7 @@ def _sum_rows_into(shape: tuple[int, int], indices: np.ndarray, rows: np.ndarray
     return np.asarray(one_hot @ rows)
 
 
-def gradients(center_weights: np.ndarray, context_weights: np.ndarray, batch: Batch) -> tuple[np.ndarray, np.ndarray]:
+def gradients(center_weights: np.ndarray, context_weights: np.ndarray, batch: Batch | CbowBatch) -> tuple[np.ndarray, np.ndarray]:
     """Gradients of the batch's summed loss with respect to both tables, in the weights' dtype."""
     _, grad_center, grad_context = loss_and_gradients(center_weights, context_weights, batch)
     return grad_center, grad_context
@@ -111,7 +130,7 @@ class Trainer:
         self.tables = [center_weights.copy(), context_weights.copy()]
         self.moments = [(np.zeros_like(t), np.zeros_like(t)) for t in self.tables]
 
-    def step(self, batch: Batch) -> float:
+    def step(self, batch: Batch | CbowBatch) -> float:
         loss, *grads = loss_and_gradients(*self.tables, batch)
         self.steps += 1
         correction1, correction2 = 1 - BETA1**self.steps, 1 - BETA2**self.steps

@@ -150,9 +150,13 @@ def load_corpus(path: str | Path | None = None, min_count: int = 10) -> Corpus:
     return corpus_from_text(read_ptb_text(path), min_count=min_count)
 
 
+MODELS = ("skipgram", "cbow")
+NOISE_POWERS = {"unigram75": 0.75, "uniform": 0.0}
+
+
 @dataclass(frozen=True)
 class Batch:
-    """One minibatch as plain NumPy arrays; every batch of a dataset has the same shapes.
+    """One skip-gram minibatch as plain NumPy arrays; every batch of a dataset has the same shapes.
 
     ``size`` counts the real rows: a padded last batch ends in rows whose mask is all zero, which
     contribute exactly zero to the loss and its gradient.
@@ -164,9 +168,33 @@ class Batch:
     label: np.ndarray  # (B, W) float32, 1 = a context word
     size: int
 
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The arrays by name, for a backend to convert to its tensors."""
+        return {name: getattr(self, name) for name in ("centers", "contexts_negatives", "mask", "label")}
+
+
+@dataclass(frozen=True)
+class CbowBatch:
+    """One CBOW minibatch: the context words predict their center against K noise words.
+
+    Each row's targets are ``center, noise words``; its label is 1 for the center alone. The context
+    mask marks the real context words, whose vectors are averaged.
+    """
+
+    contexts: np.ndarray  # (B, 2 * max_window) int32
+    context_mask: np.ndarray  # (B, 2 * max_window) float32
+    targets: np.ndarray  # (B, 1 + K) int32
+    mask: np.ndarray  # (B, 1 + K) float32, all ones on real rows
+    label: np.ndarray  # (B, 1 + K) float32, 1 for the center
+    size: int
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The arrays by name, for a backend to convert to its tensors."""
+        return {name: getattr(self, name) for name in ("contexts", "context_mask", "targets", "mask", "label")}
+
 
 def noise_distribution(counts: np.ndarray, power: float = 0.75) -> np.ndarray:
-    """P(w) ∝ count(w) ** power over the vocabulary; ``<unk>`` (count 0) gets probability 0."""
+    """P(w) ∝ count(w) ** power over the vocabulary (power 0: uniform); ``<unk>`` gets probability 0."""
     weights = counts.astype(np.float64) ** power
     weights[0] = 0.0
     return weights / weights.sum()
@@ -198,8 +226,12 @@ class AliasSampler:
         return np.where(rng.random(shape) < self.accept[column], column, self.alias[column])
 
 
-class SkipGramData:
+class Word2VecData:
     """Centers, contexts and noise words drawn from a corpus, served as fixed-shape batches.
+
+    ``model`` picks the batches: "skipgram" (a center scores its contexts against K noise words per
+    context word) or "cbow" (the averaged contexts score the center against K noise words). ``noise``
+    picks the noise distribution: "unigram75" (count ** 0.75, the chapter's) or "uniform".
 
     The draw (subsampling, windows, noise words) happens once at construction; with
     ``resample_each_epoch`` (the chapter's exercise) every epoch after the first draws anew. Each
@@ -211,24 +243,31 @@ class SkipGramData:
         self,
         corpus: Corpus,
         *,
+        model: str = "skipgram",
         max_window: int = 5,
         num_noise: int = 5,
+        noise: str = "unigram75",
         subsample_t: float = 1e-4,
         seed: int = 0,
         resample_each_epoch: bool = False,
     ) -> None:
+        if model not in MODELS:
+            raise W2VError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}.")
+        if noise not in NOISE_POWERS:
+            raise W2VError(f"unknown noise distribution {noise!r}; choose one of {', '.join(NOISE_POWERS)}.")
         if max_window < 1:
             raise W2VError(f"max window {max_window} is out of range: it must be at least 1.")
         if num_noise < 1:
             raise W2VError(f"the number of noise words {num_noise} is out of range: it must be at least 1.")
-        self.corpus, self.vocab = corpus, corpus.vocab
+        self.corpus, self.vocab, self.model, self.noise = corpus, corpus.vocab, model, noise
         self.max_window, self.num_noise, self.subsample_t = max_window, num_noise, subsample_t
         self.seed, self.resample_each_epoch = seed, resample_each_epoch
         self.width = 2 * max_window * (1 + num_noise)
-        self.noise_probs = noise_distribution(corpus.vocab.counts)
+        self.noise_probs = noise_distribution(corpus.vocab.counts, NOISE_POWERS[noise])
         self._sampler = AliasSampler(self.noise_probs)
         start = time.perf_counter()
         self._draw(rng_for(seed, STREAM_BUILD, 0))
+        self._drawn_for = 0
         self.build_seconds = time.perf_counter() - start
 
     # -- the draw -------------------------------------------------------------------------------------
@@ -236,8 +275,13 @@ class SkipGramData:
     def _draw(self, rng: np.random.Generator) -> None:
         tokens, sentence = self._subsample(rng)
         self.subsampled_tokens = int(tokens.size)
-        self.centers, contexts, self.num_contexts = self._centers_and_contexts(tokens, sentence, rng)
-        self.contexts_negatives = self._with_noise(contexts, self.num_contexts, rng)
+        self.centers, self.contexts, self.num_contexts, self.center_sentence = self._centers_and_contexts(
+            tokens, sentence, rng
+        )
+        if self.model == "skipgram":
+            self.contexts_negatives = self._with_noise(self.contexts, self.num_contexts, rng)
+        else:
+            self.noise_words = self._noise_avoiding(self.centers[:, None], self.num_noise, rng)
 
     def _subsample(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """Drop ``<unk>`` and thin out frequent words; returns surviving ids and their sentence index."""
@@ -253,7 +297,7 @@ class SkipGramData:
 
     def _centers_and_contexts(
         self, tokens: np.ndarray, sentence: np.ndarray, rng: np.random.Generator
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Every token of a sentence with >= 2 tokens is a center; contexts come left-aligned."""
         lengths = np.bincount(sentence, minlength=self.corpus.lengths.size)
         usable = lengths[sentence] >= 2
@@ -270,30 +314,36 @@ class SkipGramData:
         # Left-align each row's valid contexts, keeping their order in the sentence.
         order = np.argsort(~valid, axis=1, kind="stable")
         contexts = np.take_along_axis(np.where(valid, tokens[np.clip(where, 0, tokens.size - 1)], 0), order, axis=1)
-        return tokens.astype(np.int32), contexts.astype(np.int32), num_contexts
+        return tokens.astype(np.int32), contexts.astype(np.int32), num_contexts, sentence
+
+    def _noise_avoiding(self, avoid: np.ndarray, per_row: int, rng: np.random.Generator) -> np.ndarray:
+        """``per_row`` noise words for each row of ``avoid``, none equal to a word of that row.
+
+        Draws the whole (rows, per_row) block at once, then draws again just the entries that hit a
+        word to avoid, until none does.
+        """
+        noise = self._sampler.draw(rng, (avoid.shape[0], per_row))
+        clash_row, clash_col = np.nonzero((noise[:, :, None] == avoid[:, None, :]).any(axis=2))
+        while clash_row.size:
+            redraw = self._sampler.draw(rng, clash_row.size)
+            noise[clash_row, clash_col] = redraw
+            again = (redraw[:, None] == avoid[clash_row]).any(axis=1)
+            clash_row, clash_col = clash_row[again], clash_col[again]
+        return noise
 
     def _with_noise(self, contexts: np.ndarray, num_contexts: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """Rows of ``contexts, K noise words per context, zeros`` at the fixed width.
+        """Skip-gram rows of ``contexts, K noise words per context, zeros`` at the fixed width.
 
         Rows are handled in groups of equal context count n, so that each group is one dense
-        (rows, n * K) draw compared against its (rows, n) contexts; a noise word that equals one of its
-        row's contexts is drawn again until none does.
+        (rows, n * K) draw that avoids exactly its (rows, n) contexts.
         """
         out = np.zeros((contexts.shape[0], self.width), dtype=np.int32)
         for n in range(1, contexts.shape[1] + 1):
             rows = np.flatnonzero(num_contexts == n)
-            if not rows.size:
-                continue
-            own = contexts[rows, :n]
-            noise = self._sampler.draw(rng, (rows.size, n * self.num_noise))
-            clash_row, clash_col = np.nonzero((noise[:, :, None] == own[:, None, :]).any(axis=2))
-            while clash_row.size:
-                redraw = self._sampler.draw(rng, clash_row.size)
-                noise[clash_row, clash_col] = redraw
-                again = (redraw[:, None] == own[clash_row]).any(axis=1)
-                clash_row, clash_col = clash_row[again], clash_col[again]
-            out[rows, :n] = own
-            out[rows, n : n * (1 + self.num_noise)] = noise
+            if rows.size:
+                own = contexts[rows, :n]
+                out[rows, :n] = own
+                out[rows, n : n * (1 + self.num_noise)] = self._noise_avoiding(own, n * self.num_noise, rng)
         return out
 
     # -- serving --------------------------------------------------------------------------------------
@@ -309,29 +359,54 @@ class SkipGramData:
     def num_batches(self, batch_size: int) -> int:
         return -(-self.num_centers // batch_size)
 
-    def batches(self, batch_size: int = 512, epoch: int = 0) -> Iterator[Batch]:
+    def subsampled_sentences(self) -> list[list[str]]:
+        """The sentences as drawn (after subsampling, at least two words each), as words."""
+        words = np.array(self.vocab.tokens, dtype=object)[self.centers]
+        breaks = np.flatnonzero(np.diff(self.center_sentence)) + 1
+        return [list(sentence) for sentence in np.split(words, breaks)]
+
+    def batches(self, batch_size: int = 512, epoch: int = 0) -> Iterator[Batch | CbowBatch]:
         """The batches of one epoch, shuffled; the last is padded with empty rows to full size."""
         if batch_size < 1:
             raise W2VError(f"batch size {batch_size} is out of range: it must be at least 1.")
-        if self.resample_each_epoch and epoch != getattr(self, "_drawn_for", 0):
+        if self.resample_each_epoch and epoch != self._drawn_for:
             self._draw(rng_for(self.seed, STREAM_BUILD, epoch))
-        self._drawn_for = epoch if self.resample_each_epoch else 0
+            self._drawn_for = epoch
         order = rng_for(self.seed, STREAM_SHUFFLE, epoch).permutation(self.num_centers)
-        columns = np.arange(self.width)[None, :]
+        serve = self._skipgram_batch if self.model == "skipgram" else self._cbow_batch
         for begin in range(0, self.num_centers, batch_size):
             rows = order[begin : begin + batch_size]
             size = rows.size
             if size < batch_size:
                 rows = np.concatenate([rows, np.full(batch_size - size, -1)])
-            real = (rows >= 0)[:, None]
-            n = np.where(real[:, 0], self.num_contexts[rows], 0)[:, None]
-            yield Batch(
-                centers=np.where(real, self.centers[rows][:, None], 0).astype(np.int32),
-                contexts_negatives=np.where(real, self.contexts_negatives[rows], 0),
-                mask=(columns < n * (1 + self.num_noise)).astype(np.float32),
-                label=(columns < n).astype(np.float32),
-                size=size,
-            )
+            yield serve(rows, size)
+
+    def _skipgram_batch(self, rows: np.ndarray, size: int) -> Batch:
+        real = (rows >= 0)[:, None]
+        n = np.where(real[:, 0], self.num_contexts[rows], 0)[:, None]
+        columns = np.arange(self.width)[None, :]
+        return Batch(
+            centers=np.where(real, self.centers[rows][:, None], 0).astype(np.int32),
+            contexts_negatives=np.where(real, self.contexts_negatives[rows], 0),
+            mask=(columns < n * (1 + self.num_noise)).astype(np.float32),
+            label=(columns < n).astype(np.float32),
+            size=size,
+        )
+
+    def _cbow_batch(self, rows: np.ndarray, size: int) -> CbowBatch:
+        real = (rows >= 0)[:, None]
+        n = np.where(real[:, 0], self.num_contexts[rows], 0)[:, None]
+        targets = np.concatenate([self.centers[rows][:, None], self.noise_words[rows]], axis=1)
+        label = np.zeros(targets.shape, dtype=np.float32)
+        label[:, 0] = 1
+        return CbowBatch(
+            contexts=np.where(real, self.contexts[rows], 0),
+            context_mask=(np.arange(self.contexts.shape[1])[None, :] < n).astype(np.float32),
+            targets=np.where(real, targets, 0).astype(np.int32),
+            mask=np.broadcast_to(real, targets.shape).astype(np.float32),
+            label=label * real,
+            size=size,
+        )
 
     def stats(self, batch_size: int = 512) -> dict:
         """The figures the chapter prints, plus how long the draw took."""
@@ -351,17 +426,21 @@ def load_data(
     path: str | Path | None = None,
     *,
     min_count: int = 10,
+    model: str = "skipgram",
     max_window: int = 5,
     num_noise: int = 5,
+    noise: str = "unigram75",
     seed: int = 0,
     resample_each_epoch: bool = False,
-) -> SkipGramData:
-    """Read the shipped PTB and draw its skip-gram dataset; ``build_seconds`` covers all of it."""
+) -> Word2VecData:
+    """Read the shipped PTB and draw its dataset; ``build_seconds`` covers all of it."""
     start = time.perf_counter()
-    data = SkipGramData(
+    data = Word2VecData(
         load_corpus(path, min_count),
+        model=model,
         max_window=max_window,
         num_noise=num_noise,
+        noise=noise,
         seed=seed,
         resample_each_epoch=resample_each_epoch,
     )

@@ -16,7 +16,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before the import: keep C+
 import tensorflow as tf  # noqa: E402
 
 from backends import training  # noqa: E402
-from backends.ptb import Batch  # noqa: E402
+from backends.ptb import Batch, CbowBatch  # noqa: E402
 
 NAME = "tensorflow"
 
@@ -35,16 +35,26 @@ def skip_gram(centers: tf.Tensor, contexts_negatives: tf.Tensor, embed_center, e
     return tf.matmul(v, u, transpose_b=True)
 
 
+def cbow(contexts: tf.Tensor, context_mask: tf.Tensor, targets: tf.Tensor, embed_center, embed_context) -> tf.Tensor:
+    """Scores u_t · mean(v_c) of every target (center or noise) against the mean of the real context vectors:
+    (B, C), (B, C) and (B, T) → (B, 1, T)."""
+    v = embed_center(contexts) * context_mask[:, :, None]  # (B, C, E), padding zeroed
+    count = tf.maximum(tf.reduce_sum(context_mask, axis=1), 1.0)[:, None, None]
+    mean = tf.reduce_sum(v, axis=1, keepdims=True) / count  # (B, 1, E)
+    u = embed_context(targets)  # (B, T, E)
+    return tf.matmul(mean, u, transpose_b=True)
+
+
 def masked_bce(scores: tf.Tensor, label: tf.Tensor, mask: tf.Tensor) -> tf.Tensor:
     """Per-example sigmoid binary cross-entropy, averaged over the unmasked entries: (B, W) → (B,)."""
     losses = tf.nn.sigmoid_cross_entropy_with_logits(labels=label, logits=scores) * mask
     return tf.reduce_sum(losses, axis=1) / tf.maximum(tf.reduce_sum(mask, axis=1), 1.0)
 
 
-def objective(embed_center, embed_context, centers, contexts_negatives, mask, label) -> tf.Tensor:
+def objective(embed_center, embed_context, arrays: dict) -> tf.Tensor:
     """The batch's summed loss, the quantity each step minimises; record it on a tape to differentiate it."""
-    scores = skip_gram(centers, contexts_negatives, embed_center, embed_context)
-    return tf.reduce_sum(masked_bce(tf.reshape(scores, tf.shape(label)), label, mask))
+    scores = training.forward(sys.modules[__name__], embed_center, embed_context, arrays)
+    return tf.reduce_sum(masked_bce(scores, arrays["label"], arrays["mask"]))
 
 
 def _dense(gradients: list) -> list[tf.Tensor]:
@@ -52,14 +62,14 @@ def _dense(gradients: list) -> list[tf.Tensor]:
     return [tf.convert_to_tensor(g) for g in gradients]
 
 
-def gradients(center_weights: np.ndarray, context_weights: np.ndarray, batch: Batch) -> tuple[np.ndarray, np.ndarray]:
+def gradients(center_weights: np.ndarray, context_weights: np.ndarray, batch: Batch | CbowBatch) -> tuple[np.ndarray, np.ndarray]:
     """The tape's gradients of the batch's summed loss for both tables, in the weights' dtype (on the CPU)."""
     with tf.device("/CPU:0"):
         tables = embedding(center_weights), embedding(context_weights)
         dtype = tables[0].embeddings.dtype
+        arrays = {name: tf.cast(a, dtype) if a.dtype.kind == "f" else tf.constant(a) for name, a in batch.arrays().items()}
         with tf.GradientTape() as tape:
-            loss = objective(*tables, batch.centers, batch.contexts_negatives,
-                             tf.cast(batch.mask, dtype), tf.cast(batch.label, dtype))
+            loss = objective(*tables, arrays)
         grads = _dense(tape.gradient(loss, [table.embeddings for table in tables]))
     return to_numpy(grads[0]), to_numpy(grads[1])
 
@@ -76,28 +86,24 @@ class Trainer:
             # Read at run time by Keras' update rule, and set each step to PyTorch's epsilon placement.
             self.optimizer.epsilon = tf.Variable(1e-8, trainable=False, dtype=tf.float32)
         self.variables = [self.embed_center.embeddings, self.embed_context.embeddings]
-        # One fixed signature (shapes left open, dtypes fixed): the step is traced once, not per new shape.
-        self._update = tf.function(
-            self._update_eager,
-            input_signature=[
-                tf.TensorSpec([None, 1], tf.int32),
-                tf.TensorSpec([None, None], tf.int32),
-                tf.TensorSpec([None, None], tf.float32),
-                tf.TensorSpec([None, None], tf.float32),
-            ],
-        )
+        self._update = None  # traced on the first batch, with that batch's shapes as its fixed signature
 
-    def _update_eager(self, centers, contexts_negatives, mask, label):
+    def _update_eager(self, arrays: dict) -> tf.Tensor:
         with tf.GradientTape() as tape:
-            loss = objective(self.embed_center, self.embed_context, centers, contexts_negatives, mask, label)
+            loss = objective(self.embed_center, self.embed_context, arrays)
         grads = _dense(tape.gradient(loss, self.variables))
         self.optimizer.epsilon.assign(training.adam_epsilon_hat(tf.cast(self.optimizer.iterations + 1, tf.float32)))
         self.optimizer.apply_gradients(zip(grads, self.variables))
         return loss
 
-    def step(self, batch: Batch) -> tf.Tensor:
+    def step(self, batch: Batch | CbowBatch) -> tf.Tensor:
+        arrays = batch.arrays()
+        if self._update is None:
+            # Every batch of a run has the same shapes, so a signature fixed to them traces exactly once.
+            signature = {name: tf.TensorSpec(a.shape, tf.as_dtype(a.dtype)) for name, a in arrays.items()}
+            self._update = tf.function(self._update_eager, input_signature=[signature])
         with tf.device(self.device):
-            return self._update(batch.centers, batch.contexts_negatives, batch.mask, batch.label)
+            return self._update(arrays)
 
     def embeddings(self) -> np.ndarray:
         """The center-word table, the chapter's word vectors."""

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from backends import training
-from backends.ptb import Batch
+from backends.ptb import Batch, CbowBatch
 
 NAME = "torch"
 
@@ -35,22 +35,36 @@ def skip_gram(
     return torch.bmm(v, u.permute(0, 2, 1))
 
 
+def cbow(
+    contexts: torch.Tensor, context_mask: torch.Tensor, targets: torch.Tensor, embed_center: nn.Embedding,
+    embed_context: nn.Embedding,
+) -> torch.Tensor:
+    """Scores u_t · mean(v_c) of every target (center or noise) against the mean of the real context vectors:
+    (B, C), (B, C) and (B, T) → (B, 1, T)."""
+    v = embed_center(contexts) * context_mask.unsqueeze(-1)  # (B, C, E), padding zeroed
+    mean = v.sum(dim=1, keepdim=True) / context_mask.sum(dim=1).clamp(min=1).view(-1, 1, 1)  # (B, 1, E)
+    u = embed_context(targets)  # (B, T, E)
+    return torch.bmm(mean, u.permute(0, 2, 1))
+
+
 def masked_bce(scores: torch.Tensor, label: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Per-example sigmoid binary cross-entropy, averaged over the unmasked entries: (B, W) → (B,)."""
     losses = F.binary_cross_entropy_with_logits(scores, label, weight=mask, reduction="none")
     return losses.sum(dim=1) / mask.sum(dim=1).clamp(min=1)
 
 
-def objective(embed_center: nn.Embedding, embed_context: nn.Embedding, batch: Batch, device: torch.device) -> torch.Tensor:
+def objective(embed_center: nn.Embedding, embed_context: nn.Embedding, batch: Batch | CbowBatch, device) -> torch.Tensor:
     """The batch's summed loss, the quantity each step minimises, in the tables' dtype."""
     dtype = embed_center.weight.dtype
-    centers, contexts_negatives = (torch.from_numpy(a).to(device) for a in (batch.centers, batch.contexts_negatives))
-    mask, label = (torch.from_numpy(a).to(device, dtype) for a in (batch.mask, batch.label))
-    scores = skip_gram(centers, contexts_negatives, embed_center, embed_context)
-    return masked_bce(scores.reshape(label.shape), label, mask).sum()
+    arrays = {
+        name: torch.from_numpy(array).to(device, dtype if array.dtype.kind == "f" else None, non_blocking=True)
+        for name, array in batch.arrays().items()
+    }
+    scores = training.forward(sys.modules[__name__], embed_center, embed_context, arrays)
+    return masked_bce(scores, arrays["label"], arrays["mask"]).sum()
 
 
-def gradients(center_weights: np.ndarray, context_weights: np.ndarray, batch: Batch) -> tuple[np.ndarray, np.ndarray]:
+def gradients(center_weights: np.ndarray, context_weights: np.ndarray, batch: Batch | CbowBatch) -> tuple[np.ndarray, np.ndarray]:
     """Autograd's gradients of the batch's summed loss for both tables, in the weights' dtype (on the CPU)."""
     tables = embedding(center_weights), embedding(context_weights)
     objective(*tables, batch, torch.device("cpu")).backward()
@@ -67,7 +81,7 @@ class Trainer:
         self.net = nn.Sequential(self.embed_center, self.embed_context).to(self.device)
         self.optimizer = torch.optim.Adam(self.net.parameters(), lr=lr, eps=1e-8)
 
-    def step(self, batch: Batch) -> torch.Tensor:
+    def step(self, batch: Batch | CbowBatch) -> torch.Tensor:
         self.optimizer.zero_grad(set_to_none=True)
         loss = objective(self.embed_center, self.embed_context, batch, self.device)
         loss.backward()

@@ -24,7 +24,7 @@ from typing import Any, Callable
 import numpy as np
 
 from backends.errors import W2VError
-from backends.ptb import STREAM_INIT, SkipGramData, rng_for
+from backends.ptb import STREAM_INIT, Word2VecData, rng_for
 
 DEVICE_REQUESTS = ("auto", "cpu", "gpu")
 ADAM_EPSILON, ADAM_BETA2 = 1e-8, 0.999
@@ -53,6 +53,20 @@ def initial_weights(vocab_size: int, embed_size: int, seed: int) -> tuple[np.nda
     tables = rng_for(seed, STREAM_INIT).uniform(-bound, bound, size=(2, vocab_size, embed_size))
     center, context = tables.astype(np.float32)
     return center, context
+
+
+def forward(backend: ModuleType, embed_center, embed_context, arrays: dict):
+    """A batch's scores, (B, W), with ``backend``'s skip_gram or cbow, chosen by the batch's arrays.
+
+    ``arrays`` holds a batch's arrays (``Batch.arrays()`` or ``CbowBatch.arrays()``) as the
+    backend's tensors. The first table embeds the model's input words (the center in skip-gram, the
+    contexts in CBOW), the second its output words (contexts and noise, or center and noise).
+    """
+    if "centers" in arrays:
+        scores = backend.skip_gram(arrays["centers"], arrays["contexts_negatives"], embed_center, embed_context)
+    else:
+        scores = backend.cbow(arrays["contexts"], arrays["context_mask"], arrays["targets"], embed_center, embed_context)
+    return scores[:, 0, :]
 
 
 def choose_device(request: str, framework: str, gpu_found: bool, why_not: str = "") -> str:
@@ -135,7 +149,7 @@ class TrainingDiverged(W2VError):
 
 def fit(
     backend: ModuleType,
-    data: SkipGramData,
+    data: Word2VecData,
     config: TrainConfig | None = None,
     *,
     progress: bool = True,
@@ -152,7 +166,8 @@ def fit(
     config = TrainConfig(**{**asdict(config or TrainConfig()), **overrides})
     center, context = initial_weights(len(data.vocab), config.embed_size, config.seed)
     trainer = backend.Trainer(center, context, lr=config.lr, device=config.device)
-    history = History(backend.NAME, trainer.device_name, asdict(config), words=data.vocab.tokens)
+    settings = {**asdict(config), "model": data.model, "noise": data.noise, "resample_each_epoch": data.resample_each_epoch}
+    history = History(backend.NAME, trainer.device_name, settings, words=data.vocab.tokens)
     total = data.num_batches(config.batch_size) * config.epochs
     budget = min(total, config.max_steps or total)
 

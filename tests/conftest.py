@@ -21,8 +21,8 @@ def corpus() -> ptb.Corpus:
 
 
 @pytest.fixture(scope="session")
-def data(corpus) -> ptb.SkipGramData:
-    return ptb.SkipGramData(corpus, seed=0)
+def data(corpus) -> ptb.Word2VecData:
+    return ptb.Word2VecData(corpus, seed=0)
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from backends import FRAMEWORKS, load_backend
+from backends import FRAMEWORKS, load_backend, ptb
 from backends.errors import W2VError
 
 STEPS = 60
@@ -24,8 +24,8 @@ def runs(data):
 
 
 def test_every_backend_has_the_same_interface():
-    names = {"NAME", "resolve_device", "skip_gram", "masked_bce", "Trainer", "embedding", "to_numpy", "tensor",
-             "losses_to_numpy", "train"}
+    names = {"NAME", "resolve_device", "skip_gram", "cbow", "masked_bce", "Trainer", "embedding", "gradients",
+             "to_numpy", "tensor", "losses_to_numpy", "train"}
     for framework in FRAMEWORKS:
         backend = load_backend(framework)
         assert backend.NAME == framework
@@ -95,6 +95,32 @@ def test_step_losses_agree_with_torch(framework, runs):
     # a third of all entries by more than 1e-5.
     apart = np.abs(runs[framework].embeddings - runs["torch"].embeddings)
     assert np.median(apart) < 1e-6 and (apart > 1e-5).mean() < 1e-3 and (apart > 1e-4).mean() < 1e-4
+
+
+def test_cbow_scores_are_dot_products_with_the_mean_context(w2v):
+    weights = np.random.default_rng(1).normal(size=(20, 4)).astype(np.float32)
+    table = w2v.embedding(weights)
+    contexts = np.array([[1, 2, 0], [3, 0, 0]], dtype=np.int32)
+    context_mask = np.array([[1, 1, 0], [1, 0, 0]], dtype=np.float32)
+    targets = np.array([[5, 6], [7, 8]], dtype=np.int32)
+    scores = w2v.to_numpy(w2v.cbow(*map(w2v.tensor, (contexts, context_mask, targets)), table, table))
+    means = np.stack([weights[[1, 2]].mean(0), weights[3]])
+    assert scores.shape == (2, 1, 2)
+    np.testing.assert_allclose(scores[:, 0], np.einsum("be,bte->bt", means, weights[targets]), rtol=1e-5, atol=1e-6)
+
+
+@pytest.fixture(scope="module")
+def cbow_runs(corpus):
+    data = ptb.Word2VecData(corpus, model="cbow", seed=0)
+    return {name: load_backend(name).train(data, max_steps=30, progress=False) for name in FRAMEWORKS}
+
+
+@pytest.mark.parametrize("framework", [f for f in FRAMEWORKS if f != "torch"])
+def test_cbow_step_losses_agree_with_torch(framework, cbow_runs):
+    ours, reference = np.array(cbow_runs[framework].step_losses), np.array(cbow_runs["torch"].step_losses)
+    assert (np.abs(ours - reference) / reference).max() < 1e-4
+    assert cbow_runs[framework].config["model"] == "cbow"
+    assert np.mean(reference[-5:]) < reference[0] - 1e-3  # CBOW starts slowly: ~0.002 lower after 30 steps
 
 
 def test_gpu_asked_for_but_absent(w2v):

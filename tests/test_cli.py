@@ -61,6 +61,15 @@ def test_similar_and_report(trained):
     assert "| torch | ok | cpu | 40 |" in summary and 'neighbours of "chip"' in summary
 
 
+def test_train_with_the_chapters_extensions(tmp_path):
+    done = run("train", "--framework", "numpy", "--model", "cbow", "--noise", "uniform", "--resample-each-epoch",
+               "--max-steps", "700", "--out", tmp_path, "--json", "--no-progress")
+    assert done.returncode == 0, done.stderr
+    history = json.loads((tmp_path / "numpy" / "history.json").read_text())
+    assert history["config"]["model"] == "cbow" and history["config"]["noise"] == "uniform"
+    assert history["config"]["resample_each_epoch"] and len(history["epoch_losses"]) == 2
+
+
 def test_framework_that_fails_to_import_names_the_package(tmp_path):
     fake = tmp_path / "torch"
     fake.mkdir()

@@ -9,7 +9,7 @@ from backends import ptb
 from backends.errors import W2VError
 
 
-def noise_part(data: ptb.SkipGramData) -> np.ndarray:
+def noise_part(data: ptb.Word2VecData) -> np.ndarray:
     """A boolean (centers, width) matrix marking the noise-word slots of every row."""
     columns = np.arange(data.width)[None, :]
     n = data.num_contexts[:, None]
@@ -38,8 +38,8 @@ def test_vocabulary_order_and_unk(corpus):
 
 
 def test_same_seed_same_batches_other_seed_other_batches(corpus, data):
-    again = ptb.SkipGramData(corpus, seed=0)
-    other = ptb.SkipGramData(corpus, seed=1)
+    again = ptb.Word2VecData(corpus, seed=0)
+    other = ptb.Word2VecData(corpus, seed=1)
     assert np.array_equal(again.contexts_negatives, data.contexts_negatives)
     first, second = next(data.batches(64)), next(again.batches(64))
     for name in ("centers", "contexts_negatives", "mask", "label"):
@@ -114,7 +114,7 @@ def test_contexts_lie_within_a_window_of_the_same_sentence():
     # Every word distinct and kept (t huge), so a context's word identifies its position.
     sentences = [" ".join(f"w{s}_{i}" for i in range(length)) for s, length in enumerate([7, 1, 0, 2, 12])]
     corpus = ptb.corpus_from_text("\n".join(sentences), min_count=1)
-    data = ptb.SkipGramData(corpus, max_window=3, num_noise=2, subsample_t=1e9, seed=3)
+    data = ptb.Word2VecData(corpus, max_window=3, num_noise=2, subsample_t=1e9, seed=3)
     assert data.num_centers == 7 + 2 + 12  # one- and zero-word sentences give no centers
     position = {word: tuple(map(int, word[1:].split("_"))) for word in corpus.vocab.tokens[1:]}
     for center, row, n in zip(data.centers, data.contexts_negatives, data.num_contexts):
@@ -129,8 +129,8 @@ def test_contexts_lie_within_a_window_of_the_same_sentence():
 
 
 def test_resampling_each_epoch_draws_anew(corpus):
-    fixed = ptb.SkipGramData(corpus, seed=5)
-    resampled = ptb.SkipGramData(corpus, seed=5, resample_each_epoch=True)
+    fixed = ptb.Word2VecData(corpus, seed=5)
+    resampled = ptb.Word2VecData(corpus, seed=5, resample_each_epoch=True)
     assert np.array_equal(fixed.contexts_negatives, resampled.contexts_negatives)
     before = resampled.subsampled_tokens
     next(resampled.batches(512, epoch=1))
@@ -168,8 +168,55 @@ def test_corpus_errors(text, min_count, message):
 
 def test_bad_pipeline_settings(corpus, data):
     with pytest.raises(W2VError, match="max window 0 is out of range"):
-        ptb.SkipGramData(corpus, max_window=0)
+        ptb.Word2VecData(corpus, max_window=0)
     with pytest.raises(W2VError, match="noise words 0 is out of range"):
-        ptb.SkipGramData(corpus, num_noise=0)
+        ptb.Word2VecData(corpus, num_noise=0)
     with pytest.raises(W2VError, match="batch size 0 is out of range"):
         next(data.batches(0))
+
+
+@pytest.fixture(scope="module")
+def cbow(corpus):
+    return ptb.Word2VecData(corpus, model="cbow", seed=0)
+
+
+def test_cbow_sees_the_skipgram_contexts_and_avoids_its_center(data, cbow):
+    # The same seed draws the same subsampling and windows; only the noise words differ.
+    assert np.array_equal(cbow.centers, data.centers) and np.array_equal(cbow.num_contexts, data.num_contexts)
+    columns = 2 * data.max_window
+    assert np.array_equal(cbow.contexts, data.contexts_negatives[:, :columns] * (np.arange(columns) < data.num_contexts[:, None]))
+    assert cbow.noise_words.shape == (cbow.num_centers, cbow.num_noise)
+    assert not (cbow.noise_words == cbow.centers[:, None]).any() and (cbow.noise_words > 0).all()
+
+
+def test_cbow_batches(cbow):
+    batches = list(cbow.batches(4096))
+    assert sum(b.size for b in batches) == cbow.num_centers
+    for batch in batches:
+        assert batch.contexts.shape == batch.context_mask.shape == (4096, 2 * cbow.max_window)
+        assert batch.targets.shape == batch.mask.shape == batch.label.shape == (4096, 1 + cbow.num_noise)
+        assert (batch.label[: batch.size, 0] == 1).all() and batch.label[:, 1:].sum() == 0
+        assert (batch.mask[: batch.size] == 1).all() and (batch.mask[batch.size :] == 0).all()
+        assert (batch.context_mask[: batch.size].sum(1) >= 1).all()
+        assert (batch.contexts[batch.context_mask == 0] == 0).all()
+
+
+def test_uniform_noise(corpus):
+    uniform = ptb.Word2VecData(corpus, noise="uniform", seed=0)
+    observed = np.bincount(uniform.contexts_negatives[noise_part(uniform)], minlength=len(corpus.vocab))[1:]
+    expected = observed.sum() / (len(corpus.vocab) - 1)
+    assert 0.5 * np.abs(observed / observed.sum() - 1 / observed.size).sum() < 0.02
+    assert observed.min() > 0.5 * expected
+
+
+def test_unknown_model_and_noise(corpus):
+    with pytest.raises(W2VError, match="unknown model 'glove'"):
+        ptb.Word2VecData(corpus, model="glove")
+    with pytest.raises(W2VError, match="unknown noise distribution 'zipf'"):
+        ptb.Word2VecData(corpus, noise="zipf")
+
+
+def test_subsampled_sentences_hold_every_center(data):
+    sentences = data.subsampled_sentences()
+    assert sum(map(len, sentences)) == data.num_centers and min(map(len, sentences)) >= 2
+    assert sentences[0] == [data.vocab.tokens[i] for i in data.centers[: len(sentences[0])]]

@@ -1,0 +1,43 @@
+"""The peer baseline: gensim's Word2Vec, the classic trainer, on exactly our subsampled PTB.
+
+gensim trains with plain SGD and a learning rate that decays linearly, one word pair at a time in
+compiled code, where the chapter trains with Adam on minibatches. Giving it the same subsampled
+sentences (and telling it not to subsample again), the same window, number of noise words, noise
+exponent, embedding size and epochs leaves the training method as the difference to look at.
+"""
+
+from __future__ import annotations
+
+import time
+
+from backends.errors import W2VError
+from backends.ptb import NOISE_POWERS, Word2VecData
+from backends.training import History
+
+
+def train_gensim(data: Word2VecData, *, epochs: int = 5, embed_size: int = 100, workers: int = 2, seed: int = 0) -> History:
+    """Train gensim's Word2Vec on ``data``'s subsampled sentences with the chapter's settings."""
+    try:
+        from gensim.models import Word2Vec
+    except ImportError as exc:
+        raise W2VError(f"gensim is not installed ({exc}); install it with `pip install gensim==4.3.3`.") from None
+    if epochs < 1 or embed_size < 1 or workers < 1:
+        raise W2VError(f"epochs, embedding size and workers must be at least 1 (got {epochs}, {embed_size}, {workers}).")
+    sentences = data.subsampled_sentences()
+    settings = {
+        "epochs": epochs, "embed_size": embed_size, "workers": workers, "seed": seed, "model": data.model,
+        "noise": data.noise, "window": data.max_window, "negative": data.num_noise, "optimizer": "SGD, lr 0.025 → 0.0001",
+    }
+    model = Word2Vec(
+        vector_size=embed_size, window=data.max_window, min_count=1, sample=0, sg=int(data.model == "skipgram"),
+        hs=0, negative=data.num_noise, ns_exponent=NOISE_POWERS[data.noise], workers=workers, seed=seed,
+    )
+    model.build_vocab(sentences)
+    start = time.perf_counter()
+    model.train(sentences, total_examples=len(sentences), epochs=epochs)
+    seconds = time.perf_counter() - start
+    centers = data.num_centers * epochs
+    return History(
+        framework="gensim", device="cpu", config=settings, centers=centers, seconds=seconds,
+        centers_per_sec=centers / seconds, words=tuple(model.wv.index_to_key), embeddings=model.wv.vectors.copy(),
+    )
