@@ -7,7 +7,7 @@ FRAMEWORKS := torch,mxnet,jax,tensorflow,numpy
 # Under `make test` the notebooks train a small budget of steps; in Jupyter they train the full 5 epochs.
 TEST_STEPS ?= 150
 
-.PHONY: venv test test-python test-notebooks run docs parity lab notebooks clean
+.PHONY: venv test test-python test-notebooks run docs bench parity lab notebooks clean
 
 venv: $(STAMP)
 
@@ -34,6 +34,10 @@ run: venv
 docs: run
 	mkdir -p docs
 	cp results/loss_curves.png results/divergence.png results/summary.md docs/
+
+# Speed against the book's own code and gensim, in one run on this machine: results/bench.json
+bench: venv
+	$(PY) -m backends bench --frameworks $(FRAMEWORKS) --steps 300 --corpus-tokens 10000000
 
 parity: venv
 	$(PY) -m backends parity --frameworks $(FRAMEWORKS) --steps 100

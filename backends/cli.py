@@ -1,4 +1,4 @@
-"""The command line: ``python -m backends {stats,train,similar,evaluate,compare,parity,report,baseline}``.
+"""The command line: ``python -m backends {stats,train,similar,evaluate,compare,parity,baseline,bench,report}``.
 
 Every command works offline on the shipped data. A mistake the user can fix (a :class:`W2VError`)
 prints one paragraph naming the problem and the fix, and exits with code 2, without a traceback.
@@ -95,6 +95,14 @@ def build_parser() -> argparse.ArgumentParser:
     baseline.add_argument("--json", action="store_true", help="end with one JSON line of the results")
     _add_data_options(baseline)
     _add_model_options(baseline)
+
+    bench = commands.add_parser("bench", help="speed against the book's code and gensim; writes results/bench.json")
+    bench.add_argument("--frameworks", default=",".join(FRAMEWORKS), help="comma-separated (default: all)")
+    bench.add_argument("--steps", type=int, default=300, help="training steps timed per framework")
+    bench.add_argument("--corpus-tokens", type=int, default=None,
+                       help="also time the pipeline on synthetic Zipf corpora of up to this many tokens")
+    bench.add_argument("--out", type=Path, default=RESULTS)
+    bench.add_argument("--json", action="store_true")
 
     report = commands.add_parser("report", help="figures and a summary of the runs under OUT")
     report.add_argument("--out", type=Path, default=RESULTS)
@@ -239,6 +247,16 @@ def cmd_parity(args: argparse.Namespace) -> int:
     return 0 if result["ok"] else 1
 
 
+def cmd_bench(args: argparse.Namespace) -> None:
+    from backends.bench import benchmark, table
+    from backends.files import write_json
+
+    record = benchmark(args.frameworks.split(","), args.steps, args.corpus_tokens,
+                       progress=lambda line: print(line, file=sys.stderr, flush=True))
+    write_json(args.out / "bench.json", record)
+    print(json.dumps(record) if args.json else table(record) + f"\n\nwrote {args.out / 'bench.json'}")
+
+
 def cmd_report(args: argparse.Namespace) -> None:
     from backends.compare import report, summary_markdown
 
@@ -256,6 +274,7 @@ def main(argv: list[str] | None = None) -> int:
         "evaluate": cmd_evaluate,
         "compare": cmd_compare,
         "baseline": cmd_baseline,
+        "bench": cmd_bench,
         "parity": cmd_parity,
         "report": cmd_report,
     }

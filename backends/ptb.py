@@ -126,7 +126,8 @@ def corpus_from_text(text: str, min_count: int = 10) -> Corpus:
         raise W2VError("the corpus is empty: it holds no words, only blank lines or whitespace.")
     counter = collections.Counter(words)
     counter.pop(UNK, None)
-    kept = sorted((w for w, c in counter.items() if c >= min_count), key=lambda w: (-counter[w], w))
+    kept = sorted(w for w, c in counter.items() if c >= min_count)
+    kept.sort(key=counter.__getitem__, reverse=True)  # most frequent first; stable, so ties stay alphabetical
     if not kept:
         top = max(counter.values()) if counter else 0
         raise W2VError(
@@ -211,7 +212,7 @@ class AliasSampler:
     def __init__(self, probs: np.ndarray) -> None:
         size = probs.size
         scaled = probs * size
-        self.accept = np.ones(size)
+        self.accept = np.ones(size, dtype=np.float32)
         self.alias = np.arange(size, dtype=np.int32)
         small = [i for i in range(size) if scaled[i] < 1.0]
         large = [i for i in range(size) if scaled[i] >= 1.0]
@@ -223,7 +224,7 @@ class AliasSampler:
 
     def draw(self, rng: np.random.Generator, shape: int | tuple[int, ...]) -> np.ndarray:
         column = rng.integers(0, self.accept.size, size=shape, dtype=np.int32)
-        return np.where(rng.random(shape) < self.accept[column], column, self.alias[column])
+        return np.where(rng.random(shape, dtype=np.float32) < self.accept[column], column, self.alias[column])
 
 
 class Word2VecData:
@@ -307,13 +308,13 @@ class Word2VecData:
         start = end - lengths[sentence]
         position = np.arange(tokens.size)
         window = rng.integers(1, self.max_window + 1, size=tokens.size)
-        offsets = np.concatenate([np.arange(-self.max_window, 0), np.arange(1, self.max_window + 1)])
-        where = position[:, None] + offsets[None, :]
-        valid = (np.abs(offsets)[None, :] <= window[:, None]) & (where >= start[:, None]) & (where < end[:, None])
-        num_contexts = valid.sum(axis=1)
-        # Left-align each row's valid contexts, keeping their order in the sentence.
-        order = np.argsort(~valid, axis=1, kind="stable")
-        contexts = np.take_along_axis(np.where(valid, tokens[np.clip(where, 0, tokens.size - 1)], 0), order, axis=1)
+        # The context is the run of words from `first` to `last` around the center, the center left out:
+        # written left-aligned, column j holds first + j while j < left, and the word right of the center after.
+        first, last = np.maximum(start, position - window), np.minimum(end - 1, position + window)
+        left, num_contexts = position - first, last - first
+        columns = np.arange(2 * self.max_window)[None, :]
+        where = np.where(columns < left[:, None], first[:, None] + columns, position[:, None] + 1 + columns - left[:, None])
+        contexts = np.where(columns < num_contexts[:, None], tokens[np.minimum(where, tokens.size - 1)], 0)
         return tokens.astype(np.int32), contexts.astype(np.int32), num_contexts, sentence
 
     def _noise_avoiding(self, avoid: np.ndarray, per_row: int, rng: np.random.Generator) -> np.ndarray:
@@ -323,7 +324,10 @@ class Word2VecData:
         word to avoid, until none does.
         """
         noise = self._sampler.draw(rng, (avoid.shape[0], per_row))
-        clash_row, clash_col = np.nonzero((noise[:, :, None] == avoid[:, None, :]).any(axis=2))
+        clash = noise == avoid[:, :1]
+        for column in range(1, avoid.shape[1]):  # a few passes over 2-D arrays beat one 3-D comparison
+            clash |= noise == avoid[:, column : column + 1]
+        clash_row, clash_col = np.nonzero(clash)
         while clash_row.size:
             redraw = self._sampler.draw(rng, clash_row.size)
             noise[clash_row, clash_col] = redraw

@@ -1,0 +1,286 @@
+"""``python -m backends bench``: our pipeline and trainers against the book's own code and gensim.
+
+Everything is measured in one run on one machine, each measurement in a fresh process of its own
+(``python -m backends.bench TASK``), so that frameworks never share a process (TensorFlow before MXNet
+segfaults), imports and caches of one measurement never warm up another, and peak memory is per task.
+Ratios between measurements taken this way are what the README reports, not absolute times.
+
+The book's side uses the pinned ``d2l`` package: ``d2l.load_data_ptb(512, 5, 5)`` and its DataLoader,
+given the shipped zip where it looks for it (``../data/ptb.zip`` from its working folder) so nothing
+downloads, and the chapter's PyTorch training step, timed honestly: center words per second over the
+whole loop, the loop's own per-step host synchronisation (reading the loss) included.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from importlib import metadata
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from backends import ptb
+from backends.errors import W2VError
+
+BOOK_BATCH, BOOK_WINDOW, BOOK_NOISE = 512, 5, 5
+LIBRARIES = ("numpy", "torch", "mxnet", "jax", "jaxlib", "flax", "optax", "tensorflow", "gensim", "d2l")
+
+
+# -- tasks, each run in its own process --------------------------------------------------------------
+
+
+def task_pipeline(repeats: int = 3) -> dict:
+    """Our pipeline: the best of ``repeats`` full builds, and one pass over all batches."""
+    builds = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        data = ptb.load_data()
+        builds.append(time.perf_counter() - start)
+    start = time.perf_counter()
+    centers = sum(batch.size for batch in data.batches(BOOK_BATCH))
+    return {"build_seconds": min(builds), "pass_seconds": time.perf_counter() - start, "centers": centers}
+
+
+def _import_d2l_torch():
+    """d2l's PyTorch module. Beside the CPU torch wheel torchvision's compiled ops are missing and its
+    import fails on 'torchvision::nms does not exist'; declaring those two operators first fixes it
+    (d2l never calls them)."""
+    import torch
+
+    library = torch.library.Library("torchvision", "DEF")
+    for op in ("nms", "qnms"):
+        library.define(f"{op}(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
+    from d2l import torch as d2l
+
+    return d2l, library
+
+
+def _book_data(folder: Path):
+    """``d2l.load_data_ptb`` run from ``folder/work``, with the shipped zip where d2l looks for it."""
+    d2l, _ = _import_d2l_torch()
+    (folder / "data").mkdir(parents=True, exist_ok=True)
+    (folder / "work").mkdir(exist_ok=True)
+    shutil.copy(ptb.PTB_ZIP, folder / "data" / "ptb.zip")
+    os.chdir(folder / "work")
+    start = time.perf_counter()
+    data_iter, vocab = d2l.load_data_ptb(BOOK_BATCH, BOOK_WINDOW, BOOK_NOISE)
+    return data_iter, vocab, time.perf_counter() - start
+
+
+def task_book_pipeline() -> dict:
+    """The book's pipeline: ``load_data_ptb`` and one full pass over its DataLoader."""
+    with tempfile.TemporaryDirectory(prefix="w2v-book-") as folder:
+        data_iter, vocab, build = _book_data(Path(folder))
+        start = time.perf_counter()
+        centers = sum(int(batch[0].shape[0]) for batch in data_iter)
+        return {"build_seconds": build, "pass_seconds": time.perf_counter() - start, "centers": centers,
+                "vocab_size": len(vocab)}
+
+
+def task_book_train(steps: int) -> dict:
+    """The chapter's PyTorch loop on the book's pipeline: ``steps`` steps after one warm-up step."""
+    import torch
+    import torch.nn.functional as F
+    from torch import nn
+
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")  # the book's try_gpu()
+    with tempfile.TemporaryDirectory(prefix="w2v-book-") as folder:
+        data_iter, vocab, _ = _book_data(Path(folder))
+        net = nn.Sequential(nn.Embedding(len(vocab), 100), nn.Embedding(len(vocab), 100))
+        for table in net:
+            nn.init.xavier_uniform_(table.weight)
+        net = net.to(device)
+        optimizer = torch.optim.Adam(net.parameters(), lr=0.002)
+        timed_steps, centers, loss_sum, start = -1, 0, 0.0, None
+        while timed_steps < steps:
+            for batch in data_iter:
+                center, contexts_negatives, mask, label = (tensor.to(device) for tensor in batch)
+                optimizer.zero_grad()
+                scores = torch.bmm(net[0](center), net[1](contexts_negatives).permute(0, 2, 1))
+                mask, label = mask.float(), label.float()
+                per_entry = F.binary_cross_entropy_with_logits(scores.reshape(label.shape), label, weight=mask,
+                                                               reduction="none")
+                loss = per_entry.mean(dim=1) / mask.sum(dim=1) * mask.shape[1]
+                loss.sum().backward()
+                optimizer.step()
+                loss_sum += loss.sum().item()  # the chapter accumulates the loss on the host every step
+                timed_steps += 1
+                if timed_steps == 0:
+                    start = time.perf_counter()  # after the warm-up step
+                else:
+                    centers += int(center.shape[0])
+                if timed_steps == steps:
+                    break
+        seconds = time.perf_counter() - start
+    return {"centers_per_sec": centers / seconds, "steps": steps, "device": str(device),
+            "torch_threads": torch.get_num_threads()}
+
+
+def task_gensim(workers: int) -> dict:
+    """gensim's Word2Vec, the chapter's settings, 5 epochs on our subsampled PTB."""
+    from backends.baseline import train_gensim
+
+    history = train_gensim(ptb.load_data(), epochs=5, workers=workers)
+    return {"centers_per_sec": history.centers_per_sec, "seconds": history.seconds, "workers": workers}
+
+
+def synthetic_corpus(tokens: int, vocab_size: int = 50_000, seed: int = 0) -> str:
+    """A seeded corpus of ``tokens`` Zipf-distributed words (P(rank r) ∝ 1/r), ~20 words a sentence."""
+    rng = np.random.default_rng(seed)
+    ranks = np.arange(1, vocab_size + 1)
+    ids = ptb.AliasSampler((1 / ranks) / (1 / ranks).sum()).draw(rng, tokens)
+    words = np.array([f"w{i}" for i in range(vocab_size)], dtype=object)[ids]
+    ends = np.cumsum(1 + rng.poisson(19, size=tokens // 10 + 1))
+    ends = ends[ends < tokens]
+    return "\n".join(" ".join(sentence) for sentence in np.split(words, ends))
+
+
+def task_zipf(tokens: int) -> dict:
+    """Our pipeline on a synthetic corpus: time and peak memory of the whole build from text."""
+    import resource
+
+    text = synthetic_corpus(tokens)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    start = time.perf_counter()
+    data = ptb.Word2VecData(ptb.corpus_from_text(text))
+    seconds = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    return {"tokens": tokens, "build_seconds": seconds, "centers": data.num_centers,
+            "peak_mib": peak / 1024, "peak_mib_over_text": (peak - before) / 1024}
+
+
+TASKS: dict[str, Callable[..., dict]] = {
+    "pipeline": task_pipeline,
+    "book-pipeline": task_book_pipeline,
+    "book-train": task_book_train,
+    "gensim": task_gensim,
+    "zipf": task_zipf,
+}
+
+
+def run_task(name: str, *args) -> dict:
+    """Run one task in a fresh process and return its JSON result, or {"error": ...} if it failed."""
+    command = [sys.executable, "-m", "backends.bench", name, *map(str, args)]
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        lines = done.stderr.strip().splitlines() or [f"exit code {done.returncode}"]
+        return {"error": lines[-1]}
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+# -- the whole benchmark -----------------------------------------------------------------------------
+
+
+def machine() -> dict:
+    versions = {}
+    for name in LIBRARIES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
+            "versions": versions}
+
+
+def benchmark(frameworks: Sequence[str], steps: int, corpus_tokens: int | None, progress=print) -> dict:
+    """Every measurement, each in its own process; returns the record written to bench.json."""
+    from backends.compare import check_frameworks, train_isolated
+
+    frameworks = check_frameworks(frameworks)
+    if steps < 10:
+        raise W2VError(f"steps {steps} is out of range: time at least 10 steps.")
+    record: dict = {"machine": machine(), "steps": steps}
+    progress("pipeline: ours and the book's ...")
+    record["pipeline"] = {"ours": run_task("pipeline"), "book": run_task("book-pipeline")}
+    progress(f"training: the book's loop, {steps} steps ...")
+    record["training"] = {"book": run_task("book-train", steps)}
+    with tempfile.TemporaryDirectory(prefix="w2v-bench-") as folder:
+        for framework in frameworks:
+            progress(f"training: {framework}, {steps} steps ...")
+            run = train_isolated(framework, Path(folder), ["--max-steps", str(steps)], progress=False)
+            record["training"][framework] = (
+                {"centers_per_sec": run["centers_per_sec"], "device": run["device"], "steps": run["steps"]}
+                if run["status"] == "ok" else {"error": run["error"]}
+            )
+    progress("gensim, 5 epochs ...")
+    record["gensim"] = run_task("gensim", 2)
+    if corpus_tokens:
+        sizes = sorted({max(corpus_tokens // 10, 1000), max(corpus_tokens // 3, 1000), corpus_tokens})
+        record["zipf"] = []
+        for tokens in sizes:
+            progress(f"pipeline on a synthetic Zipf corpus of {tokens:,} tokens ...")
+            record["zipf"].append(run_task("zipf", tokens))
+    record["ratios"] = ratios(record)
+    return record
+
+
+def ratios(record: dict) -> dict:
+    """The headline figures: how many times faster than the book's code (and gensim) each part is."""
+    ours, book = record["pipeline"]["ours"], record["pipeline"]["book"]
+    result = {}
+    if "error" not in ours and "error" not in book:
+        result["pipeline_build"] = book["build_seconds"] / ours["build_seconds"]
+        result["pipeline_pass"] = book["pass_seconds"] / ours["pass_seconds"]
+    book_rate = record["training"]["book"].get("centers_per_sec")
+    gensim_rate = record["gensim"].get("centers_per_sec")
+    for name, run in record["training"].items():
+        if name != "book" and "centers_per_sec" in run:
+            if book_rate:
+                result[f"{name}_vs_book"] = run["centers_per_sec"] / book_rate
+            if gensim_rate:
+                result[f"{name}_vs_gensim"] = run["centers_per_sec"] / gensim_rate
+    return result
+
+
+def table(record: dict) -> str:
+    """The record as a Markdown table, for the terminal and the README."""
+    ours, book = record["pipeline"]["ours"], record["pipeline"]["book"]
+    rows = ["| measurement | ours | book (d2l 1.0.3) | ratio |", "|---|---:|---:|---:|"]
+
+    def seconds(entry, key):
+        return "failed: " + entry["error"] if "error" in entry else f"{entry[key]:.2f} s"
+
+    rows.append(f"| PTB pipeline build | {seconds(ours, 'build_seconds')} | {seconds(book, 'build_seconds')} | "
+                f"{record['ratios'].get('pipeline_build', float('nan')):.1f}× |")
+    rows.append(f"| one pass over all batches | {seconds(ours, 'pass_seconds')} | {seconds(book, 'pass_seconds')} | "
+                f"{record['ratios'].get('pipeline_pass', float('nan')):.1f}× |")
+    book_rate = record["training"]["book"].get("centers_per_sec")
+    rows.append(f"| training, the book's loop (torch) | | {book_rate or float('nan'):,.0f} centers/s | 1.0× |")
+    for name, run in record["training"].items():
+        if name == "book":
+            continue
+        if "error" in run:
+            rows.append(f"| training, {name} | failed: {run['error']} | | |")
+        else:
+            rows.append(f"| training, {name} ({run['device']}) | {run['centers_per_sec']:,.0f} centers/s | | "
+                        f"{record['ratios'].get(f'{name}_vs_book', float('nan')):.1f}× |")
+    gensim = record["gensim"]
+    if "error" not in gensim:
+        rows.append(f"| gensim, 2 workers (peer) | {gensim['centers_per_sec']:,.0f} centers/s | | "
+                    f"{gensim['centers_per_sec'] / book_rate if book_rate else float('nan'):.1f}× |")
+    for run in record.get("zipf", []):
+        if "error" in run:
+            rows.append(f"| synthetic Zipf corpus | failed: {run['error']} | | |")
+        else:
+            rows.append(f"| pipeline, Zipf corpus of {run['tokens']:,} tokens | {run['build_seconds']:.2f} s, "
+                        f"peak {run['peak_mib']:,.0f} MiB | | |")
+    return "\n".join(rows)
+
+
+def main(argv: list[str]) -> None:
+    """``python -m backends.bench TASK [ARG]``: run one task here and print its JSON result."""
+    name, args = argv[0], [int(a) for a in argv[1:]]
+    print(json.dumps(TASKS[name](*args)))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
