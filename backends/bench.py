@@ -271,7 +271,8 @@ def table(record: dict) -> str:
         if "error" in run:
             rows.append(f"| synthetic Zipf corpus | failed: {run['error']} | | |")
         else:
-            rows.append(f"| pipeline, Zipf corpus of {run['tokens']:,} tokens | {run['build_seconds']:.2f} s, "
+            rows.append(f"| pipeline, Zipf corpus of {run['tokens']:,} tokens ({run['centers']:,} centers) | "
+                        f"{run['build_seconds']:.2f} s ({run['build_seconds'] / run['centers'] * 1e6:.2f} µs a center), "
                         f"peak {run['peak_mib']:,.0f} MiB | | |")
     return "\n".join(rows)
 

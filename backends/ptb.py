@@ -303,16 +303,17 @@ class Word2VecData:
         lengths = np.bincount(sentence, minlength=self.corpus.lengths.size)
         usable = lengths[sentence] >= 2
         tokens, sentence = tokens[usable], sentence[usable]
-        ends = np.cumsum(lengths * (lengths >= 2))
+        # int32 throughout: these (centers, 2 * max_window) arrays are the pipeline's largest
+        ends = np.cumsum(lengths * (lengths >= 2)).astype(np.int32)
         end = ends[sentence]
-        start = end - lengths[sentence]
-        position = np.arange(tokens.size)
-        window = rng.integers(1, self.max_window + 1, size=tokens.size)
+        start = end - lengths[sentence].astype(np.int32)
+        position = np.arange(tokens.size, dtype=np.int32)
+        window = rng.integers(1, self.max_window + 1, size=tokens.size, dtype=np.int32)
         # The context is the run of words from `first` to `last` around the center, the center left out:
         # written left-aligned, column j holds first + j while j < left, and the word right of the center after.
         first, last = np.maximum(start, position - window), np.minimum(end - 1, position + window)
         left, num_contexts = position - first, last - first
-        columns = np.arange(2 * self.max_window)[None, :]
+        columns = np.arange(2 * self.max_window, dtype=np.int32)[None, :]
         where = np.where(columns < left[:, None], first[:, None] + columns, position[:, None] + 1 + columns - left[:, None])
         contexts = np.where(columns < num_contexts[:, None], tokens[np.minimum(where, tokens.size - 1)], 0)
         return tokens.astype(np.int32), contexts.astype(np.int32), num_contexts, sentence
@@ -323,6 +324,7 @@ class Word2VecData:
         Draws the whole (rows, per_row) block at once, then draws again just the entries that hit a
         word to avoid, until none does.
         """
+        self._check_noise_can_avoid(avoid)
         noise = self._sampler.draw(rng, (avoid.shape[0], per_row))
         clash = noise == avoid[:, :1]
         for column in range(1, avoid.shape[1]):  # a few passes over 2-D arrays beat one 3-D comparison
@@ -334,6 +336,20 @@ class Word2VecData:
             again = (redraw[:, None] == avoid[clash_row]).any(axis=1)
             clash_row, clash_col = clash_row[again], clash_col[again]
         return noise
+
+    def _check_noise_can_avoid(self, avoid: np.ndarray) -> None:
+        """Refuse rows whose words to avoid are every word noise can be: redrawing would never end."""
+        support = np.flatnonzero(self.noise_probs)
+        if support.size > avoid.shape[1] or avoid.shape[0] == 0:
+            return  # more noise words than any row avoids: every row has some left
+        covered = np.ones(avoid.shape[0], dtype=bool)
+        for word in support:
+            covered &= (avoid == word).any(axis=1)
+        if covered.any():
+            raise W2VError(
+                f"the vocabulary has only {support.size} word(s), too few to draw noise words that differ from a "
+                f"center's context words; use a larger corpus or a lower min count."
+            )
 
     def _with_noise(self, contexts: np.ndarray, num_contexts: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Skip-gram rows of ``contexts, K noise words per context, zeros`` at the fixed width.
