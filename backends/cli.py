@@ -26,6 +26,9 @@ def _add_data_options(parser: argparse.ArgumentParser) -> None:
 
 def _add_model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", choices=MODELS, default="skipgram", help="skipgram (the chapter's) or cbow")
+    parser.add_argument("--min-count", type=int, default=10, help="keep words seen at least this often")
+    parser.add_argument("--max-window", type=int, default=5, help="largest context window on each side")
+    parser.add_argument("--num-noise", type=int, default=5, help="noise words per context word (K)")
     parser.add_argument("--noise", choices=tuple(NOISE_POWERS), default="unigram75",
                         help="noise distribution: count**0.75 (the chapter's) or uniform")
     parser.add_argument("--resample-each-epoch", action="store_true",
@@ -34,8 +37,18 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
 
 def _model_options(args: argparse.Namespace) -> list[str]:
     """The model flags of ``args`` again, to hand on to a training subprocess."""
-    flags = ["--model", args.model, "--noise", args.noise]
+    flags = ["--model", args.model, "--noise", args.noise, "--min-count", str(args.min_count),
+             "--max-window", str(args.max_window), "--num-noise", str(args.num_noise)]
     return flags + (["--resample-each-epoch"] if args.resample_each_epoch else [])
+
+
+def _load_data(args: argparse.Namespace):
+    from backends import ptb
+
+    return ptb.load_data(
+        args.data, seed=args.seed, model=args.model, noise=args.noise, resample_each_epoch=args.resample_each_epoch,
+        min_count=args.min_count, max_window=args.max_window, num_noise=args.num_noise,
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_options(stats)
     stats.add_argument("--batch-size", type=int, default=512)
     stats.add_argument("--json", action="store_true", help="print one JSON object")
+    _add_model_options(stats)
 
     train = commands.add_parser("train", help="train one framework; writes OUT/<framework>/")
     train.add_argument("--framework", required=True, help=f"one of {', '.join(FRAMEWORKS)}")
@@ -58,6 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", type=Path, default=RESULTS)
     train.add_argument("--json", action="store_true", help="end with one JSON line of the results")
     train.add_argument("--no-progress", action="store_true", help="no progress bars")
+    train.add_argument("--checkpoint-every", type=int, default=None, metavar="N",
+                       help="save OUT/<framework>/checkpoint.npz every N steps (and on Ctrl-C)")
+    train.add_argument("--resume", action="store_true", help="continue from OUT/<framework>/checkpoint.npz")
     _add_data_options(train)
     _add_model_options(train)
 
@@ -110,9 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_stats(args: argparse.Namespace) -> None:
-    from backends import ptb
-
-    stats = ptb.load_data(args.data, seed=args.seed).stats(args.batch_size)
+    stats = _load_data(args).stats(args.batch_size)
     if args.json:
         print(json.dumps(stats))
     else:
@@ -121,7 +136,7 @@ def cmd_stats(args: argparse.Namespace) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from backends import ptb, training
+    from backends import training
 
     config = training.TrainConfig(
         epochs=args.epochs,
@@ -133,12 +148,12 @@ def cmd_train(args: argparse.Namespace) -> int:
         max_steps=args.max_steps,
     )
     backend = load_backend(args.framework)
-    data = ptb.load_data(
-        args.data, seed=args.seed, model=args.model, noise=args.noise, resample_each_epoch=args.resample_each_epoch
-    )
+    data = _load_data(args)
     folder = args.out / args.framework
+    checkpoint = folder / "checkpoint.npz"
     try:
-        history = backend.train(data, config, progress=not args.no_progress)
+        history = backend.train(data, config, progress=not args.no_progress, checkpoint=checkpoint,
+                                checkpoint_every=args.checkpoint_every, resume=args.resume)
     except training.TrainingDiverged as diverged:
         _save_run(folder, diverged.history)
         raise
@@ -177,12 +192,9 @@ def _save_run(folder: Path, history) -> dict | None:
 
 
 def cmd_baseline(args: argparse.Namespace) -> None:
-    from backends import ptb
     from backends.baseline import train_gensim
 
-    data = ptb.load_data(
-        args.data, seed=args.seed, model=args.model, noise=args.noise, resample_each_epoch=args.resample_each_epoch
-    )
+    data = _load_data(args)
     history = train_gensim(data, epochs=args.epochs, embed_size=args.embed_size, workers=args.workers, seed=args.seed)
     folder = args.out / "gensim"
     wordsim = _save_run(folder, history)["wordsim353"]

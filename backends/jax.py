@@ -127,6 +127,27 @@ class Trainer:
         """The center-word table, the chapter's word vectors."""
         return to_numpy(self.params["params"]["embed_center"]["embedding"])
 
+    def state(self) -> dict[str, np.ndarray]:
+        """Tables and Adam's moments as NumPy arrays, in the layout every backend shares (for checkpoints)."""
+        adam = self.opt_state[0]  # optax.adam = chain(scale_by_adam, scale_by_learning_rate)
+        arrays = {"adam_step": np.array(int(adam.count))}
+        for name in ("center", "context"):
+            key = f"embed_{name}"
+            arrays[name] = to_numpy(self.params["params"][key]["embedding"])
+            arrays[f"{name}_m"] = to_numpy(adam.mu["params"][key]["embedding"])
+            arrays[f"{name}_v"] = to_numpy(adam.nu["params"][key]["embedding"])
+        return arrays
+
+    def load_state(self, arrays: dict[str, np.ndarray]) -> None:
+        """Put back what :meth:`state` returned."""
+        adam = self.opt_state[0]._replace(
+            count=jnp.asarray(int(arrays["adam_step"]), dtype=self.opt_state[0].count.dtype),
+            mu=_params(arrays["center_m"], arrays["context_m"]),
+            nu=_params(arrays["center_v"], arrays["context_v"]),
+        )
+        self.params = jax.device_put(_params(arrays["center"], arrays["context"]), self.device)
+        self.opt_state = jax.device_put((adam, *self.opt_state[1:]), self.device)
+
 
 def embedding(weights: np.ndarray) -> nn.Embed:
     """An embedding table holding ``weights`` (one row per word), bound so that it can be called."""

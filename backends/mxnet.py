@@ -118,6 +118,30 @@ class Trainer:
         """The center-word table, the chapter's word vectors."""
         return to_numpy(self.embed_center.weight.data())
 
+    # Gluon keeps Adam's moments in its updater, by parameter index (0: center, 1: context), and the step
+    # count in the optimizer; mxnet 1.9 offers only a file format for them, so they are reached directly.
+    def state(self) -> dict[str, onp.ndarray]:
+        """Tables and Adam's moments as NumPy arrays, in the layout every backend shares (for checkpoints)."""
+        moments = self.trainer._updaters[0].states if self.steps else {}
+        arrays = {"adam_step": onp.array(self.steps)}
+        for index, (name, table) in enumerate((("center", self.embed_center), ("context", self.embed_context))):
+            arrays[name] = to_numpy(table.weight.data())
+            m, v = (to_numpy(x) for x in moments[index]) if index in moments else (onp.zeros_like(arrays[name]),) * 2
+            arrays[f"{name}_m"], arrays[f"{name}_v"] = m, v
+        return arrays
+
+    def load_state(self, arrays: dict[str, onp.ndarray]) -> None:
+        """Put back what :meth:`state` returned."""
+        self.steps = int(arrays["adam_step"])
+        updater = self.trainer._updaters[0]
+        for index, (name, table) in enumerate((("center", self.embed_center), ("context", self.embed_context))):
+            table.weight.set_data(np.array(arrays[name], ctx=self.device))
+            if self.steps:  # the updater's states are legacy NDArrays (mx.nd), not mx.np arrays
+                updater.states[index] = tuple(mx.nd.array(arrays[f"{name}_{k}"], ctx=self.device) for k in "mv")
+                updater.states_synced[index] = True
+                self.optimizer._index_update_count[index] = self.steps
+        self.optimizer.num_update = self.steps
+
 
 def embedding(weights: onp.ndarray, device: mx.Context | None = None) -> gluon.nn.Embedding:
     """An embedding table holding ``weights`` (one row per word), as ``skip_gram`` takes it."""

@@ -146,6 +146,19 @@ class Trainer:
         """The center-word table, the chapter's word vectors."""
         return self.tables[0].copy()
 
+    def state(self) -> dict[str, np.ndarray]:
+        """Tables and Adam's moments as NumPy arrays, in the layout every backend shares (for checkpoints)."""
+        arrays = {"adam_step": np.array(self.steps)}
+        for name, table, (m, v) in zip(("center", "context"), self.tables, self.moments):
+            arrays.update({name: table.copy(), f"{name}_m": m.copy(), f"{name}_v": v.copy()})
+        return arrays
+
+    def load_state(self, arrays: dict[str, np.ndarray]) -> None:
+        """Put back what :meth:`state` returned."""
+        self.steps = int(arrays["adam_step"])
+        self.tables = [arrays["center"].copy(), arrays["context"].copy()]
+        self.moments = [(arrays[f"{n}_m"].copy(), arrays[f"{n}_v"].copy()) for n in ("center", "context")]
+
 
 def to_numpy(array) -> np.ndarray:
     return np.asarray(array)

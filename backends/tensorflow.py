@@ -109,6 +109,26 @@ class Trainer:
         """The center-word table, the chapter's word vectors."""
         return to_numpy(self.embed_center.embeddings)
 
+    # Keras keeps Adam's moments in per-variable lists, in the order of `self.variables`.
+    def state(self) -> dict[str, np.ndarray]:
+        """Tables and Adam's moments as NumPy arrays, in the layout every backend shares (for checkpoints)."""
+        self.optimizer.build(self.variables)
+        arrays = {"adam_step": np.array(int(self.optimizer.iterations.numpy()))}
+        for index, name in enumerate(("center", "context")):
+            arrays[name] = to_numpy(self.variables[index])
+            arrays[f"{name}_m"] = to_numpy(self.optimizer._momentums[index])
+            arrays[f"{name}_v"] = to_numpy(self.optimizer._velocities[index])
+        return arrays
+
+    def load_state(self, arrays: dict[str, np.ndarray]) -> None:
+        """Put back what :meth:`state` returned."""
+        self.optimizer.build(self.variables)
+        self.optimizer.iterations.assign(int(arrays["adam_step"]))
+        for index, name in enumerate(("center", "context")):
+            self.variables[index].assign(arrays[name])
+            self.optimizer._momentums[index].assign(arrays[f"{name}_m"])
+            self.optimizer._velocities[index].assign(arrays[f"{name}_v"])
+
 
 def embedding(weights: np.ndarray) -> tf.keras.layers.Embedding:
     """An embedding table holding ``weights`` (one row per word), as ``skip_gram`` takes it."""

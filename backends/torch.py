@@ -92,6 +92,30 @@ class Trainer:
         """The center-word table, the chapter's word vectors."""
         return to_numpy(self.embed_center.weight)
 
+    def state(self) -> dict[str, np.ndarray]:
+        """Tables and Adam's moments as NumPy arrays, in the layout every backend shares (for checkpoints)."""
+        arrays, step = {}, 0
+        for name, table in (("center", self.embed_center), ("context", self.embed_context)):
+            adam = self.optimizer.state.get(table.weight, {})
+            arrays[name] = to_numpy(table.weight)
+            arrays[f"{name}_m"] = to_numpy(adam["exp_avg"]) if adam else np.zeros_like(arrays[name])
+            arrays[f"{name}_v"] = to_numpy(adam["exp_avg_sq"]) if adam else np.zeros_like(arrays[name])
+            step = int(adam["step"]) if adam else 0
+        return {**arrays, "adam_step": np.array(step)}
+
+    def load_state(self, arrays: dict[str, np.ndarray]) -> None:
+        """Put back what :meth:`state` returned."""
+        step = int(arrays["adam_step"])
+        for name, table in (("center", self.embed_center), ("context", self.embed_context)):
+            with torch.no_grad():
+                table.weight.copy_(torch.from_numpy(arrays[name]))
+            if step:
+                self.optimizer.state[table.weight] = {
+                    "step": torch.tensor(float(step)),
+                    "exp_avg": torch.from_numpy(arrays[f"{name}_m"].copy()).to(self.device),
+                    "exp_avg_sq": torch.from_numpy(arrays[f"{name}_v"].copy()).to(self.device),
+                }
+
 
 def describe_device(device: torch.device) -> str:
     return f"cuda ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else "cpu"

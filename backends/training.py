@@ -15,14 +15,21 @@ never waits for the host between steps.
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import math
+import signal
+import threading
 import time
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from types import ModuleType
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
+from backends.checkpoint import load as load_checkpoint
+from backends.checkpoint import save as save_checkpoint
 from backends.errors import W2VError
 from backends.ptb import STREAM_INIT, Word2VecData, rng_for
 
@@ -155,100 +162,188 @@ def fit(
     progress: bool = True,
     callback: Callable[[History], Any] | None = None,
     sync_every: int = 20,
+    checkpoint: str | Path | None = None,
+    checkpoint_every: int | None = None,
+    resume: bool = False,
     **overrides: Any,
 ) -> History:
     """Train ``backend``'s model on ``data`` and return its :class:`History`.
 
     ``overrides`` are :class:`TrainConfig` fields (``epochs=1, max_steps=200``, ...). ``callback`` is
     called with the history so far each time losses are read back (the notebooks' live plot uses it).
-    Ctrl-C stops after the current step and returns what was trained so far.
+    With ``checkpoint`` and ``checkpoint_every``, the run is saved there every that many steps (and when
+    interrupted); ``resume`` continues from that file, ending exactly as an uninterrupted run would.
+    Ctrl-C stops after the current step and returns what was trained so far; a second Ctrl-C stops at once.
     """
     config = TrainConfig(**{**asdict(config or TrainConfig()), **overrides})
-    center, context = initial_weights(len(data.vocab), config.embed_size, config.seed)
-    trainer = backend.Trainer(center, context, lr=config.lr, device=config.device)
-    settings = {**asdict(config), "model": data.model, "noise": data.noise, "resample_each_epoch": data.resample_each_epoch}
-    history = History(backend.NAME, trainer.device_name, settings, words=data.vocab.tokens)
-    total = data.num_batches(config.batch_size) * config.epochs
-    budget = min(total, config.max_steps or total)
+    if checkpoint_every is not None and (checkpoint_every < 1 or checkpoint is None):
+        raise W2VError(f"checkpoint every {checkpoint_every} steps needs a positive number and a checkpoint file.")
+    run = _Run(backend, data, config, sync_every, callback)
+    if resume:
+        if checkpoint is None:
+            raise W2VError("resuming needs the checkpoint file to resume from.")
+        run.restore(checkpoint)
+    keep = checkpoint if checkpoint_every else None
+    with _interrupts_between_steps() as interrupted:
+        try:
+            run.train(progress, interrupted, keep, checkpoint_every)
+        except _StopAfterStep:
+            run.stop("interrupted", keep)  # between two steps: the state is whole, so it can be saved
+        except KeyboardInterrupt:
+            run.stop("interrupted", None)  # mid-step: the last checkpoint stays the one to resume from
+    return run.finish()
 
-    pending: list[Any] = []  # loss handles not yet read back from the device
-    sizes: list[int] = []
-    epoch_sum = epoch_centers = 0.0
-    warm_centers, warm_time = 0, 0.0
-    start = time.perf_counter()
 
-    def read_back() -> None:
-        nonlocal epoch_sum, epoch_centers
-        if not pending:
+class _StopAfterStep(KeyboardInterrupt):
+    """Ctrl-C, acted on between two steps."""
+
+
+class _Run:
+    """One training run's moving parts: the trainer, the history, and where in the epochs it stands."""
+
+    def __init__(self, backend: ModuleType, data: Word2VecData, config: TrainConfig, sync_every: int, callback):
+        self.backend, self.data, self.config, self.sync_every, self.callback = backend, data, config, sync_every, callback
+        center, context = initial_weights(len(data.vocab), config.embed_size, config.seed)
+        self.trainer = backend.Trainer(center, context, lr=config.lr, device=config.device)
+        settings = {**asdict(config), "model": data.model, "noise": data.noise,
+                    "resample_each_epoch": data.resample_each_epoch}
+        self.history = History(backend.NAME, self.trainer.device_name, settings, words=data.vocab.tokens)
+        self.per_epoch = data.num_batches(config.batch_size)
+        self.budget = min(self.per_epoch * config.epochs, config.max_steps or self.per_epoch * config.epochs)
+        self.pending: list[Any] = []  # loss handles not yet read back from the device
+        self.sizes: list[int] = []
+        self.epoch, self.batch = 0, 0  # the next step is batch `batch` of epoch `epoch`
+        self.epoch_sum = self.epoch_centers = 0.0
+        self.steps_run = 0  # steps taken, resumed ones included
+        self.start = self.warm_time = time.perf_counter()
+        self.warm_centers, self.warmed_up = 0, False
+        self.bar = None
+
+    def restore(self, path) -> None:
+        state, position = load_checkpoint(path, self.history.config)
+        self.trainer.load_state(state)
+        history = self.history
+        history.step_losses, history.epoch_losses = position["step_losses"], position["epoch_losses"]
+        history.centers = position["centers"]
+        self.epoch, self.batch = position["epoch"], position["batch"]
+        self.epoch_sum, self.epoch_centers = position["epoch_sum"], position["epoch_centers"]
+        self.steps_run, self.warm_centers = history.steps, history.centers
+
+    def save(self, path) -> None:
+        self.read_back()
+        save_checkpoint(path, self.trainer.state(), {
+            "config": self.history.config, "epoch": self.epoch, "batch": self.batch, "epoch_sum": self.epoch_sum,
+            "epoch_centers": self.epoch_centers, "centers": self.history.centers,
+            "step_losses": self.history.step_losses, "epoch_losses": self.history.epoch_losses,
+        })
+
+    def read_back(self) -> None:
+        """Read the pending losses back from the device; stop the run if one is NaN or infinite."""
+        if not self.pending:
             return
-        sums = np.asarray(backend.losses_to_numpy(pending), dtype=np.float64)
-        means = sums / np.asarray(sizes, dtype=np.float64)
+        sums = np.asarray(self.backend.losses_to_numpy(self.pending), dtype=np.float64)
+        means = sums / np.asarray(self.sizes, dtype=np.float64)
         bad = np.flatnonzero(~np.isfinite(means))
         if bad.size:
-            good = history.steps + int(bad[0])
-            history.step_losses.extend(means[: bad[0]].tolist())
-            history.embeddings = trainer.embeddings()
-            history.stopped = "diverged"
+            good = self.history.steps + int(bad[0])
+            self.history.step_losses.extend(means[: bad[0]].tolist())
+            self.history.embeddings = self.trainer.embeddings()
+            self.history.stopped = "diverged"
             raise TrainingDiverged(
-                f"the {backend.NAME} loss became {means[bad[0]]} at step {good + 1}; training stopped and "
-                f"the {good} steps before it are kept. Lower the learning rate (--lr, now {config.lr}) "
+                f"the {self.backend.NAME} loss became {means[bad[0]]} at step {good + 1}; training stopped and "
+                f"the {good} steps before it are kept. Lower the learning rate (--lr, now {self.config.lr}) "
                 f"or check the input data.",
-                history,
+                self.history,
             )
-        history.step_losses.extend(means.tolist())
-        epoch_sum += float(sums.sum())
-        epoch_centers += float(sum(sizes))
-        pending.clear()
-        sizes.clear()
+        self.history.step_losses.extend(means.tolist())
+        self.epoch_sum += float(sums.sum())
+        self.epoch_centers += float(sum(self.sizes))
+        self.pending.clear()
+        self.sizes.clear()
 
-    steps_run = epoch = 0
-    bar = None
+    def train(self, progress: bool, interrupted: Callable[[], bool], checkpoint, checkpoint_every) -> None:
+        config = self.config
+        while self.epoch < config.epochs and self.steps_run < self.budget:
+            todo = min(self.per_epoch - self.batch, self.budget - self.steps_run)
+            self.bar = _progress_bar(progress, todo, f"{self.backend.NAME} epoch {self.epoch + 1}/{config.epochs}")
+            batches = itertools.islice(self.data.batches(config.batch_size, epoch=self.epoch), self.batch, None)
+            for batch in itertools.islice(batches, todo):
+                self.pending.append(self.trainer.step(batch))
+                self.sizes.append(batch.size)
+                self.history.centers += batch.size
+                self.steps_run += 1
+                self.batch += 1
+                if not self.warmed_up:  # the first step pays for compilation and allocation: time the rest
+                    self.read_back()
+                    self.warm_centers, self.warm_time, self.warmed_up = self.history.centers, time.perf_counter(), True
+                if len(self.pending) >= self.sync_every or self.steps_run == self.budget:
+                    self.read_back()
+                    if self.bar is not None:
+                        self.bar.set_postfix(loss=f"{self.epoch_sum / max(self.epoch_centers, 1):.4f}", refresh=False)
+                    if self.callback is not None:
+                        self.callback(self.history)
+                if self.bar is not None:
+                    self.bar.update(1)
+                if checkpoint_every and self.steps_run % checkpoint_every == 0:
+                    self.save(checkpoint)
+                if interrupted():
+                    raise _StopAfterStep
+            self.read_back()
+            self._close_bar()
+            if self.batch == self.per_epoch:  # the epoch is complete: record it, start the next
+                self.history.epoch_losses.append(self.epoch_sum / max(self.epoch_centers, 1))
+                self.epoch, self.batch, self.epoch_sum, self.epoch_centers = self.epoch + 1, 0, 0.0, 0.0
+        if self.epoch_centers:  # stopped by max_steps inside an epoch: its partial mean is the last loss
+            self.history.epoch_losses.append(self.epoch_sum / self.epoch_centers)
+
+    def stop(self, reason: str, checkpoint) -> None:
+        """Wind down after Ctrl-C: keep every step taken, save a checkpoint if the run keeps them."""
+        self.read_back()
+        if checkpoint is not None:
+            self.save(checkpoint)
+        if self.epoch_centers:
+            self.history.epoch_losses.append(self.epoch_sum / self.epoch_centers)
+        self.history.stopped = reason
+        self._close_bar()
+
+    def _close_bar(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+    def finish(self) -> History:
+        history, end = self.history, time.perf_counter()
+        history.seconds = end - self.start
+        timed_centers, timed_seconds = history.centers - self.warm_centers, end - self.warm_time
+        if timed_centers <= 0 or timed_seconds <= 0:  # a single step: nothing left to time after warm-up
+            timed_centers, timed_seconds = history.centers, history.seconds
+        history.centers_per_sec = timed_centers / max(timed_seconds, 1e-12)
+        history.embeddings = self.trainer.embeddings()
+        if self.callback is not None:
+            self.callback(history)
+        return history
+
+
+@contextlib.contextmanager
+def _interrupts_between_steps() -> Iterator[Callable[[], bool]]:
+    """While training, the first Ctrl-C only raises a flag that the loop checks after each step, so a
+    step is never cut in half (half-applied optimizer updates); a second Ctrl-C interrupts at once.
+    Signal handlers belong to the main thread: elsewhere Ctrl-C keeps its usual effect."""
+    if threading.current_thread() is not threading.main_thread():
+        yield lambda: False
+        return
+    pressed: list[bool] = []
+
+    def on_interrupt(signum, frame):
+        if pressed:
+            raise KeyboardInterrupt
+        pressed.append(True)
+
+    previous = signal.signal(signal.SIGINT, on_interrupt)
     try:
-        for epoch in range(config.epochs):
-            if steps_run >= budget:
-                break
-            steps_this_epoch = min(data.num_batches(config.batch_size), budget - steps_run)
-            bar = _progress_bar(progress, steps_this_epoch, f"{backend.NAME} epoch {epoch + 1}/{config.epochs}")
-            epoch_sum = epoch_centers = 0.0
-            for batch in data.batches(config.batch_size, epoch=epoch):
-                pending.append(trainer.step(batch))
-                sizes.append(batch.size)
-                history.centers += batch.size
-                steps_run += 1
-                if steps_run == 1:  # the first step pays for compilation and allocation: time the rest
-                    read_back()
-                    warm_centers, warm_time = history.centers, time.perf_counter()
-                if len(pending) >= sync_every or steps_run == budget:
-                    read_back()
-                    if bar is not None:
-                        bar.set_postfix(loss=f"{epoch_sum / max(epoch_centers, 1):.4f}", refresh=False)
-                    if callback is not None:
-                        callback(history)
-                if bar is not None:
-                    bar.update(1)
-                if steps_run >= budget:
-                    break
-            read_back()
-            history.epoch_losses.append(epoch_sum / max(epoch_centers, 1))
-            if bar is not None:
-                bar.close()
-    except KeyboardInterrupt:
-        read_back()
-        if epoch_centers and len(history.epoch_losses) == epoch:
-            history.epoch_losses.append(epoch_sum / epoch_centers)
-        history.stopped = "interrupted"
-        if bar is not None:
-            bar.close()
-    end = time.perf_counter()
-    history.seconds = end - start
-    timed_centers, timed_seconds = history.centers - warm_centers, end - warm_time
-    if timed_centers <= 0 or timed_seconds <= 0:  # a single step: nothing left to time after warm-up
-        timed_centers, timed_seconds = history.centers, history.seconds
-    history.centers_per_sec = timed_centers / max(timed_seconds, 1e-12)
-    history.embeddings = trainer.embeddings()
-    if callback is not None:
-        callback(history)
-    return history
+        yield lambda: bool(pressed)
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _progress_bar(enabled: bool, total: int, description: str):

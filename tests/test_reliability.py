@@ -1,0 +1,120 @@
+"""Interruption, resumption and divergence, with real processes: nothing trained is lost."""
+
+import json
+import signal
+import subprocess
+import sys
+import time
+import types
+
+import numpy as np
+import pytest
+
+from backends import FRAMEWORKS, checkpoint, cli, training
+from test_cli import ROOT, run, user_error
+
+STEPS = 120
+
+
+def start_training(framework, out, *extra):
+    command = [sys.executable, "-m", "backends", "train", "--framework", framework, "--max-steps", "3000",
+               "--checkpoint-every", "10", "--out", str(out), "--no-progress", *extra]
+    return subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for(path, process, timeout=180):
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, f"no {path} after {timeout} s"
+        time.sleep(0.01)
+
+
+def saved_step(path) -> int:
+    with np.load(path) as saved:
+        return len(json.loads(str(saved["position"]))["step_losses"])
+
+
+def finished_run(framework, out, *extra):
+    done = run("train", "--framework", framework, "--max-steps", STEPS, "--out", out, "--json", "--no-progress", *extra)
+    assert done.returncode == 0, done.stderr
+    history = json.loads((out / framework / "history.json").read_text())
+    return history, (out / framework / "embeddings.txt").read_text()
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_a_killed_run_resumes_to_exactly_the_uninterrupted_result(framework, tmp_path):
+    process = start_training(framework, tmp_path / "killed")
+    saved = tmp_path / "killed" / framework / "checkpoint.npz"
+    wait_for(saved, process)
+    process.kill()  # SIGKILL: no chance to clean up
+    process.wait()
+    assert 10 <= saved_step(saved) < STEPS and saved_step(saved) % 10 == 0
+    resumed, resumed_vectors = finished_run(framework, tmp_path / "killed", "--resume")
+    reference, reference_vectors = finished_run(framework, tmp_path / "reference")
+    assert resumed["step_losses"] == reference["step_losses"]
+    assert resumed["epoch_losses"] == reference["epoch_losses"]
+    assert resumed_vectors == reference_vectors
+
+
+def test_ctrl_c_stops_after_a_step_and_keeps_everything(tmp_path):
+    process = start_training("torch", tmp_path)
+    wait_for(tmp_path / "torch" / "checkpoint.npz", process)
+    process.send_signal(signal.SIGINT)
+    _, errors = process.communicate(timeout=120)
+    assert process.returncode == 130, errors
+    assert "Traceback" not in errors
+    history = json.loads((tmp_path / "torch" / "history.json").read_text())
+    assert history["stopped"] == "interrupted" and 10 <= history["steps"] < 3000
+    # The checkpoint written on Ctrl-C holds exactly the steps in the history.
+    assert saved_step(tmp_path / "torch" / "checkpoint.npz") == history["steps"]
+    assert (tmp_path / "torch" / "embeddings.txt").read_text().startswith("6719 100\n")
+
+
+def test_resume_refuses_other_settings_and_broken_checkpoints(capsys, tmp_path):
+    folder = tmp_path / "numpy"
+    assert cli.main(["train", "--framework", "numpy", "--max-steps", "4", "--checkpoint-every", "2", "--out",
+                     str(tmp_path), "--no-progress"]) == 0
+    capsys.readouterr()
+    err = user_error(capsys, "train", "--framework", "numpy", "--resume", "--lr", "0.01", "--out", tmp_path)
+    assert "other settings (lr 0.002 there, 0.01 now)" in err
+    (folder / "checkpoint.npz").write_bytes(b"half a file")
+    assert "is unreadable" in user_error(capsys, "train", "--framework", "numpy", "--resume", "--out", tmp_path)
+    assert "no checkpoint at" in user_error(capsys, "train", "--framework", "torch", "--resume", "--out", tmp_path)
+
+
+def test_a_diverging_run_keeps_its_history_and_vectors(capsys, tmp_path, monkeypatch):
+    class Exploding:
+        def __init__(self, center_weights, context_weights, lr, device):
+            self.device_name, self.table, self.calls = "cpu", center_weights, 0
+
+        def step(self, batch):
+            self.calls += 1
+            return batch.size * (0.69 if self.calls < 25 else float("inf"))
+
+        def embeddings(self):
+            return self.table
+
+    fake = types.SimpleNamespace(NAME="torch", Trainer=Exploding, losses_to_numpy=np.asarray)
+    fake.train = lambda data, config, **options: training.fit(fake, data, config, **options)
+    monkeypatch.setattr(cli, "load_backend", lambda name: fake)
+    err = user_error(capsys, "train", "--framework", "torch", "--max-steps", "60", "--out", tmp_path, "--no-progress")
+    assert "loss became inf at step 25" in err and "Lower the learning rate (--lr" in err
+    history = json.loads((tmp_path / "torch" / "history.json").read_text())
+    assert history["stopped"] == "diverged" and history["steps"] == 24
+    assert (tmp_path / "torch" / "embeddings.txt").is_file()
+
+
+@pytest.mark.parametrize("flag, value, message", [
+    ("--min-count", "100000", "leaves an empty vocabulary"), ("--max-window", "0", "max window 0 is out of range"),
+    ("--num-noise", "0", "noise words 0 is out of range"), ("--checkpoint-every", "0", "checkpoint every 0 steps"),
+])
+def test_more_out_of_range_settings(capsys, tmp_path, flag, value, message):
+    assert message in user_error(capsys, "train", "--framework", "numpy", flag, value, "--out", tmp_path)
+
+
+def test_checkpoints_are_written_atomically(tmp_path):
+    path = checkpoint.save(tmp_path / "c.npz", {"center": np.ones((2, 2))}, {"config": {}, "step_losses": []})
+    assert [p.name for p in tmp_path.iterdir()] == ["c.npz"]
+    state, position = checkpoint.load(path, {})
+    assert np.array_equal(state["center"], np.ones((2, 2))) and position["format"] == checkpoint.FORMAT
