@@ -46,7 +46,7 @@ class Word2Vec(nn.Module):
         self.embed_context = nn.Embed(self.vocab_size, self.embed_size)
 
     def __call__(self, arrays: dict) -> jax.Array:
-        """The batch's scores, (B, W), with skip_gram or cbow as the batch's arrays say."""
+        """The batch's scores, (B, 1, W), with skip_gram or cbow as the batch's arrays say."""
         return training.forward(sys.modules[__name__], self.embed_center, self.embed_context, arrays)
 
 
@@ -75,7 +75,7 @@ def masked_bce(scores: jax.Array, label: jax.Array, mask: jax.Array) -> jax.Arra
 def objective(params: dict, arrays: dict) -> jax.Array:
     """The batch's summed loss as a pure function of the parameters: what ``jax.grad`` differentiates."""
     scores = Word2Vec(*params["params"]["embed_center"]["embedding"].shape).apply(params, arrays)
-    return masked_bce(scores, arrays["label"], arrays["mask"]).sum()
+    return masked_bce(scores.reshape(arrays["label"].shape), arrays["label"], arrays["mask"]).sum()
 
 
 def _params(center_weights, context_weights) -> dict:

@@ -79,7 +79,7 @@ def objective(embed_center, embed_context, batch: Batch | CbowBatch, device: mx.
         for name, array in batch.arrays().items()
     }
     scores = training.forward(sys.modules[__name__], embed_center, embed_context, arrays)
-    return masked_bce(scores, arrays["label"], arrays["mask"]).sum()
+    return masked_bce(scores.reshape(arrays["label"].shape), arrays["label"], arrays["mask"]).sum()
 
 
 def gradients(center_weights: onp.ndarray, context_weights: onp.ndarray, batch: Batch | CbowBatch) -> tuple[onp.ndarray, onp.ndarray]:

@@ -54,7 +54,7 @@ def masked_bce(scores: tf.Tensor, label: tf.Tensor, mask: tf.Tensor) -> tf.Tenso
 def objective(embed_center, embed_context, arrays: dict) -> tf.Tensor:
     """The batch's summed loss, the quantity each step minimises; record it on a tape to differentiate it."""
     scores = training.forward(sys.modules[__name__], embed_center, embed_context, arrays)
-    return tf.reduce_sum(masked_bce(scores, arrays["label"], arrays["mask"]))
+    return tf.reduce_sum(masked_bce(tf.reshape(scores, tf.shape(arrays["label"])), arrays["label"], arrays["mask"]))
 
 
 def _dense(gradients: list) -> list[tf.Tensor]:

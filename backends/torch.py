@@ -61,7 +61,7 @@ def objective(embed_center: nn.Embedding, embed_context: nn.Embedding, batch: Ba
         for name, array in batch.arrays().items()
     }
     scores = training.forward(sys.modules[__name__], embed_center, embed_context, arrays)
-    return masked_bce(scores, arrays["label"], arrays["mask"]).sum()
+    return masked_bce(scores.reshape(arrays["label"].shape), arrays["label"], arrays["mask"]).sum()
 
 
 def gradients(center_weights: np.ndarray, context_weights: np.ndarray, batch: Batch | CbowBatch) -> tuple[np.ndarray, np.ndarray]:

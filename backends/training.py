@@ -63,17 +63,15 @@ def initial_weights(vocab_size: int, embed_size: int, seed: int) -> tuple[np.nda
 
 
 def forward(backend: ModuleType, embed_center, embed_context, arrays: dict):
-    """A batch's scores, (B, W), with ``backend``'s skip_gram or cbow, chosen by the batch's arrays.
+    """A batch's scores, (B, 1, W), with ``backend``'s skip_gram or cbow, chosen by the batch's arrays.
 
     ``arrays`` holds a batch's arrays (``Batch.arrays()`` or ``CbowBatch.arrays()``) as the
     backend's tensors. The first table embeds the model's input words (the center in skip-gram, the
     contexts in CBOW), the second its output words (contexts and noise, or center and noise).
     """
     if "centers" in arrays:
-        scores = backend.skip_gram(arrays["centers"], arrays["contexts_negatives"], embed_center, embed_context)
-    else:
-        scores = backend.cbow(arrays["contexts"], arrays["context_mask"], arrays["targets"], embed_center, embed_context)
-    return scores[:, 0, :]
+        return backend.skip_gram(arrays["centers"], arrays["contexts_negatives"], embed_center, embed_context)
+    return backend.cbow(arrays["contexts"], arrays["context_mask"], arrays["targets"], embed_center, embed_context)
 
 
 def choose_device(request: str, framework: str, gpu_found: bool, why_not: str = "") -> str:
