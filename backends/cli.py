@@ -203,7 +203,7 @@ def cmd_baseline(args: argparse.Namespace) -> None:
     if args.json:
         print(json.dumps(summary))
     else:
-        print(f"gensim ({args.workers} workers): {args.epochs} epochs in {history.seconds:.1f} s, "
+        print(f"gensim ({args.workers} worker{'s' if args.workers > 1 else ''}): {args.epochs} epochs in {history.seconds:.1f} s, "
               f"{history.centers_per_sec:,.0f} centers/s, WordSim-353 Spearman {wordsim['spearman']:.3f}; wrote {folder}/")
 
 
