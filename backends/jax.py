@@ -108,7 +108,7 @@ class Trainer:
         self.device_name = f"gpu ({self.device.device_kind})" if self.device.platform == "gpu" else "cpu"
         optimizer = optax.adam(lr, eps=1e-8)
         self.params = jax.device_put(_params(center_weights, context_weights), self.device)
-        self.opt_state = optimizer.init(self.params)
+        self.opt_state = jax.device_put(optimizer.init(self.params), self.device)  # committed, like the params
 
         def update(params, opt_state, arrays):
             loss, grads = jax.value_and_grad(objective)(params, arrays)

@@ -86,6 +86,9 @@ class Trainer:
             # Read at run time by Keras' update rule, and set each step to PyTorch's epsilon placement.
             self.optimizer.epsilon = tf.Variable(1e-8, trainable=False, dtype=tf.float32)
         self.variables = [self.embed_center.embeddings, self.embed_context.embeddings]
+        # Adam's moments are created now: variables created inside tf.function would force a second trace.
+        with tf.device(self.device):
+            self.optimizer.build(self.variables)
         self._update = None  # traced on the first batch, with that batch's shapes as its fixed signature
 
     def _update_eager(self, arrays: dict) -> tf.Tensor:
@@ -112,7 +115,6 @@ class Trainer:
     # Keras keeps Adam's moments in per-variable lists, in the order of `self.variables`.
     def state(self) -> dict[str, np.ndarray]:
         """Tables and Adam's moments as NumPy arrays, in the layout every backend shares (for checkpoints)."""
-        self.optimizer.build(self.variables)
         arrays = {"adam_step": np.array(int(self.optimizer.iterations.numpy()))}
         for index, name in enumerate(("center", "context")):
             arrays[name] = to_numpy(self.variables[index])
@@ -122,7 +124,6 @@ class Trainer:
 
     def load_state(self, arrays: dict[str, np.ndarray]) -> None:
         """Put back what :meth:`state` returned."""
-        self.optimizer.build(self.variables)
         self.optimizer.iterations.assign(int(arrays["adam_step"]))
         for index, name in enumerate(("center", "context")):
             self.variables[index].assign(arrays[name])

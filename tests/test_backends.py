@@ -128,3 +128,19 @@ def test_gpu_asked_for_but_absent(w2v):
         pytest.skip("this machine has a GPU")
     with pytest.raises(W2VError, match="GPU was asked for, but .* sees none.*--device cpu"):
         w2v.resolve_device("gpu")
+
+
+@pytest.mark.parametrize("framework", ["jax", "tensorflow"])
+def test_the_compiled_step_is_built_once(framework, data):
+    """Fixed shapes (the last batch padded to full size) mean one jit compilation / one tf.function trace."""
+    from backends.training import initial_weights
+
+    trainer = load_backend(framework).Trainer(*initial_weights(len(data.vocab), 8, seed=0), lr=0.002)
+    last = data.num_batches(4096) - 1
+    for index, batch in enumerate(data.batches(4096)):
+        if index in (0, 1, last):  # two full batches and the padded last one
+            trainer.step(batch)
+    if framework == "jax":
+        assert trainer._update._cache_size() == 1
+    else:
+        assert trainer._update.experimental_get_tracing_count() == 1
