@@ -94,13 +94,21 @@ def compare(
     progress: bool = True,
     settings: dict | None = None,
 ) -> dict:
-    """Train each framework in its own process into ``out``, then :func:`report`. Returns the summary."""
+    """Train each framework in its own process into ``out``, then :func:`report`. Returns the summary.
+
+    One line per framework says how it went; ``progress`` also relays each run's progress bars.
+    """
     frameworks = check_frameworks(frameworks)
     runs = {}
     for framework in frameworks:
         if progress:
             print(f"--- {framework}", file=sys.stderr, flush=True)
-        runs[framework] = train_isolated(framework, out, train_options, progress)
+        run = runs[framework] = train_isolated(framework, out, train_options, progress)
+        if run["status"] == "ok":
+            print(f"{framework}: {run['steps']} steps on {run['device']}, loss {run['loss']:.4f}, "
+                  f"{run['centers_per_sec']:,.0f} centers/s ({run['wall_seconds']:.0f} s)", flush=True)
+        else:
+            print(f"{framework}: {run['status']}: {run['error']}", flush=True)
     return report(out, runs, settings or {})
 
 

@@ -276,7 +276,7 @@ MAX_STEPS = os.environ.get("W2V_MAX_STEPS")
 FRAMEWORKS = ["torch", "mxnet", "jax", "tensorflow", "numpy"]
 OUT = Path("results") / "compare"
 options = ["--epochs", "5", "--seed", "0"] + (["--max-steps", MAX_STEPS] if MAX_STEPS else [])"""),
-        (CODE, """summary = compare(FRAMEWORKS, OUT, options, progress=True)"""),
+        (CODE, """summary = compare(FRAMEWORKS, OUT, options, progress=False)  # one line per framework as it finishes"""),
         (MARKDOWN, """## The loss curves
 
 Left, every step's loss (smoothed over 25 steps); right, each epoch's mean. Five lines are drawn; you should
