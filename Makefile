@@ -45,8 +45,9 @@ parity: venv
 notebooks: venv
 	$(PY) tools/make_notebooks.py
 
+# Jupyter refuses to run as root unless told; containers often run as root.
 lab: venv
-	$(VENV)/bin/jupyter lab notebooks/
+	$(VENV)/bin/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) notebooks/
 
 clean:
 	rm -rf results .pytest_cache
