@@ -2,12 +2,13 @@
 
 Design, once, for the next reader:
 
-- ``ptb`` (the data), ``training`` (the loop), ``embeddings`` (search and export) and ``plotting`` are
-  framework-neutral and import no framework. They are written once and shared by every backend.
+- ``ptb`` (the data), ``training`` (the loop), ``checkpoint``, ``embeddings`` (search and export),
+  ``evaluation``, ``plotting``, ``compare``, ``baseline``, ``bench`` and ``cli`` are framework-neutral
+  and import no framework at module level. They are written once and shared by every backend.
 - ``torch``, ``mxnet``, ``jax`` and ``tensorflow`` are thin backends with the same names and
-  signatures: ``resolve_device``, ``skip_gram``, ``masked_bce``, ``embedding``, ``gradients``,
-  ``Trainer``, ``tensor``, ``to_numpy``, ``losses_to_numpy`` and ``train``. Only framework idioms
-  differ inside them. ``numpy`` is a fifth backend with no framework at all: its gradient and Adam are
+  signatures: ``resolve_device``, ``skip_gram``, ``cbow``, ``masked_bce``, ``embedding``,
+  ``gradients``, ``Trainer`` (``step``, ``embeddings``, ``state``, ``load_state``), ``tensor``,
+  ``to_numpy``, ``losses_to_numpy`` and ``train``. Only framework idioms differ inside them. ``numpy`` is a fifth backend with no framework at all: its gradient and Adam are
   written by hand, and it is the oracle the others are checked against.
 - A framework is imported only when its backend is asked for, so a missing or broken install of one
   never stops another from working; :func:`load_backend` turns that failure into a clear error.

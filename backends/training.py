@@ -1,10 +1,11 @@
 """The training loop, written once for every framework.
 
 A backend supplies a ``Trainer`` whose ``step(batch)`` runs one optimisation step on its framework and
-returns that batch's summed loss as a framework scalar, left on its device. Everything around the
+returns that batch's summed loss as a framework scalar, left on its device, and whose ``state()`` /
+``load_state()`` move its tables and Adam moments in and out as NumPy arrays. Everything around the
 step lives here: the shared seeded initial weights, the epochs over the shared batches, progress
-bars, timing, the history, the divergence guard and Ctrl-C handling. A fix to the loop is then one
-fix, and the frameworks cannot drift apart.
+bars, timing, the history, the divergence guard, checkpoints and Ctrl-C handling. A fix to the loop
+is then one fix, and the frameworks cannot drift apart.
 
 The objective of a step is the *sum* over the batch of each example's masked loss, as in the chapter's
 PyTorch code (``l.sum().backward()``); the losses recorded and shown are per-example means.
