@@ -13,7 +13,7 @@ import pytest
 from backends import FRAMEWORKS, checkpoint, cli, training
 from test_cli import ROOT, run, user_error
 
-STEPS = 120
+STEPS = 200  # far beyond the first checkpoints, so the kill always lands before the end
 
 
 def start_training(framework, out, *extra):
