@@ -115,7 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = commands.add_parser("bench", help="speed against the book's code and gensim; writes results/bench.json")
     bench.add_argument("--frameworks", default=",".join(FRAMEWORKS), help="comma-separated (default: all)")
-    bench.add_argument("--steps", type=int, default=300, help="training steps timed per framework")
+    bench.add_argument("--steps", type=int, default=1000, help="training steps timed per framework")
     bench.add_argument("--corpus-tokens", type=int, default=None,
                        help="also time the pipeline on synthetic Zipf corpora of up to this many tokens")
     bench.add_argument("--out", type=Path, default=RESULTS)
