@@ -20,7 +20,6 @@ cells that follow read the same in every framework.
 from __future__ import annotations
 
 import importlib
-import os
 from types import ModuleType
 
 from backends.errors import W2VError
@@ -35,9 +34,6 @@ PACKAGES = {
     "tensorflow": "tensorflow==2.17.1",
     "numpy": "numpy==1.23.5",
 }
-
-# TensorFlow prints C++ log lines at import unless told not to; they would land in notebook outputs.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
 def load_backend(framework: str) -> ModuleType:
