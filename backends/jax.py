@@ -83,11 +83,6 @@ def _params(center_weights, context_weights) -> dict:
     return {"params": {"embed_center": {"embedding": center_weights}, "embed_context": {"embedding": context_weights}}}
 
 
-def _arrays(batch: Batch | CbowBatch, dtype) -> dict:
-    """The batch's arrays, the float ones in ``dtype``."""
-    return {name: a.astype(dtype) if a.dtype.kind == "f" else a for name, a in batch.arrays().items()}
-
-
 def gradients(center_weights: np.ndarray, context_weights: np.ndarray, batch: Batch | CbowBatch) -> tuple[np.ndarray, np.ndarray]:
     """``jax.grad``'s gradients of the batch's summed loss for both tables, in the weights' dtype.
 
@@ -95,7 +90,7 @@ def gradients(center_weights: np.ndarray, context_weights: np.ndarray, batch: Ba
     """
     with jax.experimental.enable_x64():
         params = jax.tree_util.tree_map(jnp.asarray, _params(center_weights, context_weights))
-        grads = jax.grad(objective)(params, _arrays(batch, center_weights.dtype))
+        grads = jax.grad(objective)(params, batch.arrays(center_weights.dtype))
         tables = grads["params"]
         return to_numpy(tables["embed_center"]["embedding"]), to_numpy(tables["embed_context"]["embedding"])
 

@@ -73,10 +73,9 @@ def objective(embed_center, embed_context, batch: Batch | CbowBatch, device: mx.
 
     Call it inside ``autograd.record()`` to differentiate it.
     """
-    dtype = embed_center.weight.dtype
     arrays = {
-        name: np.array(array, ctx=device, dtype=dtype if array.dtype.kind == "f" else array.dtype)
-        for name, array in batch.arrays().items()
+        name: np.array(array, ctx=device, dtype=array.dtype)
+        for name, array in batch.arrays(embed_center.weight.dtype).items()
     }
     scores = training.forward(sys.modules[__name__], embed_center, embed_context, arrays)
     return masked_bce(scores.reshape(arrays["label"].shape), arrays["label"], arrays["mask"]).sum()

@@ -84,7 +84,7 @@ def embedding(weights: np.ndarray) -> Table:
 
 def loss_and_gradients(center: np.ndarray, context: np.ndarray, batch: Batch | CbowBatch) -> tuple[float, np.ndarray, np.ndarray]:
     """The batch's summed loss and its gradients with respect to both tables, by the formulas above."""
-    arrays = {name: a.astype(center.dtype) if a.dtype.kind == "f" else a for name, a in batch.arrays().items()}
+    arrays = batch.arrays(center.dtype)
     if "centers" in arrays:  # skip-gram: one input word per example
         inputs, outputs = arrays["centers"], arrays["contexts_negatives"]
         input_mask = np.ones(inputs.shape, dtype=center.dtype)

@@ -30,7 +30,7 @@ import time
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import ClassVar, Iterator
 
 import numpy as np
 
@@ -155,8 +155,20 @@ MODELS = ("skipgram", "cbow")
 NOISE_POWERS = {"unigram75": 0.75, "uniform": 0.0}
 
 
+class _NamedArrays:
+    """What both kinds of batch share: their arrays by name, in the order ``NAMES`` gives."""
+
+    NAMES: ClassVar[tuple[str, ...]] = ()
+
+    def arrays(self, float_dtype: np.dtype | type = np.float32) -> dict[str, np.ndarray]:
+        """The arrays by name, for a backend to convert to its tensors: indices as they are, masks and
+        labels in ``float_dtype`` (the tables' dtype: float64 in the gradient checks)."""
+        named = {name: getattr(self, name) for name in self.NAMES}
+        return {name: a.astype(float_dtype, copy=False) if a.dtype.kind == "f" else a for name, a in named.items()}
+
+
 @dataclass(frozen=True)
-class Batch:
+class Batch(_NamedArrays):
     """One skip-gram minibatch as plain NumPy arrays; every batch of a dataset has the same shapes.
 
     ``size`` counts the real rows: a padded last batch ends in rows whose mask is all zero, which
@@ -169,13 +181,11 @@ class Batch:
     label: np.ndarray  # (B, W) float32, 1 = a context word
     size: int
 
-    def arrays(self) -> dict[str, np.ndarray]:
-        """The arrays by name, for a backend to convert to its tensors."""
-        return {name: getattr(self, name) for name in ("centers", "contexts_negatives", "mask", "label")}
+    NAMES = ("centers", "contexts_negatives", "mask", "label")
 
 
 @dataclass(frozen=True)
-class CbowBatch:
+class CbowBatch(_NamedArrays):
     """One CBOW minibatch: the context words predict their center against K noise words.
 
     Each row's targets are ``center, noise words``; its label is 1 for the center alone. The context
@@ -189,9 +199,7 @@ class CbowBatch:
     label: np.ndarray  # (B, 1 + K) float32, 1 for the center
     size: int
 
-    def arrays(self) -> dict[str, np.ndarray]:
-        """The arrays by name, for a backend to convert to its tensors."""
-        return {name: getattr(self, name) for name in ("contexts", "context_mask", "targets", "mask", "label")}
+    NAMES = ("contexts", "context_mask", "targets", "mask", "label")
 
 
 def noise_distribution(counts: np.ndarray, power: float = 0.75) -> np.ndarray:

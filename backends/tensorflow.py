@@ -66,8 +66,7 @@ def gradients(center_weights: np.ndarray, context_weights: np.ndarray, batch: Ba
     """The tape's gradients of the batch's summed loss for both tables, in the weights' dtype (on the CPU)."""
     with tf.device("/CPU:0"):
         tables = embedding(center_weights), embedding(context_weights)
-        dtype = tables[0].embeddings.dtype
-        arrays = {name: tf.cast(a, dtype) if a.dtype.kind == "f" else tf.constant(a) for name, a in batch.arrays().items()}
+        arrays = {name: tf.constant(a) for name, a in batch.arrays(center_weights.dtype).items()}
         with tf.GradientTape() as tape:
             loss = objective(*tables, arrays)
         grads = _dense(tape.gradient(loss, [table.embeddings for table in tables]))

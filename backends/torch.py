@@ -55,10 +55,9 @@ def masked_bce(scores: torch.Tensor, label: torch.Tensor, mask: torch.Tensor) ->
 
 def objective(embed_center: nn.Embedding, embed_context: nn.Embedding, batch: Batch | CbowBatch, device) -> torch.Tensor:
     """The batch's summed loss, the quantity each step minimises, in the tables' dtype."""
-    dtype = embed_center.weight.dtype
+    float_dtype = torch.empty(0, dtype=embed_center.weight.dtype).numpy().dtype
     arrays = {
-        name: torch.from_numpy(array).to(device, dtype if array.dtype.kind == "f" else None, non_blocking=True)
-        for name, array in batch.arrays().items()
+        name: torch.from_numpy(array).to(device, non_blocking=True) for name, array in batch.arrays(float_dtype).items()
     }
     scores = training.forward(sys.modules[__name__], embed_center, embed_context, arrays)
     return masked_bce(scores.reshape(arrays["label"].shape), arrays["label"], arrays["mask"]).sum()
