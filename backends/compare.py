@@ -75,15 +75,20 @@ def _relay(stream, sink) -> str:
     return tail
 
 
+def relative_differences(losses: Sequence[float], reference: Sequence[float]) -> np.ndarray:
+    """|losses - reference| / |reference|, step by step, over the steps both ran."""
+    n = min(len(losses), len(reference))
+    x, y = np.asarray(losses[:n], dtype=np.float64), np.asarray(reference[:n], dtype=np.float64)
+    return np.abs(x - y) / np.abs(y)
+
+
 def max_relative_differences(step_losses: dict[str, Sequence[float]]) -> dict[str, float]:
     """For every pair "a/b", the largest |a - b| / |b| over the steps both ran."""
     result = {}
     for a, b in itertools.combinations(step_losses, 2):
-        n = min(len(step_losses[a]), len(step_losses[b]))
-        if n == 0:
-            continue
-        x, y = np.asarray(step_losses[a][:n]), np.asarray(step_losses[b][:n])
-        result[f"{a}/{b}"] = float(np.max(np.abs(x - y) / np.abs(y)))
+        differences = relative_differences(step_losses[a], step_losses[b])
+        if differences.size:
+            result[f"{a}/{b}"] = float(differences.max())
     return result
 
 
@@ -157,9 +162,13 @@ def report(out: Path, runs: dict[str, dict] | None = None, settings: dict | None
         )
         figures.append("loss_curves.png")
         reference = REFERENCE if REFERENCE in histories else next(iter(histories))
-        others = {n: h["step_losses"] for n, h in histories.items() if n != reference}
+        others = {
+            n: relative_differences(h["step_losses"], histories[reference]["step_losses"])
+            for n, h in histories.items()
+            if n != reference
+        }
         if others:
-            plot_divergence(histories[reference]["step_losses"], others, reference, out / "divergence.png")
+            plot_divergence(others, reference, out / "divergence.png")
             figures.append("divergence.png")
     summary["figures"] = figures
     write_json(out / "summary.json", summary)

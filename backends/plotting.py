@@ -59,10 +59,8 @@ def plot_losses(
     return fig
 
 
-def plot_divergence(
-    reference: Sequence[float], others: Mapping[str, Sequence[float]], reference_name: str, path: str | Path | None = None
-):
-    """Relative difference |loss - reference| / reference of each run on a log scale.
+def plot_divergence(differences: Mapping[str, np.ndarray], reference_name: str, path: str | Path | None = None):
+    """Each run's per-step relative difference from the reference run, on a log scale.
 
     Per-step differences flicker between exact agreement and a few float32 ulps, so each point is the
     largest difference within a window of ``window`` steps; a window in exact agreement sits at 1e-12,
@@ -70,13 +68,10 @@ def plot_divergence(
     """
     import matplotlib.pyplot as plt
 
-    reference = np.asarray(reference, dtype=np.float64)
-    window = max(1, min(25, reference.size // 20))
+    window = max(1, min(25, max(len(d) for d in differences.values()) // 20))
     fig, ax = plt.subplots(figsize=(7, 4))
-    for name, losses in others.items():
-        n = min(len(losses), reference.size)
-        relative = np.abs(np.asarray(losses[:n]) - reference[:n]) / np.abs(reference[:n])
-        starts = np.arange(0, n, window)
+    for name, relative in differences.items():
+        starts = np.arange(0, len(relative), window)
         ax.plot(starts + 1, np.maximum(np.maximum.reduceat(relative, starts), 1e-12), label=name, linewidth=1.0)
     ax.set_yscale("log")
     ax.set_xlabel("step")
