@@ -5,6 +5,10 @@ Everything is measured in one run on one machine, each measurement in a fresh pr
 segfaults), imports and caches of one measurement never warm up another, and peak memory is per task.
 Ratios between measurements taken this way are what the README reports, not absolute times.
 
+On a shared machine one measurement can be a third slower than the next for reasons outside it. With
+``repeats`` the whole set of pipeline and training measurements is taken that many times, in rounds (the
+book, then each framework, then again), and each figure is the median of its rounds, with the range kept.
+
 The book's side uses the pinned ``d2l`` package: ``d2l.load_data_ptb(512, 5, 5)`` and its DataLoader,
 given the shipped zip where it looks for it (``../data/ptb.zip`` from its working folder) so nothing
 downloads, and the chapter's PyTorch training step, timed honestly: center words per second over the
@@ -38,16 +42,14 @@ LIBRARIES = ("numpy", "torch", "mxnet", "jax", "jaxlib", "flax", "optax", "tenso
 # -- tasks, each run in its own process --------------------------------------------------------------
 
 
-def task_pipeline(repeats: int = 3) -> dict:
-    """Our pipeline: the best of ``repeats`` full builds, and one pass over all batches."""
-    builds = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        data = ptb.load_data()
-        builds.append(time.perf_counter() - start)
+def task_pipeline() -> dict:
+    """Our pipeline: one full build (reading the zip included), and one pass over all batches."""
+    start = time.perf_counter()
+    data = ptb.load_data()
+    build = time.perf_counter() - start
     start = time.perf_counter()
     centers = sum(batch.size for batch in data.batches(BOOK_BATCH))
-    return {"build_seconds": min(builds), "pass_seconds": time.perf_counter() - start, "centers": centers}
+    return {"build_seconds": build, "pass_seconds": time.perf_counter() - start, "centers": centers}
 
 
 def _import_d2l_torch():
@@ -191,26 +193,50 @@ def machine() -> dict:
             "versions": versions}
 
 
-def benchmark(frameworks: Sequence[str], steps: int, corpus_tokens: int | None, progress=print) -> dict:
-    """Every measurement, each in its own process; returns the record written to bench.json."""
+def median_of_rounds(rounds: list[dict], keys: Sequence[str]) -> dict:
+    """One measurement's rounds as one entry: the median of each of ``keys``, every round's values kept
+    under ``rounds``; the first error instead, if any round failed."""
+    failed = [entry for entry in rounds if "error" in entry]
+    if failed:
+        return failed[0]
+    merged = {**rounds[-1], "rounds": len(rounds)}
+    for key in keys:
+        values = [entry[key] for entry in rounds]
+        merged[key], merged[f"{key}_range"] = statistics.median(values), [min(values), max(values)]
+    return merged
+
+
+def benchmark(frameworks: Sequence[str], steps: int, corpus_tokens: int | None, repeats: int = 1,
+              progress=print) -> dict:
+    """Every measurement, each in its own process, ``repeats`` rounds of them; returns the record written
+    to bench.json."""
     from backends.compare import check_frameworks, train_isolated
 
     frameworks = check_frameworks(frameworks)
     if steps < 10:
         raise W2VError(f"steps {steps} is out of range: time at least 10 steps.")
-    record: dict = {"machine": machine(), "steps": steps}
-    progress("pipeline: ours and the book's ...")
-    record["pipeline"] = {"ours": run_task("pipeline"), "book": run_task("book-pipeline")}
-    progress(f"training: the book's loop, {steps} steps ...")
-    record["training"] = {"book": run_task("book-train", steps)}
+    if repeats < 1:
+        raise W2VError(f"repeats {repeats} is out of range: it must be at least 1.")
+    record: dict = {"machine": machine(), "steps": steps, "repeats": repeats}
+    pipeline: dict[str, list[dict]] = {"ours": [], "book": []}
+    training: dict[str, list[dict]] = {name: [] for name in ("book", *frameworks)}
     with tempfile.TemporaryDirectory(prefix="w2v-bench-") as folder:
-        for framework in frameworks:
-            progress(f"training: {framework}, {steps} steps ...")
-            run = train_isolated(framework, Path(folder), ["--max-steps", str(steps)], progress=False)
-            record["training"][framework] = (
-                {"centers_per_sec": run["centers_per_sec"], "device": run["device"], "steps": run["steps"]}
-                if run["status"] == "ok" else {"error": run["error"]}
-            )
+        for round_ in range(1, repeats + 1):
+            progress(f"round {round_}/{repeats}: pipeline, ours and the book's ...")
+            pipeline["ours"].append(run_task("pipeline"))
+            pipeline["book"].append(run_task("book-pipeline"))
+            progress(f"round {round_}/{repeats}: training, the book's loop, {steps} steps ...")
+            training["book"].append(run_task("book-train", steps))
+            for framework in frameworks:
+                progress(f"round {round_}/{repeats}: training, {framework}, {steps} steps ...")
+                run = train_isolated(framework, Path(folder), ["--max-steps", str(steps)], progress=False)
+                training[framework].append(
+                    {"centers_per_sec": run["centers_per_sec"], "device": run["device"], "steps": run["steps"]}
+                    if run["status"] == "ok" else {"error": run["error"]}
+                )
+    record["pipeline"] = {name: median_of_rounds(rounds, ("build_seconds", "pass_seconds"))
+                          for name, rounds in pipeline.items()}
+    record["training"] = {name: median_of_rounds(rounds, ("centers_per_sec",)) for name, rounds in training.items()}
     progress("gensim, 5 epochs ...")
     record["gensim"] = run_task("gensim", 2)
     if corpus_tokens:
@@ -241,8 +267,15 @@ def ratios(record: dict) -> dict:
     return result
 
 
+def spread(entry: dict) -> str:
+    """`` (range a–b)`` for a training rate measured over several rounds, else nothing."""
+    low, high = entry.get("centers_per_sec_range", (None, None))
+    return f" ({low:,.0f}–{high:,.0f})" if entry.get("rounds", 1) > 1 else ""
+
+
 def table(record: dict) -> str:
-    """The record as a Markdown table, for the terminal and the README."""
+    """The record as a Markdown table, for the terminal and the README; training rates are medians over
+    the rounds, with their range when there were several."""
     ours, book = record["pipeline"]["ours"], record["pipeline"]["book"]
     rows = ["| measurement | ours | book (d2l 1.0.3) | ratio |", "|---|---:|---:|---:|"]
 
@@ -254,14 +287,15 @@ def table(record: dict) -> str:
     rows.append(f"| one pass over all batches | {seconds(ours, 'pass_seconds')} | {seconds(book, 'pass_seconds')} | "
                 f"{record['ratios'].get('pipeline_pass', float('nan')):.1f}× |")
     book_rate = record["training"]["book"].get("centers_per_sec")
-    rows.append(f"| training, the book's loop (torch) | | {book_rate or float('nan'):,.0f} centers/s | 1.0× |")
+    rows.append(f"| training, the book's loop (torch) | | {book_rate or float('nan'):,.0f} centers/s"
+                f"{spread(record['training']['book'])} | 1.0× |")
     for name, run in record["training"].items():
         if name == "book":
             continue
         if "error" in run:
             rows.append(f"| training, {name} | failed: {run['error']} | | |")
         else:
-            rows.append(f"| training, {name} ({run['device']}) | {run['centers_per_sec']:,.0f} centers/s | | "
+            rows.append(f"| training, {name} ({run['device']}) | {run['centers_per_sec']:,.0f} centers/s{spread(run)} | | "
                         f"{record['ratios'].get(f'{name}_vs_book', float('nan')):.1f}× |")
     gensim = record["gensim"]
     if "error" not in gensim:

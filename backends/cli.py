@@ -116,6 +116,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench = commands.add_parser("bench", help="speed against the book's code and gensim; writes results/bench.json")
     bench.add_argument("--frameworks", default=",".join(FRAMEWORKS), help="comma-separated (default: all)")
     bench.add_argument("--steps", type=int, default=1000, help="training steps timed per framework")
+    bench.add_argument("--repeats", type=int, default=1,
+                       help="rounds of every pipeline and training measurement; the medians are reported")
     bench.add_argument("--corpus-tokens", type=int, default=None,
                        help="also time the pipeline on synthetic Zipf corpora of up to this many tokens")
     bench.add_argument("--out", type=Path, default=RESULTS)
@@ -263,7 +265,7 @@ def cmd_bench(args: argparse.Namespace) -> None:
     from backends.bench import benchmark, table
     from backends.files import write_json
 
-    record = benchmark(args.frameworks.split(","), args.steps, args.corpus_tokens,
+    record = benchmark(args.frameworks.split(","), args.steps, args.corpus_tokens, args.repeats,
                        progress=lambda line: print(line, file=sys.stderr, flush=True))
     write_json(args.out / "bench.json", record)
     print(json.dumps(record) if args.json else table(record) + f"\n\nwrote {args.out / 'bench.json'}")

@@ -1,0 +1,78 @@
+"""The benchmark's bookkeeping: medians over rounds, ratios, the table, and our pipeline task.
+
+The timed tasks themselves (the book's code, every framework) run under ``make bench``, not here: speed
+goals are benchmarks, never timed unit tests.
+"""
+
+import numpy as np
+import pytest
+
+from backends import bench
+from backends.errors import W2VError
+
+
+def test_median_of_rounds_keeps_the_median_and_the_range():
+    rounds = [{"centers_per_sec": 30.0, "device": "cpu"}, {"centers_per_sec": 10.0, "device": "cpu"},
+              {"centers_per_sec": 20.0, "device": "cpu"}]
+    merged = bench.median_of_rounds(rounds, ("centers_per_sec",))
+    assert merged == {"centers_per_sec": 20.0, "centers_per_sec_range": [10.0, 30.0], "device": "cpu", "rounds": 3}
+
+
+def test_a_failed_round_fails_the_measurement():
+    rounds = [{"centers_per_sec": 30.0}, {"error": "ModuleNotFoundError: No module named 'mxnet'"}]
+    assert bench.median_of_rounds(rounds, ("centers_per_sec",)) == {"error": rounds[1]["error"]}
+
+
+def record(book_rate: float = 10_000.0) -> dict:
+    """A bench.json record as ``benchmark`` writes it, with made-up round numbers."""
+    training = {"book": {"centers_per_sec": book_rate, "rounds": 1},
+                "torch": bench.median_of_rounds([{"centers_per_sec": r, "device": "cpu", "steps": 500}
+                                                 for r in (40_000.0, 50_000.0, 45_000.0)], ("centers_per_sec",)),
+                "mxnet": {"error": "the process died with signal 11."}}
+    result = {"pipeline": {"ours": {"build_seconds": 0.5, "pass_seconds": 0.1},
+                           "book": {"build_seconds": 6.0, "pass_seconds": 8.0}},
+              "training": training, "gensim": {"centers_per_sec": 500_000.0}}
+    return {**result, "ratios": bench.ratios(result)}
+
+
+def test_ratios_are_ours_over_the_books():
+    ratios = record()["ratios"]
+    assert ratios["pipeline_build"] == pytest.approx(12.0)
+    assert ratios["pipeline_pass"] == pytest.approx(80.0)
+    assert ratios["torch_vs_book"] == pytest.approx(4.5)
+    assert ratios["torch_vs_gensim"] == pytest.approx(0.09)
+    assert "mxnet_vs_book" not in ratios
+
+
+def test_the_table_shows_medians_ranges_and_failures():
+    text = bench.table(record())
+    assert "| PTB pipeline build | 0.50 s | 6.00 s | 12.0× |" in text
+    assert "| training, torch (cpu) | 45,000 centers/s (40,000–50,000) | | 4.5× |" in text
+    assert "| training, mxnet | failed: the process died with signal 11. | | |" in text
+    assert "| gensim, 2 workers (peer) | 500,000 centers/s | | 50.0× |" in text
+
+
+def test_our_pipeline_task_builds_and_serves_every_center():
+    result = bench.task_pipeline()
+    assert result["centers"] == 342_957  # seed 0: every center of the draw, served once in one pass
+    assert 0 < result["build_seconds"] < 60 and 0 < result["pass_seconds"] < 60
+
+
+def test_the_synthetic_corpus_has_the_asked_size_and_zipf_shape():
+    words = bench.synthetic_corpus(200_000, vocab_size=1_000).split()
+    assert len(words) == 200_000
+    _, counts = np.unique(words, return_counts=True)
+    shares = np.sort(counts)[::-1] / len(words)
+    harmonic = np.sum(1 / np.arange(1, 1_001))
+    assert shares[0] == pytest.approx(1 / harmonic, rel=0.05)  # P(rank 1) = 1 / H(1000)
+    assert shares[1] == pytest.approx(1 / (2 * harmonic), rel=0.05)
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    ({"steps": 5}, "steps 5 is out of range: time at least 10 steps"),
+    ({"repeats": 0}, "repeats 0 is out of range: it must be at least 1"),
+])
+def test_bad_bench_settings_are_refused_before_anything_runs(options, message):
+    settings = {"frameworks": ["torch"], "steps": 500, "corpus_tokens": None, "repeats": 1, **options}
+    with pytest.raises(W2VError, match=message):
+        bench.benchmark(**settings, progress=lambda line: pytest.fail(f"it started: {line}"))
