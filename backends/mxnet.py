@@ -44,8 +44,7 @@ def skip_gram(centers: np.ndarray, contexts_negatives: np.ndarray, embed_center,
     """Scores u_o · v_c of every context-or-noise word against its center: (B, 1) and (B, W) → (B, 1, W)."""
     v = embed_center(centers)  # (B, 1, E)
     u = embed_context(contexts_negatives)  # (B, W, E)
-    # u v^T, then transposed: the operands in this order spare the backward pass a transposed (B, W, E) gradient
-    return npx.batch_dot(u, v, transpose_b=True).transpose(0, 2, 1)
+    return npx.batch_dot(v, u, transpose_b=True)
 
 
 def cbow(contexts: np.ndarray, context_mask: np.ndarray, targets: np.ndarray, embed_center, embed_context) -> np.ndarray:

@@ -32,8 +32,7 @@ def skip_gram(centers: tf.Tensor, contexts_negatives: tf.Tensor, embed_center, e
     """Scores u_o · v_c of every context-or-noise word against its center: (B, 1) and (B, W) → (B, 1, W)."""
     v = embed_center(centers)  # (B, 1, E)
     u = embed_context(contexts_negatives)  # (B, W, E)
-    # u v^T, then transposed: the operands in this order spare the backward pass a transposed (B, W, E) gradient
-    return tf.transpose(tf.matmul(u, v, transpose_b=True), [0, 2, 1])
+    return tf.matmul(v, u, transpose_b=True)
 
 
 def cbow(contexts: tf.Tensor, context_mask: tf.Tensor, targets: tf.Tensor, embed_center, embed_context) -> tf.Tensor:

@@ -24,7 +24,7 @@ FRAMEWORKS = {
             "example it multiplies the (W, E) block of context-or-noise vectors by the center vector, a (E, 1) "
             "column, giving W dot products at once. The chapter writes the product the other way round (center "
             "times the transposed block); the values are the same, but in this order the backward pass produces "
-            "the block's gradient in the block's own memory layout and need not copy it, about 15% faster on a CPU."
+            "the block's gradient in the block's own memory layout and need not copy it: a step is about a fifth faster on a CPU."
         ),
         "loss_idioms": (
             "`F.binary_cross_entropy_with_logits` takes the raw scores (it applies the sigmoid itself, in a "
@@ -42,10 +42,8 @@ FRAMEWORKS = {
             "MXNet runs here in its NumPy-compatible mode, switched on once with `npx.set_np()`: arrays are "
             "`mxnet.np.ndarray` and follow NumPy's rules, while operators without a NumPy counterpart live in `npx`. "
             "The tables are Gluon `nn.Embedding` blocks whose weights are set from the shared NumPy arrays. The scores "
-            "come from `npx.batch_dot`, a batched matrix product of each (W, E) block of context-or-noise vectors "
-            "with its center vector; `transpose_b=True` turns the (1, E) center row into a column on the fly. The "
-            "chapter multiplies in the other order; the values are the same, and this order spares the backward "
-            "pass a transposed gradient."
+            "come from `npx.batch_dot`, a batched matrix product; `transpose_b=True` transposes the context block on "
+            "the fly, so no transposed copy is made."
         ),
         "loss_idioms": (
             "Gluon's `SigmoidBCELoss` accepts the mask as *sample weights* but then averages over all W entries, "
@@ -84,11 +82,8 @@ FRAMEWORKS = {
         "title": "TensorFlow",
         "idioms": (
             "In TensorFlow the tables are Keras `Embedding` layers whose weights are assigned from the shared NumPy "
-            "arrays. The scores come from `tf.matmul(u, v, transpose_b=True)`: with 3-D inputs `matmul` is batched "
-            "over the first axis, and `transpose_b` turns each (1, E) center row into a column without a copy, so "
-            "each (W, E) block of context-or-noise vectors yields its W dot products at once. The chapter multiplies "
-            "in the other order; the values are the same, and this order spares the backward pass a transposed "
-            "gradient."
+            "arrays. The scores come from `tf.matmul(v, u, transpose_b=True)`: with 3-D inputs `matmul` is batched "
+            "over the first axis, and `transpose_b` transposes each (W, E) context block without a copy."
         ),
         "loss_idioms": (
             "`tf.nn.sigmoid_cross_entropy_with_logits` computes the loss of every entry from the raw scores in a "
