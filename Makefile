@@ -37,7 +37,7 @@ docs: run
 
 # Speed against the book's own code and gensim, in one run on this machine: results/bench.json
 bench: venv
-	$(PY) -m backends bench --frameworks $(FRAMEWORKS) --steps 500 --repeats 3 --corpus-tokens 10000000
+	$(PY) -m backends bench --frameworks $(FRAMEWORKS) --steps 1000 --repeats 3 --corpus-tokens 10000000
 
 parity: venv
 	$(PY) -m backends parity --frameworks $(FRAMEWORKS) --steps 100
