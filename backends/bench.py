@@ -194,8 +194,8 @@ def machine() -> dict:
 
 
 def median_of_rounds(rounds: list[dict], keys: Sequence[str]) -> dict:
-    """One measurement's rounds as one entry: the median of each of ``keys``, every round's values kept
-    under ``rounds``; the first error instead, if any round failed."""
+    """One measurement's rounds as one entry: the median of each of ``keys`` with its range under
+    ``<key>_range`` and the number of rounds under ``rounds``; the first error instead, if any round failed."""
     failed = [entry for entry in rounds if "error" in entry]
     if failed:
         return failed[0]

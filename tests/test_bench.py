@@ -23,9 +23,9 @@ def test_a_failed_round_fails_the_measurement():
     assert bench.median_of_rounds(rounds, ("centers_per_sec",)) == {"error": rounds[1]["error"]}
 
 
-def record(book_rate: float = 10_000.0) -> dict:
+def record() -> dict:
     """A bench.json record as ``benchmark`` writes it, with made-up round numbers."""
-    training = {"book": {"centers_per_sec": book_rate, "rounds": 1},
+    training = {"book": {"centers_per_sec": 10_000.0, "rounds": 1},
                 "torch": bench.median_of_rounds([{"centers_per_sec": r, "device": "cpu", "steps": 500}
                                                  for r in (40_000.0, 50_000.0, 45_000.0)], ("centers_per_sec",)),
                 "mxnet": {"error": "the process died with signal 11."}}
