@@ -24,7 +24,6 @@ compiled frameworks (JAX's jit, TensorFlow's tf.function) need to trace the trai
 
 from __future__ import annotations
 
-import collections
 import hashlib
 import time
 import zipfile
@@ -35,6 +34,7 @@ from typing import ClassVar, Iterator
 import numpy as np
 
 from backends.errors import W2VError
+from backends.tokenizer import tokenize
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 PTB_ZIP = DATA_DIR / "ptb.zip"
@@ -120,30 +120,25 @@ class Corpus:
 
 def corpus_from_text(text: str, min_count: int = 10) -> Corpus:
     """Tokenize ``text`` (one sentence a line, words split on whitespace) and index it."""
-    lines = text.splitlines()
-    words = text.split()
-    if not words:
+    tokens = tokenize(text)
+    if not tokens.ids.size:
         raise W2VError("the corpus is empty: it holds no words, only blank lines or whitespace.")
-    counter = collections.Counter(words)
-    counter.pop(UNK, None)
-    kept = sorted(w for w, c in counter.items() if c >= min_count)
-    kept.sort(key=counter.__getitem__, reverse=True)  # most frequent first; stable, so ties stay alphabetical
+    counts = dict(zip(tokens.words, tokens.counts.tolist()))
+    counts.pop(UNK, None)
+    kept = sorted(w for w, c in counts.items() if c >= min_count)
+    kept.sort(key=counts.__getitem__, reverse=True)  # most frequent first; stable, so ties stay alphabetical
     if not kept:
-        top = max(counter.values()) if counter else 0
+        top = max(counts.values()) if counts else 0
         raise W2VError(
             f"min count {min_count} leaves an empty vocabulary (the most frequent word occurs {top} "
             f"times); lower the min count."
         )
-    tokens = (UNK, *kept)
-    index = {w: i for i, w in enumerate(tokens)}
-    lookup = dict.fromkeys(counter, 0)
-    lookup.update(index)
-    lookup[UNK] = 0
-    ids = np.fromiter(map(lookup.__getitem__, words), dtype=np.int32, count=len(words))
-    lengths = np.fromiter(map(len, map(str.split, lines)), dtype=np.int64, count=len(lines))
-    counts = np.zeros(len(tokens), dtype=np.int64)
-    counts[1:] = [counter[w] for w in kept]
-    return Corpus(Vocab(tokens, counts, index), ids, lengths)
+    words = (UNK, *kept)
+    index = {w: i for i, w in enumerate(words)}
+    to_vocab = np.array([index.get(w, 0) for w in tokens.words], dtype=np.int32)  # out-of-vocabulary: <unk>
+    vocab_counts = np.zeros(len(words), dtype=np.int64)
+    vocab_counts[1:] = [counts[w] for w in kept]
+    return Corpus(Vocab(words, vocab_counts, index), to_vocab[tokens.ids], tokens.line_lengths)
 
 
 def load_corpus(path: str | Path | None = None, min_count: int = 10) -> Corpus:
