@@ -80,11 +80,16 @@ def _token_keys(raw: bytes, starts: np.ndarray, lengths: np.ndarray) -> list[np.
     """Each token's bytes as little-endian 64-bit words, zero-padded, one array per word, with the
     tokens' lengths as the last array: tokens are equal exactly when all their keys are."""
     width = -(-int(lengths.max(initial=0)) // 8)
-    padded = np.frombuffer(raw + bytes(8 * width + 8), dtype=np.uint8)
+    padded = np.full(len(raw) + 8 * width + 8, 0, dtype=np.uint8)  # room to read past the last token
+    padded[: len(raw)] = np.frombuffer(raw, dtype=np.uint8)
     # An unaligned view: element i is the 8 bytes starting at byte i.
     eight = np.ndarray(shape=(len(raw) + 8 * width,), dtype="<u8", buffer=padded, strides=(1,))
     masks = np.array([(1 << (8 * n)) - 1 for n in range(9)], dtype=np.uint64)  # masks[n] keeps n low bytes
-    keys = [eight[starts + 8 * word] & masks[np.clip(lengths - 8 * word, 0, 8)] for word in range(width)]
+    keys = [eight[starts] & masks[np.minimum(lengths, 8)]]
+    for word in range(1, width):  # most tokens fit in the first word: the later ones are filled in sparsely
+        longer = np.flatnonzero(lengths > 8 * word)
+        keys.append(np.full(starts.size, 0, dtype=np.uint64))  # np.full: see Word2VecData._with_noise
+        keys[word][longer] = eight[starts[longer] + 8 * word] & masks[np.minimum(lengths[longer] - 8 * word, 8)]
     return keys + [lengths.astype(np.uint64)]
 
 
@@ -115,10 +120,11 @@ def _group_equal(keys: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         chosen[bucket] = pending  # whichever row lands in a bucket last is its choice
         leads = chosen[bucket] == pending
         lead_bucket, leads = bucket[leads], pending[leads]
-        differ = np.zeros(pending.size, dtype=np.uint64)
+        differ = None
         for column in keys:  # compare every row with its bucket's choice, through a bucket-sized table
             table[lead_bucket] = column[leads]
-            differ |= table[bucket] ^ (column if round_ == 0 else column[pending])
+            bits_differ = table[bucket] ^ (column if round_ == 0 else column[pending])
+            differ = bits_differ if differ is None else np.bitwise_or(differ, bits_differ, out=differ)
         same = differ == 0
         chosen[lead_bucket] = found + np.arange(leads.size, dtype=np.int32)  # from here on, group numbers
         group[pending[same]] = chosen[bucket[same]]
