@@ -102,7 +102,7 @@ def task_book_train(steps: int) -> dict:
             nn.init.xavier_uniform_(table.weight)
         net = net.to(device)
         optimizer = torch.optim.Adam(net.parameters(), lr=0.002)
-        timed_steps, centers, loss_sum, start = -1, 0, 0.0, None
+        timed_steps, centers, loss_sum, start, cpu = -1, 0, 0.0, None, None
         while timed_steps < steps:
             for batch in data_iter:
                 center, contexts_negatives, mask, label = (tensor.to(device) for tensor in batch)
@@ -117,13 +117,13 @@ def task_book_train(steps: int) -> dict:
                 loss_sum += loss.sum().item()  # the chapter accumulates the loss on the host every step
                 timed_steps += 1
                 if timed_steps == 0:
-                    start = time.perf_counter()  # after the warm-up step
+                    start, cpu = time.perf_counter(), time.process_time()  # after the warm-up step
                 else:
                     centers += int(center.shape[0])
                 if timed_steps == steps:
                     break
-        seconds = time.perf_counter() - start
-    return {"centers_per_sec": centers / seconds, "steps": steps, "device": str(device),
+        seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+    return {"centers_per_sec": centers / seconds, "cores_busy": cpu / seconds, "steps": steps, "device": str(device),
             "torch_threads": torch.get_num_threads()}
 
 
@@ -231,12 +231,13 @@ def benchmark(frameworks: Sequence[str], steps: int, corpus_tokens: int | None, 
                 progress(f"round {round_}/{repeats}: training, {framework}, {steps} steps ...")
                 run = train_isolated(framework, Path(folder), ["--max-steps", str(steps)], progress=False)
                 training[framework].append(
-                    {"centers_per_sec": run["centers_per_sec"], "device": run["device"], "steps": run["steps"]}
+                    {key: run[key] for key in ("centers_per_sec", "cores_busy", "device", "steps")}
                     if run["status"] == "ok" else {"error": run["error"]}
                 )
     record["pipeline"] = {name: median_of_rounds(rounds, ("build_seconds", "pass_seconds"))
                           for name, rounds in pipeline.items()}
-    record["training"] = {name: median_of_rounds(rounds, ("centers_per_sec",)) for name, rounds in training.items()}
+    record["training"] = {name: median_of_rounds(rounds, ("centers_per_sec", "cores_busy"))
+                          for name, rounds in training.items()}
     progress("gensim, 5 epochs ...")
     record["gensim"] = run_task("gensim", 2)
     if corpus_tokens:
@@ -273,6 +274,12 @@ def spread(entry: dict) -> str:
     return f" ({low:,.0f}–{high:,.0f})" if entry.get("rounds", 1) > 1 else ""
 
 
+def rate(entry: dict) -> str:
+    """A training rate for the table: centers per second, its range, and how many cores were at work."""
+    cores = f", {entry['cores_busy']:.1f} cores busy" if "cores_busy" in entry else ""
+    return f"{entry.get('centers_per_sec', float('nan')):,.0f} centers/s{spread(entry)}{cores}"
+
+
 def table(record: dict) -> str:
     """The record as a Markdown table, for the terminal and the README; training rates are medians over
     the rounds, with their range when there were several."""
@@ -287,15 +294,14 @@ def table(record: dict) -> str:
     rows.append(f"| one pass over all batches | {seconds(ours, 'pass_seconds')} | {seconds(book, 'pass_seconds')} | "
                 f"{record['ratios'].get('pipeline_pass', float('nan')):.1f}× |")
     book_rate = record["training"]["book"].get("centers_per_sec")
-    rows.append(f"| training, the book's loop (torch) | | {book_rate or float('nan'):,.0f} centers/s"
-                f"{spread(record['training']['book'])} | 1.0× |")
+    rows.append(f"| training, the book's loop (torch) | | {rate(record['training']['book'])} | 1.0× |")
     for name, run in record["training"].items():
         if name == "book":
             continue
         if "error" in run:
             rows.append(f"| training, {name} | failed: {run['error']} | | |")
         else:
-            rows.append(f"| training, {name} ({run['device']}) | {run['centers_per_sec']:,.0f} centers/s{spread(run)} | | "
+            rows.append(f"| training, {name} ({run['device']}) | {rate(run)} | | "
                         f"{record['ratios'].get(f'{name}_vs_book', float('nan')):.1f}× |")
     gensim = record["gensim"]
     if "error" not in gensim:

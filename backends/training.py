@@ -126,6 +126,7 @@ class History:
     centers: int = 0
     seconds: float = 0.0
     centers_per_sec: float = 0.0
+    cores_busy: float = 0.0  # this process's CPU time over the wall time of the timed steps: threads at work
     stopped: str | None = None  # None when every planned step ran, else why not
     words: tuple[str, ...] = field(default=(), repr=False)
     embeddings: np.ndarray | None = field(default=None, repr=False)
@@ -215,6 +216,7 @@ class _Run:
         self.epoch_sum = self.epoch_centers = 0.0
         self.steps_run = 0  # steps taken, resumed ones included
         self.start = self.warm_time = time.perf_counter()
+        self.start_cpu = self.warm_cpu = time.process_time()
         self.warm_centers, self.warmed_up = 0, False
         self.bar = None
 
@@ -275,6 +277,7 @@ class _Run:
                 if not self.warmed_up:  # the first step pays for compilation and allocation: time the rest
                     self.read_back()
                     self.warm_centers, self.warm_time, self.warmed_up = self.history.centers, time.perf_counter(), True
+                    self.warm_cpu = time.process_time()
                 if len(self.pending) >= self.sync_every or self.steps_run == self.budget:
                     self.read_back()
                     if self.bar is not None:
@@ -311,12 +314,13 @@ class _Run:
             self.bar = None
 
     def finish(self) -> History:
-        history, end = self.history, time.perf_counter()
+        history, end, cpu = self.history, time.perf_counter(), time.process_time()
         history.seconds = end - self.start
-        timed_centers, timed_seconds = history.centers - self.warm_centers, end - self.warm_time
+        timed_centers, timed_seconds, timed_cpu = history.centers - self.warm_centers, end - self.warm_time, cpu - self.warm_cpu
         if timed_centers <= 0 or timed_seconds <= 0:  # a single step: nothing left to time after warm-up
-            timed_centers, timed_seconds = history.centers, history.seconds
+            timed_centers, timed_seconds, timed_cpu = history.centers, history.seconds, cpu - self.start_cpu
         history.centers_per_sec = timed_centers / max(timed_seconds, 1e-12)
+        history.cores_busy = timed_cpu / max(timed_seconds, 1e-12)
         history.embeddings = self.trainer.embeddings()
         if self.callback is not None:
             self.callback(history)

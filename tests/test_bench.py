@@ -26,8 +26,9 @@ def test_a_failed_round_fails_the_measurement():
 def record() -> dict:
     """A bench.json record as ``benchmark`` writes it, with made-up round numbers."""
     training = {"book": {"centers_per_sec": 10_000.0, "rounds": 1},
-                "torch": bench.median_of_rounds([{"centers_per_sec": r, "device": "cpu", "steps": 500}
-                                                 for r in (40_000.0, 50_000.0, 45_000.0)], ("centers_per_sec",)),
+                "torch": bench.median_of_rounds([{"centers_per_sec": r, "cores_busy": c, "device": "cpu", "steps": 500}
+                                                 for r, c in ((40_000.0, 1.9), (50_000.0, 1.7), (45_000.0, 1.8))],
+                                                ("centers_per_sec", "cores_busy")),
                 "mxnet": {"error": "the process died with signal 11."}}
     result = {"pipeline": {"ours": {"build_seconds": 0.5, "pass_seconds": 0.1},
                            "book": {"build_seconds": 6.0, "pass_seconds": 8.0}},
@@ -47,7 +48,8 @@ def test_ratios_are_ours_over_the_books():
 def test_the_table_shows_medians_ranges_and_failures():
     text = bench.table(record())
     assert "| PTB pipeline build | 0.50 s | 6.00 s | 12.0× |" in text
-    assert "| training, torch (cpu) | 45,000 centers/s (40,000–50,000) | | 4.5× |" in text
+    assert "| training, torch (cpu) | 45,000 centers/s (40,000–50,000), 1.8 cores busy | | 4.5× |" in text
+    assert "| training, the book's loop (torch) | | 10,000 centers/s | 1.0× |" in text
     assert "| training, mxnet | failed: the process died with signal 11. | | |" in text
     assert "| gensim, 2 workers (peer) | 500,000 centers/s | | 50.0× |" in text
 

@@ -1,5 +1,6 @@
 """The shared loop, driven by a tiny framework-free backend: budget, divergence, Ctrl-C, config."""
 
+import time
 import types
 
 import numpy as np
@@ -45,6 +46,37 @@ def test_max_steps_spans_epochs_and_epoch_means(data):
     np.testing.assert_allclose(history.step_losses, np.linspace(1, 0, steps))
     assert history.epoch_losses[1] == pytest.approx(np.mean(np.linspace(1, 0, steps)[-10:]))
     assert history.stopped is None
+
+
+def paced_backend(work):
+    """A backend whose every step calls ``work`` (burning CPU, or sleeping) and returns loss 1."""
+
+    class Trainer:
+        def __init__(self, center_weights, context_weights, lr, device):
+            self.device_name, self.table = "cpu", center_weights
+
+        def step(self, batch):
+            work()
+            return float(batch.size)
+
+        def embeddings(self):
+            return self.table
+
+    return types.SimpleNamespace(NAME="paced", Trainer=Trainer, losses_to_numpy=np.asarray)
+
+
+def spin(seconds=0.005):
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        pass
+
+
+def test_cores_busy_is_cpu_time_over_wall_time(data):
+    computing = training.fit(paced_backend(spin), data, max_steps=21, progress=False)
+    waiting = training.fit(paced_backend(lambda: time.sleep(0.005)), data, max_steps=21, progress=False)
+    assert 0.5 < computing.cores_busy < 1.5  # one thread spinning: about one core
+    assert waiting.cores_busy < 0.5  # sleeping costs no CPU
+    assert computing.to_dict()["cores_busy"] == computing.cores_busy
 
 
 def test_divergence_stops_with_the_step_and_keeps_what_was_trained(data):
