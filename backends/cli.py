@@ -165,6 +165,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         "device": history.device,
         "loss": history.loss,
         "centers_per_sec": history.centers_per_sec,
+        "cores_busy": history.cores_busy,
         "steps": history.steps,
         "seconds": history.seconds,
         "stopped": history.stopped,
@@ -175,7 +176,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     else:
         print(
             f"{history.framework} on {history.device}: {history.steps} steps, loss {history.loss:.4f}, "
-            f"{history.centers_per_sec:,.0f} centers/s; wrote {folder}/history.json and embeddings.txt"
+            f"{history.centers_per_sec:,.0f} centers/s ({history.cores_busy:.1f} cores busy); wrote {folder}/history.json "
+            f"and embeddings.txt"
         )
     return 130 if history.stopped == "interrupted" else 0
 

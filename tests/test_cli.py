@@ -40,7 +40,8 @@ def test_stats_json():
 def test_train_writes_history_and_embeddings(trained):
     out, summary = trained
     assert summary["framework"] == "torch" and summary["device"] == "cpu" and summary["steps"] == 40
-    assert 0.5 < summary["loss"] < 0.7 and summary["centers_per_sec"] > 0
+    assert 0.5 < summary["loss"] < 0.7 and summary["centers_per_sec"] > 0 and summary["cores_busy"] > 0
+    assert {"centers_per_sec", "cores_busy", "device", "steps"} <= set(summary)  # what the bench reads from it
     history = json.loads((out / "torch" / "history.json").read_text())
     assert len(history["step_losses"]) == 40 and history["loss"] == summary["loss"]
     header = (out / "torch" / "embeddings.txt").read_text().splitlines()[0]
