@@ -287,7 +287,10 @@ def table(record: dict) -> str:
     rows = ["| measurement | ours | book (d2l 1.0.3) | ratio |", "|---|---:|---:|---:|"]
 
     def seconds(entry, key):
-        return "failed: " + entry["error"] if "error" in entry else f"{entry[key]:.2f} s"
+        if "error" in entry:
+            return "failed: " + entry["error"]
+        low, high = entry.get(f"{key}_range", (None, None))
+        return f"{entry[key]:.2f} s" + (f" ({low:.2f}–{high:.2f})" if entry.get("rounds", 1) > 1 else "")
 
     rows.append(f"| PTB pipeline build | {seconds(ours, 'build_seconds')} | {seconds(book, 'build_seconds')} | "
                 f"{record['ratios'].get('pipeline_build', float('nan')):.1f}× |")

@@ -123,8 +123,8 @@ def _group_equal(keys: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         differ = None
         for column in keys:  # compare every row with its bucket's choice, through a bucket-sized table
             table[lead_bucket] = column[leads]
-            bits_differ = table[bucket] ^ (column if round_ == 0 else column[pending])
-            differ = bits_differ if differ is None else np.bitwise_or(differ, bits_differ, out=differ)
+            xor = table[bucket] ^ (column if round_ == 0 else column[pending])
+            differ = xor if differ is None else np.bitwise_or(differ, xor, out=differ)
         same = differ == 0
         chosen[lead_bucket] = found + np.arange(leads.size, dtype=np.int32)  # from here on, group numbers
         group[pending[same]] = chosen[bucket[same]]
