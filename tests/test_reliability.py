@@ -5,13 +5,13 @@ import signal
 import subprocess
 import sys
 import time
-import types
 
 import numpy as np
 import pytest
 
 from backends import FRAMEWORKS, checkpoint, cli, training
 from test_cli import ROOT, run, user_error
+from test_training import scripted_backend
 
 STEPS = 200  # far beyond the first checkpoints, so the kill always lands before the end
 
@@ -84,18 +84,7 @@ def test_resume_refuses_other_settings_and_broken_checkpoints(capsys, tmp_path):
 
 
 def test_a_diverging_run_keeps_its_history_and_vectors(capsys, tmp_path, monkeypatch):
-    class Exploding:
-        def __init__(self, center_weights, context_weights, lr, device):
-            self.device_name, self.table, self.calls = "cpu", center_weights, 0
-
-        def step(self, batch):
-            self.calls += 1
-            return batch.size * (0.69 if self.calls < 25 else float("inf"))
-
-        def embeddings(self):
-            return self.table
-
-    fake = types.SimpleNamespace(NAME="torch", Trainer=Exploding, losses_to_numpy=np.asarray)
+    fake = scripted_backend([0.69] * 24 + [float("inf")] * 36)
     fake.train = lambda data, config, **options: training.fit(fake, data, config, **options)
     monkeypatch.setattr(cli, "load_backend", lambda name: fake)
     err = user_error(capsys, "train", "--framework", "torch", "--max-steps", "60", "--out", tmp_path, "--no-progress")

@@ -10,8 +10,8 @@ from backends import training
 from backends.errors import W2VError
 
 
-def scripted_backend(losses_per_example, interrupt_at=None):
-    """A backend whose step k returns losses_per_example[k] (times the batch size)."""
+def scripted_backend(losses_per_example, interrupt_at=None, work=None):
+    """A backend whose step k calls ``work`` (if given) and returns losses_per_example[k] (times the batch size)."""
 
     class Trainer:
         def __init__(self, center_weights, context_weights, lr, device):
@@ -21,6 +21,8 @@ def scripted_backend(losses_per_example, interrupt_at=None):
             self.calls += 1
             if self.calls == interrupt_at:
                 raise KeyboardInterrupt
+            if work is not None:
+                work()
             return losses_per_example[self.calls - 1] * batch.size
 
         def embeddings(self):
@@ -48,23 +50,6 @@ def test_max_steps_spans_epochs_and_epoch_means(data):
     assert history.stopped is None
 
 
-def paced_backend(work):
-    """A backend whose every step calls ``work`` (burning CPU, or sleeping) and returns loss 1."""
-
-    class Trainer:
-        def __init__(self, center_weights, context_weights, lr, device):
-            self.device_name, self.table = "cpu", center_weights
-
-        def step(self, batch):
-            work()
-            return float(batch.size)
-
-        def embeddings(self):
-            return self.table
-
-    return types.SimpleNamespace(NAME="paced", Trainer=Trainer, losses_to_numpy=np.asarray)
-
-
 def spin(seconds=0.005):
     end = time.perf_counter() + seconds
     while time.perf_counter() < end:
@@ -72,8 +57,9 @@ def spin(seconds=0.005):
 
 
 def test_cores_busy_is_cpu_time_over_wall_time(data):
-    computing = training.fit(paced_backend(spin), data, max_steps=21, progress=False)
-    waiting = training.fit(paced_backend(lambda: time.sleep(0.005)), data, max_steps=21, progress=False)
+    computing = training.fit(scripted_backend(np.ones(21), work=spin), data, max_steps=21, progress=False)
+    waiting = training.fit(scripted_backend(np.ones(21), work=lambda: time.sleep(0.005)), data, max_steps=21,
+                           progress=False)
     assert 0.5 < computing.cores_busy < 1.5  # one thread spinning: about one core
     assert waiting.cores_busy < 0.5  # sleeping costs no CPU
     assert computing.to_dict()["cores_busy"] == computing.cores_busy
