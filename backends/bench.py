@@ -259,6 +259,8 @@ def ratios(record: dict) -> dict:
         result["pipeline_pass"] = book["pass_seconds"] / ours["pass_seconds"]
     book_rate = record["training"]["book"].get("centers_per_sec")
     gensim_rate = record["gensim"].get("centers_per_sec")
+    if book_rate and gensim_rate:
+        result["gensim_vs_book"] = gensim_rate / book_rate
     for name, run in record["training"].items():
         if name != "book" and "centers_per_sec" in run:
             if book_rate:
@@ -268,10 +270,10 @@ def ratios(record: dict) -> dict:
     return result
 
 
-def spread(entry: dict) -> str:
-    """`` (range a–b)`` for a training rate measured over several rounds, else nothing."""
-    low, high = entry.get("centers_per_sec_range", (None, None))
-    return f" ({low:,.0f}–{high:,.0f})" if entry.get("rounds", 1) > 1 else ""
+def spread(entry: dict, key: str = "centers_per_sec", style: str = ",.0f") -> str:
+    """`` (a–b)``, the range of ``entry[key]`` over several rounds, formatted with ``style``; else nothing."""
+    low, high = entry.get(f"{key}_range", (None, None))
+    return f" ({low:{style}}–{high:{style}})" if entry.get("rounds", 1) > 1 else ""
 
 
 def rate(entry: dict) -> str:
@@ -287,16 +289,12 @@ def table(record: dict) -> str:
     rows = ["| measurement | ours | book (d2l 1.0.3) | ratio |", "|---|---:|---:|---:|"]
 
     def seconds(entry, key):
-        if "error" in entry:
-            return "failed: " + entry["error"]
-        low, high = entry.get(f"{key}_range", (None, None))
-        return f"{entry[key]:.2f} s" + (f" ({low:.2f}–{high:.2f})" if entry.get("rounds", 1) > 1 else "")
+        return "failed: " + entry["error"] if "error" in entry else f"{entry[key]:.2f} s{spread(entry, key, '.2f')}"
 
     rows.append(f"| PTB pipeline build | {seconds(ours, 'build_seconds')} | {seconds(book, 'build_seconds')} | "
                 f"{record['ratios'].get('pipeline_build', float('nan')):.1f}× |")
     rows.append(f"| one pass over all batches | {seconds(ours, 'pass_seconds')} | {seconds(book, 'pass_seconds')} | "
                 f"{record['ratios'].get('pipeline_pass', float('nan')):.1f}× |")
-    book_rate = record["training"]["book"].get("centers_per_sec")
     rows.append(f"| training, the book's loop (torch) | | {rate(record['training']['book'])} | 1.0× |")
     for name, run in record["training"].items():
         if name == "book":
@@ -309,7 +307,7 @@ def table(record: dict) -> str:
     gensim = record["gensim"]
     if "error" not in gensim:
         rows.append(f"| gensim, 2 workers (peer) | {gensim['centers_per_sec']:,.0f} centers/s | | "
-                    f"{gensim['centers_per_sec'] / book_rate if book_rate else float('nan'):.1f}× |")
+                    f"{record['ratios'].get('gensim_vs_book', float('nan')):.1f}× |")
     for run in record.get("zipf", []):
         if "error" in run:
             rows.append(f"| synthetic Zipf corpus | failed: {run['error']} | | |")

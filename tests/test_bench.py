@@ -43,6 +43,7 @@ def test_ratios_are_ours_over_the_books():
     assert ratios["pipeline_pass"] == pytest.approx(80.0)
     assert ratios["torch_vs_book"] == pytest.approx(4.5)
     assert ratios["torch_vs_gensim"] == pytest.approx(0.09)
+    assert ratios["gensim_vs_book"] == pytest.approx(50.0)
     assert "mxnet_vs_book" not in ratios
 
 
