@@ -8,8 +8,9 @@ Design, once, for the next reader:
 - ``torch``, ``mxnet``, ``jax`` and ``tensorflow`` are thin backends with the same names and
   signatures: ``resolve_device``, ``skip_gram``, ``cbow``, ``masked_bce``, ``embedding``,
   ``gradients``, ``Trainer`` (``step``, ``embeddings``, ``state``, ``load_state``), ``tensor``,
-  ``to_numpy``, ``losses_to_numpy`` and ``train``. Only framework idioms differ inside them. ``numpy`` is a fifth backend with no framework at all: its gradient and Adam are
-  written by hand, and it is the oracle the others are checked against.
+  ``to_numpy``, ``losses_to_numpy`` and ``train``. Only framework idioms differ inside them.
+  ``numpy`` is a fifth backend with no framework at all: its gradient and Adam are written by hand,
+  and it is the oracle the others are checked against.
 - A framework is imported only when its backend is asked for, so a missing or broken install of one
   never stops another from working; :func:`load_backend` turns that failure into a clear error.
 

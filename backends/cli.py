@@ -176,8 +176,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     else:
         print(
             f"{history.framework} on {history.device}: {history.steps} steps, loss {history.loss:.4f}, "
-            f"{history.centers_per_sec:,.0f} centers/s ({history.cores_busy:.1f} cores busy); wrote {folder}/history.json "
-            f"and embeddings.txt"
+            f"{history.centers_per_sec:,.0f} centers/s ({history.cores_busy:.1f} cores busy); "
+            f"wrote {folder}/history.json and embeddings.txt"
         )
     return 130 if history.stopped == "interrupted" else 0
 
