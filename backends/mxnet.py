@@ -12,14 +12,15 @@ import warnings
 
 import numpy as onp
 
-with warnings.catch_warnings():
+from backends import training
+from backends.frameworks import importing
+from backends.ptb import Batch, CbowBatch
+
+with importing("mxnet"), warnings.catch_warnings():
     # mxnet 1.9.1 touches NumPy functions and distutils APIs that newer releases deprecate, at import.
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     import mxnet as mx
     from mxnet import autograd, gluon, np, npx
-
-from backends import training
-from backends.ptb import Batch, CbowBatch
 
 npx.set_np()
 
@@ -98,10 +99,10 @@ class Trainer:
         self.device_name = "gpu" if self.device.device_type == "gpu" else "cpu"
         self.embed_center = embedding(center_weights, self.device)
         self.embed_context = embedding(context_weights, self.device)
-        self.net = gluon.nn.Sequential()
-        self.net.add(self.embed_center, self.embed_context)
         self.optimizer = mx.optimizer.Adam(learning_rate=lr, epsilon=1e-8)
-        self.trainer = gluon.Trainer(self.net.collect_params(), self.optimizer)
+        # A list, not the blocks' ParameterDict, which Gluon would sort by the parameters' generated names
+        # ("embedding10_weight" before "embedding9_weight"): the updater indexes Adam's moments by this order.
+        self.trainer = gluon.Trainer([self.embed_center.weight, self.embed_context.weight], self.optimizer)
         self.steps = 0
 
     def step(self, batch: Batch | CbowBatch) -> np.ndarray:
