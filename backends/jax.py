@@ -11,19 +11,24 @@ from __future__ import annotations
 import sys
 import warnings
 
-import jax
-import jax.experimental
-import jax.numpy as jnp
 import numpy as np
 
-with warnings.catch_warnings():
+from backends import training
+from backends.frameworks import importing
+from backends.ptb import Batch, CbowBatch
+
+with importing("jax"), warnings.catch_warnings():
     # chex 0.1.7 (pulled in by optax and flax) touches JAX names that jax 0.4.23 deprecates, at import.
     warnings.filterwarnings("ignore", category=DeprecationWarning, module="chex")
+    import jax
+    import jax.experimental
+    import jax.numpy as jnp
     import optax
     from flax import linen as nn
 
-from backends import training
-from backends.ptb import Batch, CbowBatch
+# 64-bit mode for one block of code: `jax.enable_x64` since jax 0.8, `jax.experimental.enable_x64` before
+# (the book environment's 0.4.23); the experimental one is gone from today's releases.
+_enable_x64 = jax.enable_x64 if hasattr(jax, "enable_x64") else jax.experimental.enable_x64
 
 NAME = "jax"
 
@@ -88,7 +93,7 @@ def gradients(center_weights: np.ndarray, context_weights: np.ndarray, batch: Ba
 
     JAX computes in float32 unless 64-bit mode is on; it is switched on here, for this call alone.
     """
-    with jax.experimental.enable_x64():
+    with _enable_x64():
         params = jax.tree_util.tree_map(jnp.asarray, _params(center_weights, context_weights))
         grads = jax.grad(objective)(params, batch.arrays(center_weights.dtype))
         tables = grads["params"]

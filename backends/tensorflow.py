@@ -12,11 +12,13 @@ import sys
 
 import numpy as np
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before the import: keep C++ log lines out of outputs
-import tensorflow as tf  # noqa: E402
+from backends import training
+from backends.frameworks import importing
+from backends.ptb import Batch, CbowBatch
 
-from backends import training  # noqa: E402
-from backends.ptb import Batch, CbowBatch  # noqa: E402
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before the import: keep C++ log lines out of outputs
+with importing("tensorflow"):
+    import tensorflow as tf
 
 NAME = "tensorflow"
 

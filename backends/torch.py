@@ -9,11 +9,15 @@ from __future__ import annotations
 import sys
 
 import numpy as np
-import torch
-import torch.nn.functional as F
-from torch import nn
 
 from backends import training
+from backends.frameworks import importing
+
+with importing("torch"):
+    import torch
+    import torch.nn.functional as F
+    from torch import nn
+
 from backends.ptb import Batch, CbowBatch
 
 NAME = "torch"
@@ -123,8 +127,8 @@ def describe_device(device: torch.device) -> str:
     return f"cuda ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else "cpu"
 
 
-def to_numpy(tensor: torch.Tensor) -> np.ndarray:
-    return tensor.detach().cpu().numpy()
+def to_numpy(array: torch.Tensor) -> np.ndarray:
+    return array.detach().cpu().numpy()
 
 
 def tensor(array: np.ndarray) -> torch.Tensor:

@@ -1,18 +1,27 @@
 """Shared fixtures: the PTB dataset is built once per test session (about a second).
 
-MXNet is imported first: importing TensorFlow before MXNet in one process segfaults inside libmxnet's
-operator tuning, and the backend tests load all four frameworks in this process.
+MXNet is imported first where it is installed: importing TensorFlow before MXNet in one process segfaults
+inside libmxnet's operator tuning, and the backend tests load every installed framework in this process.
+
+A test parametrized over frameworks (a parameter named ``framework``) runs only where that framework is
+installed; see ``installed.py`` for what a missing one means in each environment.
 """
-
-import importlib.util
-
-if importlib.util.find_spec("mxnet") is not None:
-    import backends.mxnet  # noqa: F401  (must precede TensorFlow)
 
 import numpy as np
 import pytest
 
 from backends import ptb
+from installed import missing, require
+
+if missing("mxnet") is None:
+    import backends.mxnet  # noqa: F401  (must precede TensorFlow)
+
+
+@pytest.fixture(autouse=True)
+def _framework_installed(request):
+    callspec = getattr(request.node, "callspec", None)
+    if callspec is not None and "framework" in callspec.params:
+        require(callspec.params["framework"])
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,81 @@
+"""The backend contract, stated once: what every ``backends/<framework>.py`` module provides.
+
+A backend is a module, not a class (``from backends import torch as w2v`` in a notebook), so the
+contract is a :class:`typing.Protocol` that modules satisfy structurally, as PEP 544 allows: the methods
+below are the module's functions (``self`` stands for the module). ``tests/test_backends.py`` checks
+every installed backend against it, names and parameters, and builds each ``Trainer`` to check the
+attributes the training loop reads.
+
+Arrays and tensors are typed ``Any``: each backend takes and returns its own framework's kind.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from backends.ptb import Batch, CbowBatch, Word2VecData
+    from backends.training import History, TrainConfig
+
+
+class Trainer(Protocol):
+    """The two tables on one device and Adam over both; what :func:`backends.training.fit` drives."""
+
+    device_name: str  # "cpu", or the GPU's name: shown in progress, histories and summaries
+
+    def __init__(self, center_weights: np.ndarray, context_weights: np.ndarray, lr: float, device: str = "auto") -> None:
+        ...
+
+    def step(self, batch: Batch | CbowBatch) -> Any:
+        """One Adam step on the batch; returns the batch's summed loss as a scalar left on the device."""
+
+    def embeddings(self) -> np.ndarray:
+        """The center-word table, the chapter's word vectors."""
+
+    def state(self) -> dict[str, np.ndarray]:
+        """Tables, Adam's moments and step as NumPy arrays: keys center, context, center_m, center_v,
+        context_m, context_v and adam_step, the same for every framework (checkpoints depend on it)."""
+
+    def load_state(self, arrays: dict[str, np.ndarray]) -> None:
+        """Put back what :meth:`state` returned; the next step is then the one that would have followed."""
+
+
+class Backend(Protocol):
+    """A backend module: the framework-specific pieces of the chapter, under the same names everywhere."""
+
+    NAME: str  # the framework's import name, a key of backends.frameworks.REGISTRY
+    Trainer: type[Trainer]
+
+    def resolve_device(self, request: str = "auto") -> Any:
+        """The framework's device for a request of auto, cpu or gpu; a GPU asked for but absent is an error."""
+
+    def embedding(self, weights: np.ndarray) -> Any:
+        """An embedding table holding ``weights`` (one row per word), callable on a tensor of indices."""
+
+    def skip_gram(self, centers: Any, contexts_negatives: Any, embed_center: Any, embed_context: Any) -> Any:
+        """Scores u_o · v_c: (B, 1) centers and (B, W) context-or-noise words → (B, 1, W)."""
+
+    def cbow(self, contexts: Any, context_mask: Any, targets: Any, embed_center: Any, embed_context: Any) -> Any:
+        """Scores u_t · mean(v_c): (B, C) contexts, their (B, C) mask and (B, T) targets → (B, 1, T)."""
+
+    def masked_bce(self, scores: Any, label: Any, mask: Any) -> Any:
+        """Per-example sigmoid binary cross-entropy over the unmasked entries: (B, W) → (B,)."""
+
+    def gradients(
+        self, center_weights: np.ndarray, context_weights: np.ndarray, batch: Batch | CbowBatch
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The framework's gradients of the batch's summed loss for both tables, in the weights' dtype."""
+
+    def tensor(self, array: np.ndarray) -> Any:
+        """A NumPy array as this framework's tensor."""
+
+    def to_numpy(self, array: Any) -> np.ndarray:
+        """This framework's tensor as a NumPy array."""
+
+    def losses_to_numpy(self, losses: list) -> np.ndarray:
+        """Many scalar losses read back from the device in one transfer."""
+
+    def train(self, data: Word2VecData, config: TrainConfig | None = None, **options: Any) -> History:
+        """Train with the shared loop, :func:`backends.training.fit`."""

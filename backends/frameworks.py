@@ -1,0 +1,100 @@
+"""The one list of frameworks: their names, titles, pip extras, environments, and whether each is installed.
+
+Everything that names the frameworks reads them from here: the command line (its choices and defaults),
+``compare``, ``parity`` and the bench, the tests, the notebook generator, and a test that holds
+``pyproject.toml``'s extras and both environments' lock files to this list. Adding or dropping a
+framework is an edit here and a backend module ``backends/<name>.py``.
+
+Whether a framework is installed is decided without importing it (``importlib.util.find_spec``):
+importing TensorFlow alone takes seconds, and TensorFlow before MXNet in one process segfaults. A
+framework that is present but fails to import (MXNet 1.9.1 beside NumPy 2, say) is reported when its
+backend is loaded, by :func:`importing`, with what to install instead.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+from dataclasses import dataclass
+from typing import Iterator
+
+from backends.errors import W2VError
+
+# The two pinned environments (`make venv PROFILE=...`): the book's, with every framework, and today's
+# releases with NumPy 2, where MXNet and d2l cannot go.
+ENVIRONMENTS = ("book", "current")
+
+
+@dataclass(frozen=True)
+class Framework:
+    """One framework as this project uses it."""
+
+    name: str  # the import name, also the backend module's: backends.<name>
+    title: str  # as people write it
+    modules: tuple[str, ...]  # the top-level modules its backend imports
+    extra: str | None  # this package's pip extra that installs it (None: part of the base install)
+    environments: tuple[str, ...] = ENVIRONMENTS  # the pinned environments that carry it
+    needs: str = ""  # what it needs beyond the extra, said where it is missing
+
+    @property
+    def installed(self) -> bool:
+        """Whether its modules can be found (not imported: see the module docstring).
+
+        A folder that merely has the framework's name (``notebooks/mxnet/``, seen from ``notebooks/``) is a
+        namespace package to Python, found but without an origin: that is not an installed framework.
+        """
+        specs = [importlib.util.find_spec(module) for module in self.modules]
+        return all(spec is not None and spec.origin is not None for spec in specs)
+
+    def how_to_install(self) -> str:
+        """One sentence: the command that installs it, and what else it needs."""
+        command = f'`pip install -e ".[{self.extra}]"` in the project folder' if self.extra else "`make venv`"
+        where = "" if self.environments == ENVIRONMENTS else f" or `make venv PROFILE={self.environments[0]}`"
+        return f"Install it with {command}{where}{f' ({self.needs})' if self.needs else ''}."
+
+
+REGISTRY: dict[str, Framework] = {
+    framework.name: framework
+    for framework in (
+        Framework("torch", "PyTorch", ("torch",), "torch"),
+        Framework(
+            "mxnet", "MXNet", ("mxnet",), "mxnet", environments=("book",),
+            needs="MXNet 1.9.1, its last release, needs Python 3.11 or older, NumPy older than 1.24 and Linux x86-64: "
+                  "the book environment",
+        ),
+        Framework("jax", "JAX", ("jax", "flax", "optax"), "jax"),
+        Framework("tensorflow", "TensorFlow", ("tensorflow",), "tensorflow"),
+        Framework("numpy", "NumPy", ("numpy", "scipy"), None),
+    )
+}
+FRAMEWORKS: tuple[str, ...] = tuple(REGISTRY)
+
+
+def framework(name: str) -> Framework:
+    """The registry entry of ``name``; an unknown name is the user's mistake."""
+    if name not in REGISTRY:
+        raise W2VError(f"unknown framework {name!r}; choose one of {', '.join(FRAMEWORKS)}.")
+    return REGISTRY[name]
+
+
+def installed() -> tuple[str, ...]:
+    """The frameworks whose modules are present, in registry order."""
+    return tuple(name for name, entry in REGISTRY.items() if entry.installed)
+
+
+@contextlib.contextmanager
+def importing(name: str) -> Iterator[None]:
+    """Wrap a backend's framework imports: a failure becomes one paragraph saying what to install.
+
+    Any exception counts, not only ImportError: a framework built against another NumPy fails with an
+    AttributeError or a RuntimeError inside its own import.
+    """
+    entry = REGISTRY[name]
+    try:
+        yield
+    except Exception as exc:  # noqa: BLE001 - whatever a broken install raises, the user needs the same advice
+        if isinstance(exc, ModuleNotFoundError) or not entry.installed:
+            raise W2VError(f"{entry.title} is not installed. {entry.how_to_install()}") from None
+        raise W2VError(
+            f"{entry.title} is installed but failed to import ({type(exc).__name__}: {exc}). {entry.how_to_install()}"
+        ) from None
