@@ -17,6 +17,7 @@ whole loop, the loop's own per-step host synchronisation (reading the loss) incl
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import platform
@@ -26,7 +27,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from importlib import metadata
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -34,9 +34,19 @@ import numpy as np
 
 from backends import ptb
 from backends.errors import W2VError
+from backends.frameworks import REGISTRY
+from backends.training import package_versions
 
 BOOK_BATCH, BOOK_WINDOW, BOOK_NOISE = 512, 5, 5
-LIBRARIES = ("numpy", "torch", "mxnet", "jax", "jaxlib", "flax", "optax", "tensorflow", "gensim", "d2l")
+# The versions recorded with the figures: every framework's modules, and what the bench adds.
+LIBRARIES = (*dict.fromkeys(module for entry in REGISTRY.values() for module in entry.modules), "jaxlib", "keras",
+             "gensim", "d2l")
+# The book's side needs its helper package, and gensim is an optional extra: missing, they are reported.
+PEERS = {
+    "book": ("d2l", "d2l 1.0.3 is not installed: the book's code is measured in the book environment "
+                    "(`make bench PROFILE=book`)"),
+    "gensim": ("gensim", 'gensim is not installed: `pip install -e ".[gensim]"`'),
+}
 
 
 # -- tasks, each run in its own process --------------------------------------------------------------
@@ -183,20 +193,15 @@ def run_task(name: str, *args) -> dict:
 
 
 def machine() -> dict:
-    versions = {}
-    for name in LIBRARIES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = None
     return {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
-            "versions": versions}
+            "versions": package_versions(LIBRARIES)}
 
 
 def median_of_rounds(rounds: list[dict], keys: Sequence[str]) -> dict:
     """One measurement's rounds as one entry: the median of each of ``keys`` with its range under
-    ``<key>_range`` and the number of rounds under ``rounds``; the first error instead, if any round failed."""
-    failed = [entry for entry in rounds if "error" in entry]
+    ``<key>_range`` and the number of rounds under ``rounds``; the first error instead, if any round failed
+    (or the reason it was not measured)."""
+    failed = [entry for entry in rounds if "error" in entry or "not_installed" in entry]
     if failed:
         return failed[0]
     merged = {**rounds[-1], "rounds": len(rounds)}
@@ -206,11 +211,17 @@ def median_of_rounds(rounds: list[dict], keys: Sequence[str]) -> dict:
     return merged
 
 
-def benchmark(frameworks: Sequence[str], steps: int, corpus_tokens: int | None, repeats: int = 1,
+def peer_missing(peer: str) -> dict | None:
+    """``{"not_installed": why}`` when the book's code or gensim cannot be measured here, else None."""
+    module, why = PEERS[peer]
+    return None if importlib.util.find_spec(module) is not None else {"not_installed": why}
+
+
+def benchmark(frameworks: Sequence[str] | None, steps: int, corpus_tokens: int | None, repeats: int = 1,
               progress=print) -> dict:
     """Every measurement, each in its own process, ``repeats`` rounds of them; returns the record written
-    to bench.json."""
-    from backends.compare import check_frameworks, train_isolated
+    to bench.json. A framework, the book's code or gensim that is not installed is recorded as such."""
+    from backends.compare import NOT_INSTALLED, check_frameworks, train_isolated
 
     frameworks = check_frameworks(frameworks)
     if steps < 10:
@@ -224,22 +235,24 @@ def benchmark(frameworks: Sequence[str], steps: int, corpus_tokens: int | None, 
         for round_ in range(1, repeats + 1):
             progress(f"round {round_}/{repeats}: pipeline, ours and the book's ...")
             pipeline["ours"].append(run_task("pipeline"))
-            pipeline["book"].append(run_task("book-pipeline"))
+            pipeline["book"].append(peer_missing("book") or run_task("book-pipeline"))
             progress(f"round {round_}/{repeats}: training, the book's loop, {steps} steps ...")
-            training["book"].append(run_task("book-train", steps))
+            training["book"].append(peer_missing("book") or run_task("book-train", steps))
             for framework in frameworks:
                 progress(f"round {round_}/{repeats}: training, {framework}, {steps} steps ...")
                 run = train_isolated(framework, Path(folder), ["--max-steps", str(steps)], progress=False)
-                training[framework].append(
-                    {key: run[key] for key in ("centers_per_sec", "cores_busy", "device", "steps")}
-                    if run["status"] == "ok" else {"error": run["error"]}
-                )
+                if run["status"] == "ok":
+                    training[framework].append({key: run[key] for key in ("centers_per_sec", "cores_busy", "device",
+                                                                          "steps")})
+                else:
+                    training[framework].append({"not_installed" if run["status"] == NOT_INSTALLED else "error":
+                                                run["error"]})
     record["pipeline"] = {name: median_of_rounds(rounds, ("build_seconds", "pass_seconds"))
                           for name, rounds in pipeline.items()}
     record["training"] = {name: median_of_rounds(rounds, ("centers_per_sec", "cores_busy"))
                           for name, rounds in training.items()}
     progress("gensim, 5 epochs ...")
-    record["gensim"] = run_task("gensim", 2)
+    record["gensim"] = peer_missing("gensim") or run_task("gensim", 2)
     if corpus_tokens:
         sizes = sorted({max(corpus_tokens // 10, 1000), max(corpus_tokens // 3, 1000), corpus_tokens})
         record["zipf"] = []
@@ -254,7 +267,7 @@ def ratios(record: dict) -> dict:
     """The headline figures: how many times faster than the book's code (and gensim) each part is."""
     ours, book = record["pipeline"]["ours"], record["pipeline"]["book"]
     result = {}
-    if "error" not in ours and "error" not in book:
+    if unmeasured(ours) is None and unmeasured(book) is None:
         result["pipeline_build"] = book["build_seconds"] / ours["build_seconds"]
         result["pipeline_pass"] = book["pass_seconds"] / ours["pass_seconds"]
     book_rate = record["training"]["book"].get("centers_per_sec")
@@ -268,6 +281,14 @@ def ratios(record: dict) -> dict:
             if gensim_rate:
                 result[f"{name}_vs_gensim"] = run["centers_per_sec"] / gensim_rate
     return result
+
+
+def unmeasured(entry: dict) -> str | None:
+    """Why a measurement has no figures ("failed: ..." or "not installed: ..."), or None when it has them."""
+    for key, said in (("error", "failed"), ("not_installed", "not installed")):
+        if key in entry:
+            return f"{said}: {entry[key]}"
+    return None
 
 
 def spread(entry: dict, key: str = "centers_per_sec", style: str = ",.0f") -> str:
@@ -289,23 +310,26 @@ def table(record: dict) -> str:
     rows = ["| measurement | ours | book (d2l 1.0.3) | ratio |", "|---|---:|---:|---:|"]
 
     def seconds(entry, key):
-        return "failed: " + entry["error"] if "error" in entry else f"{entry[key]:.2f} s{spread(entry, key, '.2f')}"
+        return unmeasured(entry) or f"{entry[key]:.2f} s{spread(entry, key, '.2f')}"
 
     rows.append(f"| PTB pipeline build | {seconds(ours, 'build_seconds')} | {seconds(book, 'build_seconds')} | "
                 f"{record['ratios'].get('pipeline_build', float('nan')):.1f}× |")
     rows.append(f"| one pass over all batches | {seconds(ours, 'pass_seconds')} | {seconds(book, 'pass_seconds')} | "
                 f"{record['ratios'].get('pipeline_pass', float('nan')):.1f}× |")
-    rows.append(f"| training, the book's loop (torch) | | {rate(record['training']['book'])} | 1.0× |")
+    book_loop = record["training"]["book"]
+    rows.append(f"| training, the book's loop (torch) | | {unmeasured(book_loop) or rate(book_loop)} | 1.0× |")
     for name, run in record["training"].items():
         if name == "book":
             continue
-        if "error" in run:
-            rows.append(f"| training, {name} | failed: {run['error']} | | |")
+        if unmeasured(run):
+            rows.append(f"| training, {name} | {unmeasured(run)} | | |")
         else:
             rows.append(f"| training, {name} ({run['device']}) | {rate(run)} | | "
                         f"{record['ratios'].get(f'{name}_vs_book', float('nan')):.1f}× |")
     gensim = record["gensim"]
-    if "error" not in gensim:
+    if unmeasured(gensim):
+        rows.append(f"| gensim, 2 workers (peer) | {unmeasured(gensim)} | | |")
+    else:
         rows.append(f"| gensim, 2 workers (peer) | {gensim['centers_per_sec']:,.0f} centers/s | | "
                     f"{record['ratios'].get('gensim_vs_book', float('nan')):.1f}× |")
     for run in record.get("zipf", []):

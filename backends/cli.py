@@ -1,4 +1,4 @@
-"""The command line: ``python -m backends {stats,train,similar,evaluate,compare,parity,baseline,bench,report}``.
+"""The command line: ``python -m backends {stats,train,similar,evaluate,compare,diff,parity,baseline,bench,report}``.
 
 Every command works offline on the shipped data. A mistake the user can fix (a :class:`W2VError`)
 prints one paragraph naming the problem and the fix, and exits with code 2, without a traceback.
@@ -12,8 +12,9 @@ import os
 import sys
 from pathlib import Path
 
-from backends import FRAMEWORKS, load_backend
+from backends import load_backend
 from backends.errors import W2VError
+from backends.frameworks import FRAMEWORKS
 from backends.ptb import MODELS, NOISE_POWERS
 
 RESULTS = Path("results")
@@ -40,6 +41,13 @@ def _model_options(args: argparse.Namespace) -> list[str]:
     flags = ["--model", args.model, "--noise", args.noise, "--min-count", str(args.min_count),
              "--max-window", str(args.max_window), "--num-noise", str(args.num_noise)]
     return flags + (["--resample-each-epoch"] if args.resample_each_epoch else [])
+
+
+def _add_frameworks_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--frameworks", type=lambda text: [name.strip() for name in text.split(",") if name.strip()],
+                        default=None,
+                        help=f"comma-separated, from {','.join(FRAMEWORKS)} (default: all; those not installed "
+                             f"are reported and skipped)")
 
 
 def _load_data(args: argparse.Namespace):
@@ -88,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--json", action="store_true")
 
     compare = commands.add_parser("compare", help="train several frameworks from one seed and compare them")
-    compare.add_argument("--frameworks", default=",".join(FRAMEWORKS), help="comma-separated (default: all)")
+    _add_frameworks_option(compare)
     compare.add_argument("--epochs", type=int, default=5)
     compare.add_argument("--max-steps", type=int, default=None)
     compare.add_argument("--seed", type=int, default=0)
@@ -98,10 +106,15 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_options(compare)
 
     parity = commands.add_parser("parity", help="check that the frameworks' per-step losses agree")
-    parity.add_argument("--frameworks", default=",".join(FRAMEWORKS), help="comma-separated (default: all)")
+    _add_frameworks_option(parity)
     parity.add_argument("--steps", type=int, default=100)
     parity.add_argument("--seed", type=int, default=0)
     parity.add_argument("--json", action="store_true")
+
+    difference = commands.add_parser("diff", help="how far the same frameworks' runs in two result folders differ")
+    difference.add_argument("first", type=Path, help="a folder of runs, e.g. results/cross-env/book")
+    difference.add_argument("second", type=Path, help="another, e.g. results/cross-env/current")
+    difference.add_argument("--json", action="store_true")
 
     baseline = commands.add_parser("baseline", help="train a peer baseline (gensim) on the same subsampled PTB")
     baseline.add_argument("trainer", choices=("gensim",))
@@ -114,7 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_options(baseline)
 
     bench = commands.add_parser("bench", help="speed against the book's code and gensim; writes results/bench.json")
-    bench.add_argument("--frameworks", default=",".join(FRAMEWORKS), help="comma-separated (default: all)")
+    _add_frameworks_option(bench)
     bench.add_argument("--steps", type=int, default=1000, help="training steps timed per framework")
     bench.add_argument("--repeats", type=int, default=1,
                        help="rounds of every pipeline and training measurement; the medians are reported")
@@ -234,40 +247,59 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from backends.compare import compare, summary_markdown
+    from backends.compare import compare, succeeded, summary_markdown
 
     options = ["--epochs", str(args.epochs), "--seed", str(args.seed), "--device", args.device] + _model_options(args)
     if args.max_steps is not None:
         options += ["--max-steps", str(args.max_steps)]
     settings = {"epochs": args.epochs, "max_steps": args.max_steps, "seed": args.seed, "device": args.device,
                 "model": args.model, "noise": args.noise, "resample_each_epoch": args.resample_each_epoch}
-    summary = compare(args.frameworks.split(","), args.out, options, not args.no_progress, settings)
+    summary = compare(args.frameworks, args.out, options, not args.no_progress, settings)
     print(summary_markdown(summary))
-    print(f"wrote {args.out / 'summary.md'}, summary.json and figures")
-    return 0 if all(run["status"] == "ok" for run in summary["frameworks"].values()) else 1
+    figures = ", ".join(summary["figures"]) or "no figures, as no framework trained"
+    print(f"wrote {args.out / 'summary.md'}, summary.json and {figures}")
+    return 0 if succeeded(summary["frameworks"], named=args.frameworks is not None) else 1
 
 
 def cmd_parity(args: argparse.Namespace) -> int:
     from backends.compare import parity
 
-    result = parity(args.frameworks.split(","), args.steps, args.seed)
+    result = parity(args.frameworks, args.steps, args.seed)
     if args.json:
         print(json.dumps(result))
     else:
         for pair, value in result["max_relative_difference"].items():
             print(f"{pair:>22}: {value:.2e}{'' if value <= result['tolerance'] else '  over the tolerance'}")
         for framework, why in result["failed"].items():
-            print(f"{framework:>22}: {why}")
+            print(f"{framework:>22}: failed: {why}")
+        for framework, why in result["not_installed"].items():
+            print(f"{framework:>22}: not installed: {why}")
         verdict = "agree" if result["ok"] else "DO NOT agree"
         print(f"{result['steps']} steps: the frameworks {verdict} within a relative {result['tolerance']:g}")
     return 0 if result["ok"] else 1
+
+
+def cmd_diff(args: argparse.Namespace) -> None:
+    from backends.compare import diff
+
+    result = diff(args.first, args.second)
+    if args.json:
+        print(json.dumps(result))
+        return
+    for name, run in result.items():
+        versions = ", ".join(f"{package} {run['versions'][0].get(package)} / {run['versions'][1].get(package)}"
+                             for package in run["versions"][0])
+        agreement = "identical" if run["identical"] else f"largest relative difference {run['max_relative_difference']:.1e}"
+        caution = "" if run["same_settings"] else "; trained with different settings"
+        print(f"{name:>10}: {run['steps']} steps, {agreement}, final loss {run['losses'][0]:.4f} / "
+              f"{run['losses'][1]:.4f} ({versions}){caution}")
 
 
 def cmd_bench(args: argparse.Namespace) -> None:
     from backends.bench import benchmark, table
     from backends.files import write_json
 
-    record = benchmark(args.frameworks.split(","), args.steps, args.corpus_tokens, args.repeats,
+    record = benchmark(args.frameworks, args.steps, args.corpus_tokens, args.repeats,
                        progress=lambda line: print(line, file=sys.stderr, flush=True))
     write_json(args.out / "bench.json", record)
     print(json.dumps(record) if args.json else table(record) + f"\n\nwrote {args.out / 'bench.json'}")
@@ -289,6 +321,7 @@ def main(argv: list[str] | None = None) -> int:
         "similar": cmd_similar,
         "evaluate": cmd_evaluate,
         "compare": cmd_compare,
+        "diff": cmd_diff,
         "baseline": cmd_baseline,
         "bench": cmd_bench,
         "parity": cmd_parity,

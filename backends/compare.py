@@ -20,39 +20,40 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from backends import FRAMEWORKS
 from backends.errors import W2VError
 from backends.files import write_json, write_text
+from backends.frameworks import FRAMEWORKS, REGISTRY, framework
 
+NOT_INSTALLED = "not installed"
 PROBE_WORD = "chip"
 PARITY_TOLERANCE = 1e-4
 REFERENCE = "torch"
 
 
-def check_frameworks(frameworks: Iterable[str]) -> list[str]:
-    """The requested names, validated; an unknown one is the user's mistake."""
-    frameworks = list(frameworks)
-    unknown = [f for f in frameworks if f not in FRAMEWORKS]
-    if unknown or not frameworks:
-        raise W2VError(
-            f"unknown framework {', '.join(map(repr, unknown)) or '(none given)'}; choose from {', '.join(FRAMEWORKS)}."
-        )
-    return frameworks
+def check_frameworks(frameworks: Iterable[str] | None) -> list[str]:
+    """The requested names, validated (an unknown one is the user's mistake); None means every framework."""
+    frameworks = list(FRAMEWORKS if frameworks is None else frameworks)
+    if not frameworks:
+        raise W2VError(f"no framework given; choose from {', '.join(FRAMEWORKS)}.")
+    return [framework(name).name for name in frameworks]
 
 
-def train_isolated(framework: str, out: Path, options: Sequence[str] = (), progress: bool = True) -> dict:
+def train_isolated(name: str, out: Path, options: Sequence[str] = (), progress: bool = True) -> dict:
     """Run ``python -m backends train`` for one framework in a fresh process; never raises for its failure.
 
-    Returns the run's JSON summary with ``status`` "ok", or ``status`` "failed" / "not installed" and the
-    error it printed. Progress bars pass through to this process's stderr as they come.
+    Returns the run's JSON summary with ``status`` "ok", or ``status`` "failed" and the error it printed,
+    or, with no process started, ``status`` "not installed" and what to install. Progress bars pass
+    through to this process's stderr as they come.
     """
-    command = [sys.executable, "-m", "backends", "train", "--framework", framework, "--out", str(out), "--json"]
+    if not REGISTRY[name].installed:
+        return {"framework": name, "status": NOT_INSTALLED, "error": REGISTRY[name].how_to_install(), "wall_seconds": 0.0}
+    command = [sys.executable, "-m", "backends", "train", "--framework", name, "--out", str(out), "--json"]
     command += list(options) + ([] if progress else ["--no-progress"])
     start = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    errors = _relay(process.stderr, sys.stderr if progress else None)
-    output = process.stdout.read()
-    code = process.wait()
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as process:
+        errors = _relay(process.stderr, sys.stderr if progress else None)
+        output = process.stdout.read()
+        code = process.wait()
     wall = time.perf_counter() - start
     if code == 0:
         return {**json.loads(output.strip().splitlines()[-1]), "status": "ok", "wall_seconds": wall}
@@ -60,8 +61,14 @@ def train_isolated(framework: str, out: Path, options: Sequence[str] = (), progr
     message = said[-1] if said else (errors.strip().splitlines() or [f"exit code {code}"])[-1]
     if code < 0:
         message = f"the process died with signal {-code}. {message}"
-    status = "not installed" if "is not installed or failed to import" in message else "failed"
-    return {"framework": framework, "status": status, "error": message, "wall_seconds": wall}
+    return {"framework": name, "status": "failed", "error": message, "wall_seconds": wall}
+
+
+def succeeded(runs: dict[str, dict], named: bool) -> bool:
+    """Whether every run went well: each trained, or, when the frameworks were not ``named`` by the user
+    (the default of every framework), was simply not installed."""
+    allowed = ("ok",) if named else ("ok", NOT_INSTALLED)
+    return all(run["status"] in allowed for run in runs.values())
 
 
 def _relay(stream, sink) -> str:
@@ -92,28 +99,56 @@ def max_relative_differences(step_losses: dict[str, Sequence[float]]) -> dict[st
     return result
 
 
+def diff(first: Path, second: Path) -> dict[str, dict]:
+    """The runs of the same frameworks in two result folders (two environments, say), side by side.
+
+    For every framework trained into both: how many steps both ran, the largest relative difference of
+    their per-step losses, whether they are identical, both final losses, the versions each run used, and
+    whether they were trained with the same settings (otherwise the difference means little).
+    """
+    result = {}
+    for name in FRAMEWORKS:
+        paths = (first / name / "history.json", second / name / "history.json")
+        if not all(path.is_file() for path in paths):
+            continue
+        runs = [json.loads(path.read_text()) for path in paths]
+        relative = relative_differences(runs[0]["step_losses"], runs[1]["step_losses"])
+        result[name] = {
+            "steps": int(relative.size),
+            "max_relative_difference": float(relative.max()) if relative.size else 0.0,
+            "identical": runs[0]["step_losses"] == runs[1]["step_losses"],
+            "losses": [run["loss"] for run in runs],
+            "versions": [run.get("versions", {}) for run in runs],
+            "same_settings": runs[0]["config"] == runs[1]["config"],
+        }
+    if not result:
+        raise W2VError(f"no framework was trained into both {first} and {second}; train the same framework into "
+                       f"each first (python -m backends train --framework torch --out FOLDER).")
+    return result
+
+
 def compare(
-    frameworks: Sequence[str],
+    frameworks: Sequence[str] | None,
     out: Path,
     train_options: Sequence[str] = (),
     progress: bool = True,
     settings: dict | None = None,
 ) -> dict:
-    """Train each framework in its own process into ``out``, then :func:`report`. Returns the summary.
+    """Train each framework (None: every one) in its own process into ``out``, then :func:`report`.
+    Returns the summary.
 
     One line per framework says how it went; ``progress`` also relays each run's progress bars.
     """
-    frameworks = check_frameworks(frameworks)
     runs = {}
-    for framework in frameworks:
-        if progress:
-            print(f"--- {framework}", file=sys.stderr, flush=True)
-        run = runs[framework] = train_isolated(framework, out, train_options, progress)
+    for name in check_frameworks(frameworks):
+        if progress and REGISTRY[name].installed:
+            print(f"--- {name}", file=sys.stderr, flush=True)
+        run = runs[name] = train_isolated(name, out, train_options, progress)
         if run["status"] == "ok":
-            print(f"{framework}: {run['steps']} steps on {run['device']}, loss {run['loss']:.4f}, "
+            print(f"{name}: {run['steps']} steps on {run['device']}, loss {run['loss']:.4f}, "
                   f"{run['centers_per_sec']:,.0f} centers/s ({run['wall_seconds']:.0f} s)", flush=True)
         else:
-            print(f"{framework}: {run['status']}: {run['error']}", flush=True)
+            print(f"{name}: {run['status']}: {run['error']}", flush=True)
     return report(out, runs, settings or {})
 
 
@@ -209,12 +244,15 @@ def summary_markdown(summary: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def parity(frameworks: Sequence[str], steps: int, seed: int = 0, device: str = "cpu") -> dict:
-    """Train each framework ``steps`` steps from one seed (own processes) and compare the per-step losses.
+def parity(frameworks: Sequence[str] | None, steps: int, seed: int = 0, device: str = "cpu") -> dict:
+    """Train each framework (None: every one) ``steps`` steps from one seed, each in its own process, and
+    compare the per-step losses.
 
-    Returns ``{"steps", "tolerance", "max_relative_difference", "failed", "ok"}``; ``ok`` is False when a
-    pair differs by more than the float32 tolerance or a framework could not run.
+    Returns ``{"steps", "tolerance", "max_relative_difference", "failed", "not_installed", "ok"}``; ``ok``
+    is False when a pair differs by more than the float32 tolerance or a framework could not run (one that
+    is not installed counts only when it was named).
     """
+    named = frameworks is not None
     frameworks = check_frameworks(frameworks)
     if steps < 1:
         raise W2VError(f"steps {steps} is out of range: it must be at least 1.")
@@ -227,12 +265,12 @@ def parity(frameworks: Sequence[str], steps: int, seed: int = 0, device: str = "
             if run["status"] == "ok"
         }
     differences = max_relative_differences(losses)
-    failed = {f: f"{run['status']}: {run['error']}" for f, run in runs.items() if run["status"] != "ok"}
     return {
         "steps": steps,
         "tolerance": PARITY_TOLERANCE,
         "max_relative_difference": differences,
-        "failed": failed,
-        "ok": not failed and all(d <= PARITY_TOLERANCE for d in differences.values()),
+        "failed": {f: run["error"] for f, run in runs.items() if run["status"] == "failed"},
+        "not_installed": {f: run["error"] for f, run in runs.items() if run["status"] == NOT_INSTALLED},
+        "ok": succeeded(runs, named) and all(d <= PARITY_TOLERANCE for d in differences.values()),
     }
 

@@ -22,6 +22,7 @@ import math
 import signal
 import threading
 import time
+from importlib import metadata
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -32,10 +33,22 @@ import numpy as np
 from backends.checkpoint import load as load_checkpoint
 from backends.checkpoint import save as save_checkpoint
 from backends.errors import W2VError
+from backends.frameworks import REGISTRY
 from backends.ptb import STREAM_INIT, Word2VecData, rng_for
 
 DEVICE_REQUESTS = ("auto", "cpu", "gpu")
 ADAM_EPSILON, ADAM_BETA2 = 1e-8, 0.999
+
+
+def package_versions(names) -> dict[str, str | None]:
+    """The installed version of each distribution in ``names`` (None where it is not installed)."""
+    versions = {}
+    for name in dict.fromkeys(names):
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
 
 
 def adam_epsilon_hat(step):
@@ -128,6 +141,7 @@ class History:
     centers_per_sec: float = 0.0
     cores_busy: float = 0.0  # this process's CPU time over the wall time of the timed steps: threads at work
     stopped: str | None = None  # None when every planned step ran, else why not
+    versions: dict = field(default_factory=dict)  # of NumPy and the framework's packages: runs compare across releases
     words: tuple[str, ...] = field(default=(), repr=False)
     embeddings: np.ndarray | None = field(default=None, repr=False)
 
@@ -207,7 +221,8 @@ class _Run:
         self.trainer = backend.Trainer(center, context, lr=config.lr, device=config.device)
         settings = {**asdict(config), "model": data.model, "noise": data.noise,
                     "resample_each_epoch": data.resample_each_epoch}
-        self.history = History(backend.NAME, self.trainer.device_name, settings, words=data.vocab.tokens)
+        self.history = History(backend.NAME, self.trainer.device_name, settings, words=data.vocab.tokens,
+                               versions=package_versions(("numpy", *getattr(REGISTRY.get(backend.NAME), "modules", ()))))
         self.per_epoch = data.num_batches(config.batch_size)
         self.budget = min(self.per_epoch * config.epochs, config.max_steps or self.per_epoch * config.epochs)
         self.pending: list[Any] = []  # loss handles not yet read back from the device

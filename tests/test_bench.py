@@ -57,6 +57,19 @@ def test_the_table_shows_medians_ranges_and_failures():
     assert "| gensim, 2 workers (peer) | 500,000 centers/s | | 50.0× |" in text
 
 
+def test_the_table_says_what_is_not_installed():
+    """Today's environment has no MXNet and no d2l: their rows say so, and no ratio is made up."""
+    result = record()
+    result["training"]["mxnet"] = {"not_installed": "Install it with `make venv PROFILE=book`."}
+    result["pipeline"]["book"] = result["training"]["book"] = {"not_installed": bench.PEERS["book"][1]}
+    result["ratios"] = bench.ratios(result)
+    text = bench.table(result)
+    assert "| training, mxnet | not installed: Install it with `make venv PROFILE=book`. | | |" in text
+    assert "| PTB pipeline build | 0.50 s (0.40–0.70) | not installed: d2l 1.0.3 is not installed" in text
+    assert "| training, the book's loop (torch) | | not installed: d2l 1.0.3" in text
+    assert set(result["ratios"]) == {"torch_vs_gensim"}
+
+
 def test_our_pipeline_task_builds_and_serves_every_center():
     result = bench.task_pipeline()
     assert result["centers"] == 342_957  # seed 0: every center of the draw, served once in one pass

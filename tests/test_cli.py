@@ -71,13 +71,18 @@ def test_train_with_the_chapters_extensions(tmp_path):
     assert history["config"]["resample_each_epoch"] and len(history["epoch_losses"]) == 2
 
 
-def test_framework_that_fails_to_import_names_the_package(tmp_path):
+@pytest.mark.parametrize("raises, said", [
+    ("ImportError('simulated broken install')",
+     "PyTorch is installed but failed to import (ImportError: simulated broken install)"),
+    ("ModuleNotFoundError(\"No module named 'torch'\", name='torch')", "PyTorch is not installed. Install it with"),
+])
+def test_framework_that_fails_to_import_names_what_to_install(tmp_path, raises, said):
     fake = tmp_path / "torch"
     fake.mkdir()
-    (fake / "__init__.py").write_text("raise ImportError('simulated broken install')\n")
+    (fake / "__init__.py").write_text(f"raise {raises}\n")
     done = run("train", "--framework", "torch", "--max-steps", "1", env={"PYTHONPATH": tmp_path})
     assert done.returncode == 2
-    assert "torch is not installed or failed to import" in done.stderr and "pip install torch==2.13.0" in done.stderr
+    assert said in done.stderr and 'Install it with `pip install -e ".[torch]"` in the project folder' in done.stderr
     assert "Traceback" not in done.stderr
 
 
@@ -89,7 +94,7 @@ def user_error(capsys, *argv):
 
 
 def test_unknown_framework(capsys):
-    assert "unknown framework 'pytorch'; choose one of torch, mxnet, jax, tensorflow" in user_error(
+    assert "unknown framework 'pytorch'; choose one of torch, mxnet, jax, tensorflow, numpy." in user_error(
         capsys, "train", "--framework", "pytorch")
 
 

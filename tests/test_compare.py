@@ -1,22 +1,53 @@
 """compare and parity: each framework in its own process, failures reported, nothing lost."""
 
+import dataclasses
 import json
 import os
+import shutil
 
 import pytest
 
-from backends import FRAMEWORKS
+from backends import FRAMEWORKS, cli, compare, frameworks
 from backends.compare import max_relative_differences
-from test_cli import run
+from installed import missing, require
+from test_cli import run, user_error
+
+INSTALLED = [name for name in FRAMEWORKS if missing(name) is None]
 
 
-def test_parity_of_all_frameworks_over_twenty_steps():
+def test_parity_of_every_installed_framework_over_twenty_steps():
     done = run("parity", "--steps", "20", "--json")
     assert done.returncode == 0, done.stdout + done.stderr
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["ok"] and not result["failed"] and result["steps"] == 20
-    assert len(result["max_relative_difference"]) == len(FRAMEWORKS) * (len(FRAMEWORKS) - 1) // 2
+    assert sorted(result["not_installed"]) == sorted(set(FRAMEWORKS) - set(INSTALLED))
+    assert len(result["max_relative_difference"]) == len(INSTALLED) * (len(INSTALLED) - 1) // 2
     assert max(result["max_relative_difference"].values()) < 1e-4
+
+
+@pytest.fixture
+def mxnet_absent(monkeypatch):
+    """MXNet as it is in today's environment: not installed (its module cannot be found)."""
+    absent = dataclasses.replace(frameworks.REGISTRY["mxnet"], modules=("no_such_module_w2v",))
+    monkeypatch.setitem(frameworks.REGISTRY, "mxnet", absent)
+
+
+def test_a_framework_not_installed_is_reported_without_starting_it(mxnet_absent, tmp_path, capsys):
+    summary = compare.compare(["numpy", "mxnet"], tmp_path, ["--max-steps", "3"], progress=False)
+    printed = capsys.readouterr().out
+    assert summary["frameworks"]["mxnet"]["status"] == "not installed"
+    assert summary["frameworks"]["mxnet"]["wall_seconds"] == 0.0 and not (tmp_path / "mxnet").exists()
+    assert "make venv PROFILE=book" in summary["frameworks"]["mxnet"]["error"]
+    assert summary["frameworks"]["numpy"]["status"] == "ok" and summary["figures"] == ["loss_curves.png"]
+    assert "mxnet: not installed: Install it with" in printed
+    # Asked for by name, a missing framework fails the command; by default, it is only reported.
+    assert not compare.succeeded(summary["frameworks"], named=True)
+    assert compare.succeeded(summary["frameworks"], named=False)
+
+
+def test_parity_fails_for_a_missing_framework_asked_for_by_name(mxnet_absent):
+    result = compare.parity(["numpy", "mxnet"], 2)
+    assert not result["ok"] and list(result["not_installed"]) == ["mxnet"] and not result["failed"]
 
 
 def test_max_relative_differences_by_pair():
@@ -27,6 +58,7 @@ def test_max_relative_differences_by_pair():
 @pytest.fixture(scope="module")
 def comparison(tmp_path_factory):
     """torch trains; tensorflow is made to fail at import (a broken install shadowing the real one)."""
+    require("torch")
     shadow = tmp_path_factory.mktemp("shadow")
     (shadow / "tensorflow").mkdir()
     (shadow / "tensorflow" / "__init__.py").write_text("raise ImportError('simulated broken install')\n")
@@ -41,8 +73,10 @@ def test_a_failing_framework_is_reported_and_the_others_finish(comparison):
     out, done = comparison
     assert done.returncode == 1  # not every framework ran
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["frameworks"]["tensorflow"]["status"] == "not installed"
-    assert "pip install tensorflow==2.17.1" in summary["frameworks"]["tensorflow"]["error"]
+    assert summary["frameworks"]["tensorflow"]["status"] == "failed"
+    error = summary["frameworks"]["tensorflow"]["error"]
+    assert "TensorFlow is installed but failed to import (ImportError: simulated broken install)" in error
+    assert 'pip install -e ".[tensorflow]"' in error
     for name in ("torch", "numpy"):
         run_ = summary["frameworks"][name]
         assert run_["status"] == "ok" and run_["steps"] == 25 and len(run_["neighbours"]) == 3
@@ -56,13 +90,29 @@ def test_comparison_files(comparison):
     out, _ = comparison
     assert (out / "loss_curves.png").stat().st_size > 10_000 and (out / "divergence.png").stat().st_size > 10_000
     markdown = (out / "summary.md").read_text()
-    assert "| tensorflow | not installed:" in markdown and "| torch | ok | cpu | 25 |" in markdown
+    assert "| tensorflow | failed: TensorFlow is installed but failed" in markdown
+    assert "| torch | ok | cpu | 25 |" in markdown
     assert "| torch/numpy |" in markdown
     assert not [p for p in out.rglob("*.tmp")]
 
 
 def test_unknown_framework_in_a_comparison(capsys, tmp_path):
-    from test_cli import user_error
-
     assert "unknown framework 'caffe'" in user_error(capsys, "compare", "--frameworks", "torch,caffe", "--out", tmp_path)
     assert "unknown framework 'caffe'" in user_error(capsys, "parity", "--frameworks", "caffe")
+
+
+def test_diff_of_two_result_folders(comparison, tmp_path, capsys):
+    """How the cross-environment figure is made: the same runs in two folders, framework by framework."""
+    out, _ = comparison
+    other = tmp_path / "other"
+    shutil.copytree(out, other)
+    history = json.loads((other / "numpy" / "history.json").read_text())
+    history["step_losses"][7] *= 1.001
+    history["versions"]["numpy"] = "9.9.9"
+    (other / "numpy" / "history.json").write_text(json.dumps(history))
+    assert cli.main(["diff", str(out), str(other)]) == 0
+    printed = capsys.readouterr().out
+    assert "torch: 25 steps, identical, final loss" in printed
+    numpy_version = json.loads((out / "numpy" / "history.json").read_text())["versions"]["numpy"]
+    assert "numpy: 25 steps, largest relative difference 1.0e-03" in printed and f"numpy {numpy_version} / 9.9.9" in printed
+    assert "no framework was trained into both" in user_error(capsys, "diff", tmp_path / "empty", out)

@@ -12,11 +12,14 @@ from pathlib import Path
 
 import nbformat
 
+from backends.frameworks import REGISTRY
+
 ROOT = Path(__file__).resolve().parent.parent
 
-FRAMEWORKS = {
+# The paragraphs about each framework's idioms; every framework with a chapter notebook has them (titles and
+# the list itself come from the registry: a test checks that every framework but the NumPy oracle is here).
+IDIOMS = {
     "torch": {
-        "title": "PyTorch",
         "idioms": (
             "In PyTorch both tables are `nn.Embedding` layers, created from the shared NumPy arrays with "
             "`nn.Embedding.from_pretrained(..., freeze=False)` so that they stay trainable. Looking up a batch of "
@@ -37,7 +40,6 @@ FRAMEWORKS = {
         ),
     },
     "mxnet": {
-        "title": "MXNet",
         "idioms": (
             "MXNet runs here in its NumPy-compatible mode, switched on once with `npx.set_np()`: arrays are "
             "`mxnet.np.ndarray` and follow NumPy's rules, while operators without a NumPy counterpart live in `npx`. "
@@ -59,7 +61,6 @@ FRAMEWORKS = {
         ),
     },
     "jax": {
-        "title": "JAX",
         "idioms": (
             "In JAX the model is a flax module holding two `nn.Embed` tables, but the module itself stores no numbers: "
             "the parameters are an explicit dictionary passed in on every call. Here `w2v.embedding` *binds* a table "
@@ -79,7 +80,6 @@ FRAMEWORKS = {
         ),
     },
     "tensorflow": {
-        "title": "TensorFlow",
         "idioms": (
             "In TensorFlow the tables are Keras `Embedding` layers whose weights are assigned from the shared NumPy "
             "arrays. The scores come from `tf.matmul(v, u, transpose_b=True)`: with 3-D inputs `matmul` is batched "
@@ -104,7 +104,7 @@ MARKDOWN, CODE = "markdown", "code"
 
 
 def cells(framework: str, spec: dict) -> list[tuple[str, str]]:
-    title = spec["title"]
+    title = REGISTRY[framework].title
     return [
         (MARKDOWN, f"""# Pretraining word2vec on the Penn Treebank — {title}
 
@@ -275,10 +275,10 @@ from backends.compare import compare, summary_markdown
 
 # `make test` runs a small budget of steps; in Jupyter this trains the chapter's 5 epochs in each framework.
 MAX_STEPS = os.environ.get("W2V_MAX_STEPS")
-FRAMEWORKS = ["torch", "mxnet", "jax", "tensorflow", "numpy"]
 OUT = Path("results") / "compare"
 options = ["--epochs", "5", "--seed", "0"] + (["--max-steps", MAX_STEPS] if MAX_STEPS else [])"""),
-        (CODE, """summary = compare(FRAMEWORKS, OUT, options, progress=False)  # one line per framework as it finishes"""),
+        (CODE, """# Every framework; one that is not installed here is reported, not trained. One line per framework as it finishes.
+summary = compare(None, OUT, options, progress=False)"""),
         (MARKDOWN, """## The loss curves
 
 Left, every step's loss (smoothed over 25 steps); right, each epoch's mean. Five lines are drawn; you should
@@ -436,7 +436,7 @@ def build(framework: str, spec: dict) -> nbformat.NotebookNode:
 
 def notebooks() -> dict[str, nbformat.NotebookNode]:
     """Every generated notebook by its path under notebooks/."""
-    result = {f"{framework}/word2vec-pretraining.ipynb": build(framework, spec) for framework, spec in FRAMEWORKS.items()}
+    result = {f"{framework}/word2vec-pretraining.ipynb": build(framework, spec) for framework, spec in IDIOMS.items()}
     result["compare-frameworks.ipynb"] = new_notebook(compare_cells(), "compare")
     result["extensions.ipynb"] = new_notebook(extensions_cells(), "extensions")
     return result
