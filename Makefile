@@ -1,21 +1,65 @@
-# w2v-companion: every target builds .venv from requirements.txt first (only when the pins change).
-PYTHON ?= $(shell command -v python3.11 || command -v python3)
-VENV := .venv
+# w2v-companion. Two pinned environments; every target builds the chosen one first (again only when its pins change):
+#   book     requirements.txt          Python 3.11 on Linux x86-64: all four frameworks, d2l, NumPy 1.23.5 (the reference)
+#   current  requirements-current.txt  Python 3.11-3.13: today's releases with NumPy 2; no MXNet, no d2l (neither runs there)
+# `make` picks book where it can be installed and current elsewhere, and says which and why; PROFILE=book|current overrides.
+
+PYTHON311 := $(shell python3.11 -c 'import sys; print(sys.executable)' 2>/dev/null)
+PLATFORM := $(shell uname -sm)
+ifndef PROFILE
+  ifeq ($(if $(PYTHON311),$(PLATFORM)),Linux x86_64)
+    PROFILE := book
+    WHY := python3.11 on Linux x86-64 is here
+  else
+    PROFILE := current
+    WHY := $(if $(PYTHON311),this is $(PLATFORM), not Linux x86-64,there is no python3.11)
+  endif
+else
+  WHY := PROFILE=$(PROFILE) was given
+endif
+
+ifeq ($(PROFILE),book)
+  REQUIREMENTS := requirements.txt
+  PYTHON ?= $(PYTHON311)
+  HAS := PyTorch, MXNet, JAX, TensorFlow and NumPy
+else ifeq ($(PROFILE),current)
+  REQUIREMENTS := requirements-current.txt
+  # The newest Python from 3.13 down to 3.11 that runs here.
+  PYTHON ?= $(firstword $(foreach v,3.13 3.12 3.11,$(shell python$(v) -c 'import sys; print(sys.executable)' 2>/dev/null)) \
+                        $(shell python3 -c 'import sys; print(sys.executable if (3, 11) <= sys.version_info[:2] <= (3, 13) else "")'))
+  HAS := PyTorch, JAX, TensorFlow and NumPy; MXNet needs the book environment (Python 3.11 on Linux x86-64)
+else
+  $(error PROFILE must be book or current, not '$(PROFILE)')
+endif
+VENV := .venv-$(PROFILE)
+PINS := $(REQUIREMENTS)
+# GPU=1: the GPU builds (Linux x86-64, not yet run on a GPU), in a venv of their own.
+ifdef GPU
+  REQUIREMENTS := $(REQUIREMENTS:.txt=-gpu.txt)
+  VENV := $(VENV)-gpu
+  HAS := $(HAS); GPU builds from $(REQUIREMENTS)
+endif
+$(info make: the $(PROFILE) environment ($(VENV), $(REQUIREMENTS)), as $(WHY): $(HAS).)
+
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-FRAMEWORKS := torch,mxnet,jax,tensorflow,numpy
+KERNEL := w2v-companion
 # Under `make test` the notebooks train a small budget of steps; in Jupyter they train the full 5 epochs.
 TEST_STEPS ?= 150
 
-.PHONY: venv test test-python test-notebooks run docs bench parity lab notebooks clean
+.PHONY: venv test test-python test-notebooks run docs bench parity cross-env lab notebooks gpu-check check-install \
+        lock clean
 
 venv: $(STAMP)
 
-$(STAMP): requirements.txt pyproject.toml
+$(STAMP): $(REQUIREMENTS) $(PINS) pyproject.toml
+	@test -n "$(PYTHON)" || { echo "make: no Python for the $(PROFILE) environment (book: python3.11; current: 3.11 to 3.13)"; exit 2; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
-	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(PY) -m pip install --quiet --disable-pip-version-check -r $(REQUIREMENTS)
+	$(if $(and $(GPU),$(filter book,$(PROFILE))),$(PY) -m pip uninstall --quiet --yes mxnet && \
+	  $(PY) -m pip install --quiet --disable-pip-version-check --no-deps mxnet-cu112==1.9.1)
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	$(PY) -m pip check
+	echo $(PROFILE) > $(VENV)/w2v-environment
 	touch $(STAMP)
 
 test: test-python test-notebooks
@@ -26,9 +70,9 @@ test-python: venv
 test-notebooks: venv
 	W2V_MAX_STEPS=$(TEST_STEPS) $(PY) -m pytest --nbval-lax --nbval-current-env -p no:cacheprovider notebooks/
 
-# Every framework from one seed with the chapter's settings: results/summary.md, loss_curves.png, divergence.png
+# Every installed framework from one seed with the chapter's settings: results/summary.md, loss_curves.png, divergence.png
 run: venv
-	$(PY) -m backends compare --frameworks $(FRAMEWORKS) --epochs 5 --out results
+	$(PY) -m backends compare --epochs 5 --out results
 
 # The README's comparison figures and table: a full `make run`, then its figures and summary copied to docs/.
 docs: run
@@ -37,17 +81,40 @@ docs: run
 
 # Speed against the book's own code and gensim, in one run on this machine: results/bench.json
 bench: venv
-	$(PY) -m backends bench --frameworks $(FRAMEWORKS) --steps 1000 --repeats 3 --corpus-tokens 10000000
+	$(PY) -m backends bench --steps 1000 --repeats 3 --corpus-tokens 10000000
 
 parity: venv
-	$(PY) -m backends parity --frameworks $(FRAMEWORKS) --steps 100
+	$(PY) -m backends parity --steps 100
+
+# The same seed in both environments, one epoch each: how far each framework's losses move between releases.
+CROSS_STEPS ?= 670
+cross-env:
+	$(MAKE) --no-print-directory PROFILE=book venv
+	$(MAKE) --no-print-directory PROFILE=current venv
+	.venv-book/bin/python -m backends compare --max-steps $(CROSS_STEPS) --no-progress --out results/cross-env/book
+	.venv-current/bin/python -m backends compare --max-steps $(CROSS_STEPS) --no-progress --out results/cross-env/current
+	$(PY) -m backends diff results/cross-env/book results/cross-env/current
 
 notebooks: venv
 	$(PY) tools/make_notebooks.py
 
-# Jupyter refuses to run as root unless told; containers often run as root.
+# Jupyter Lab on the chapter notebooks. Jupyter refuses to run as root unless told; containers often run as root.
 lab: venv
 	$(VENV)/bin/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) notebooks/
+
+# GPU builds of this environment's frameworks (Linux x86-64), resolved against PyPI but not installed; see the README.
+gpu-check:
+	$(PYTHON) tools/gpu_check.py $(PROFILE)
+
+# `pip install -e ".[torch]"` into a fresh venv that already holds NumPy 2 and torch must change neither.
+check-install:
+	$(PYTHON) tools/check_install.py
+
+# Recompile requirements-current.txt from requirements-current.in with today's releases (uv, in a throwaway venv).
+lock:
+	$(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/pip install --quiet --disable-pip-version-check uv==0.13.9
+	.venv-lock/bin/python tools/lock.py
 
 clean:
 	rm -rf results .pytest_cache
