@@ -5,13 +5,14 @@
 
 PYTHON311 := $(shell python3.11 -c 'import sys; print(sys.executable)' 2>/dev/null)
 PLATFORM := $(shell uname -sm)
+comma := ,
 ifndef PROFILE
   ifeq ($(if $(PYTHON311),$(PLATFORM)),Linux x86_64)
     PROFILE := book
     WHY := python3.11 on Linux x86-64 is here
   else
     PROFILE := current
-    WHY := $(if $(PYTHON311),this is $(PLATFORM), not Linux x86-64,there is no python3.11)
+    WHY := $(if $(PYTHON311),this is $(PLATFORM)$(comma) not Linux x86-64,there is no python3.11)
   endif
 else
   WHY := PROFILE=$(PROFILE) was given
@@ -95,12 +96,18 @@ cross-env:
 	.venv-current/bin/python -m backends compare --max-steps $(CROSS_STEPS) --no-progress --out results/cross-env/current
 	$(PY) -m backends diff results/cross-env/book results/cross-env/current
 
+# Write the notebooks from notebooks/source/*.md, keeping outputs; run in full (book environment) those whose code
+# changed, or every one with ALL=1 (after a change to backends/ that changes what they show). About 6 minutes for all.
 notebooks: venv
-	$(PY) tools/make_notebooks.py
+	$(PY) tools/make_notebooks.py --execute $(if $(ALL),--all)
 
-# Jupyter Lab on the chapter notebooks. Jupyter refuses to run as root unless told; containers often run as root.
+# Jupyter Lab on notebooks/, opening the PyTorch chapter. It first registers this environment as the kernel
+# "w2v-companion" for your user, so that a Jupyter started elsewhere on this machine can run the notebooks in it too.
+# Jupyter refuses to run as root unless told; containers often run as root.
 lab: venv
-	$(VENV)/bin/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) notebooks/
+	$(PY) -m ipykernel install --user --name $(KERNEL) --display-name "Python 3 ($(KERNEL), $(PROFILE) environment)"
+	cd notebooks && ../$(VENV)/bin/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) --ServerApp.root_dir=. \
+	  --LabApp.default_url=/lab/tree/torch/word2vec-pretraining.ipynb
 
 # GPU builds of this environment's frameworks (Linux x86-64), resolved against PyPI but not installed; see the README.
 gpu-check:

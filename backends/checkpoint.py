@@ -17,11 +17,14 @@ from pathlib import Path
 import numpy as np
 
 from backends.errors import W2VError
-from backends.files import atomic_path
+from backends.files import atomic_path, readable_file
 
-FORMAT = 1
-# Settings that must match to continue a run; epochs and max_steps may change (to train longer).
-MUST_MATCH = ("seed", "lr", "batch_size", "embed_size", "model", "noise", "resample_each_epoch")
+FORMAT = 2  # 2: the settings that shape the data (min_count, max_window, ...) are recorded and must match
+# Settings that must match to continue a run: the training's and every one that shapes the batches (the corpus
+# too, by its size). Only epochs and max_steps may change, to train longer.
+MUST_MATCH = ("seed", "lr", "batch_size", "embed_size", "model", "noise", "resample_each_epoch", "min_count",
+              "max_window", "num_noise", "subsample_t", "vocab_size", "corpus_tokens")
+STATE = ("center", "context", "center_m", "center_v", "context_m", "context_v", "adam_step")
 
 
 def save(path: str | Path, state: dict[str, np.ndarray], position: dict) -> Path:
@@ -34,8 +37,9 @@ def save(path: str | Path, state: dict[str, np.ndarray], position: dict) -> Path
 def load(path: str | Path, settings: dict) -> tuple[dict[str, np.ndarray], dict]:
     """The state and position saved at ``path``, after checking the run's ``settings`` match its own."""
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise W2VError(f"there is no checkpoint at {path} to resume from; train with --checkpoint-every N first.")
+    readable_file(path, "the checkpoint", "Delete it and train without --resume.")
     try:
         with np.load(path) as saved:
             arrays = {name: saved[name] for name in saved.files}
@@ -44,6 +48,10 @@ def load(path: str | Path, settings: dict) -> tuple[dict[str, np.ndarray], dict]
         raise W2VError(f"the checkpoint {path} is unreadable ({exc}); delete it and train without --resume.") from None
     if position.get("format") != FORMAT:
         raise W2VError(f"the checkpoint {path} has format {position.get('format')}, not {FORMAT}; train afresh.")
+    shapes = {name: arrays[name].shape for name in STATE if name in arrays}
+    if len(shapes) != len(STATE) or len(set(shapes.values())) != 2:
+        raise W2VError(f"the checkpoint {path} is incomplete (it holds {', '.join(arrays) or 'nothing'}); delete it "
+                       f"and train without --resume.")
     differ = [f"{key} {position['config'].get(key)!r} there, {settings.get(key)!r} now"
               for key in MUST_MATCH if position["config"].get(key) != settings.get(key)]
     if differ:

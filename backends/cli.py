@@ -14,6 +14,7 @@ from pathlib import Path
 
 from backends import load_backend
 from backends.errors import W2VError
+from backends.files import writable_folder
 from backends.frameworks import FRAMEWORKS
 from backends.ptb import MODELS, NOISE_POWERS
 
@@ -59,8 +60,15 @@ def _load_data(args: argparse.Namespace):
     )
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its complaints about the command line made the project's one paragraph and exit code 2."""
+
+    def error(self, message: str):
+        raise W2VError(f"{message} (`{self.prog} --help` lists the options).")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m backends", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="python -m backends", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
 
     stats = commands.add_parser("stats", help="build the PTB pipeline and print its statistics")
@@ -162,9 +170,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         device=args.device,
         max_steps=args.max_steps,
     )
+    folder = writable_folder(args.out / args.framework)  # now, not after the training it would hold
     backend = load_backend(args.framework)
     data = _load_data(args)
-    folder = args.out / args.framework
     checkpoint = folder / "checkpoint.npz"
     try:
         history = backend.train(data, config, progress=not args.no_progress, checkpoint=checkpoint,
@@ -211,9 +219,9 @@ def _save_run(folder: Path, history) -> dict | None:
 def cmd_baseline(args: argparse.Namespace) -> None:
     from backends.baseline import train_gensim
 
+    folder = writable_folder(args.out / "gensim")
     data = _load_data(args)
     history = train_gensim(data, epochs=args.epochs, embed_size=args.embed_size, workers=args.workers, seed=args.seed)
-    folder = args.out / "gensim"
     wordsim = _save_run(folder, history)["wordsim353"]
     summary = {"framework": "gensim", "seconds": history.seconds, "centers_per_sec": history.centers_per_sec,
                "wordsim353": wordsim, "out": str(folder)}
@@ -234,30 +242,23 @@ def cmd_similar(args: argparse.Namespace) -> None:
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
     from backends.embeddings import load_word2vec
-    from backends.evaluation import evaluate
+    from backends.evaluation import describe, evaluate
 
     result = evaluate(*load_word2vec(args.embeddings))
-    if args.json:
-        print(json.dumps(result))
-    else:
-        print(
-            f"WordSim-353 Spearman {result['spearman']:.3f} over {result['pairs']} of {result['pairs_total']} pairs "
-            f"({result['oov_ratio']:.0%} have a word outside the vocabulary)"
-        )
+    print(json.dumps(result) if args.json else describe(result))
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from backends.compare import compare, succeeded, summary_markdown
+    from backends.compare import compare, outcome, succeeded, summary_markdown
 
     options = ["--epochs", str(args.epochs), "--seed", str(args.seed), "--device", args.device] + _model_options(args)
     if args.max_steps is not None:
         options += ["--max-steps", str(args.max_steps)]
     settings = {"epochs": args.epochs, "max_steps": args.max_steps, "seed": args.seed, "device": args.device,
                 "model": args.model, "noise": args.noise, "resample_each_epoch": args.resample_each_epoch}
-    summary = compare(args.frameworks, args.out, options, not args.no_progress, settings)
+    summary = compare(args.frameworks, writable_folder(args.out), options, not args.no_progress, settings)
     print(summary_markdown(summary))
-    figures = ", ".join(summary["figures"]) or "no figures, as no framework trained"
-    print(f"wrote {args.out / 'summary.md'}, summary.json and {figures}")
+    print(outcome(summary, args.out))
     return 0 if succeeded(summary["frameworks"], named=args.frameworks is not None) else 1
 
 
@@ -299,6 +300,7 @@ def cmd_bench(args: argparse.Namespace) -> None:
     from backends.bench import benchmark, table
     from backends.files import write_json
 
+    writable_folder(args.out)
     record = benchmark(args.frameworks, args.steps, args.corpus_tokens, args.repeats,
                        progress=lambda line: print(line, file=sys.stderr, flush=True))
     write_json(args.out / "bench.json", record)
@@ -314,7 +316,6 @@ def cmd_report(args: argparse.Namespace) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Run one command; returns the exit code (2 for a user's mistake)."""
     os.environ.setdefault("MPLBACKEND", "Agg")
-    args = build_parser().parse_args(argv)
     handlers = {
         "stats": cmd_stats,
         "train": cmd_train,
@@ -328,6 +329,7 @@ def main(argv: list[str] | None = None) -> int:
         "report": cmd_report,
     }
     try:
+        args = build_parser().parse_args(argv)
         return handlers[args.command](args) or 0
     except W2VError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -158,6 +158,8 @@ def report(out: Path, runs: dict[str, dict] | None = None, settings: dict | None
     Writes ``loss_curves.png``, ``divergence.png`` (when there is a reference to diverge from),
     ``summary.md`` and ``summary.json``, each atomically. Returns the summary.
     """
+    import matplotlib.pyplot as plt
+
     from backends.embeddings import load_word2vec, similar
     from backends.evaluation import evaluate
     from backends.plotting import plot_divergence, plot_losses
@@ -190,11 +192,11 @@ def report(out: Path, runs: dict[str, dict] | None = None, settings: dict | None
     }
     figures = []
     if histories:
-        plot_losses(
+        plt.close(plot_losses(
             {n: h["step_losses"] for n, h in histories.items()},
             out / "loss_curves.png",
             epoch_losses={n: h["epoch_losses"] for n, h in histories.items()},
-        )
+        ))  # written to a file, not shown: a notebook would otherwise show it again
         figures.append("loss_curves.png")
         reference = REFERENCE if REFERENCE in histories else next(iter(histories))
         others = {
@@ -203,7 +205,7 @@ def report(out: Path, runs: dict[str, dict] | None = None, settings: dict | None
             if n != reference
         }
         if others:
-            plot_divergence(others, reference, out / "divergence.png")
+            plt.close(plot_divergence(others, reference, out / "divergence.png"))
             figures.append("divergence.png")
     summary["figures"] = figures
     write_json(out / "summary.json", summary)
@@ -211,8 +213,18 @@ def report(out: Path, runs: dict[str, dict] | None = None, settings: dict | None
     return summary
 
 
-def summary_markdown(summary: dict) -> str:
-    """The summary as a Markdown page: one row per framework, then the pairwise agreement."""
+def outcome(summary: dict, out: Path) -> str:
+    """The comparison's last line: how many frameworks trained, how the others went, and what was written."""
+    statuses = [run["status"] for run in summary["frameworks"].values()]
+    others = ", ".join(f"{statuses.count(s)} {s}" for s in dict.fromkeys(statuses) if s != "ok")
+    figures = f" and {', '.join(summary['figures'])}" if summary["figures"] else "; no figures, as nothing trained"
+    return (f"{statuses.count('ok')} of {len(statuses)} frameworks trained{f' ({others})' if others else ''}; "
+            f"wrote {out / 'summary.md'}, summary.json{figures}.")
+
+
+def summary_markdown(summary: dict, figures: bool = True) -> str:
+    """The summary as a Markdown page: one row per framework, then the pairwise agreement, then (unless
+    ``figures`` is False, where they are shown another way) the figures beside it."""
     lines = ["# Comparison of the frameworks", ""]
     if summary["settings"]:
         lines += ["Settings: " + ", ".join(f"{k} {v}" for k, v in summary["settings"].items()), ""]
@@ -240,7 +252,7 @@ def summary_markdown(summary: dict) -> str:
         lines += ["", "Largest relative difference of the per-step losses, pair by pair:", "",
                   "| pair | max relative difference |", "|---|---:|"]
         lines += [f"| {pair} | {value:.2e} |" for pair, value in summary["max_relative_difference"].items()]
-    lines += [""] + [f"![{figure}]({figure})" for figure in summary.get("figures", [])]
+    lines += [""] + [f"![{figure}]({figure})" for figure in summary.get("figures", []) if figures]
     return "\n".join(lines) + "\n"
 
 

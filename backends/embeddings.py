@@ -13,7 +13,7 @@ from typing import Sequence
 import numpy as np
 
 from backends.errors import W2VError
-from backends.files import atomic_path
+from backends.files import atomic_path, readable_file
 
 
 def similar(matrix: np.ndarray, words: Sequence[str], word: str, k: int = 3) -> list[tuple[str, float]]:
@@ -45,12 +45,12 @@ def save_word2vec(path: str | Path, words: Sequence[str], matrix: np.ndarray) ->
 
 
 def load_word2vec(path: str | Path) -> tuple[list[str], np.ndarray]:
-    """Read a word2vec text file; a malformed line is reported with its number."""
-    path = Path(path)
-    if not path.is_file():
-        raise W2VError(f"the embeddings file {path} does not exist; train first (python -m backends train).")
-    with open(path, encoding="utf-8") as lines:
-        header = lines.readline().split()
+    """Read a word2vec text file; a malformed or binary line is reported with its number."""
+    path = readable_file(path, "the embeddings file", "Train first (python -m backends train), or give a word2vec "
+                                                      "text file.")
+    with open(path, "rb") as raw_lines:
+        lines = (_text_line(path, number, raw) for number, raw in enumerate(raw_lines, start=1))
+        header = next(lines).split()
         if len(header) != 2 or not all(part.isdigit() for part in header):
             raise W2VError(f"{path} line 1 should be 'COUNT SIZE' (word2vec text format), got {' '.join(header)!r}.")
         count, size = map(int, header)
@@ -71,3 +71,14 @@ def load_word2vec(path: str | Path) -> tuple[list[str], np.ndarray]:
     if len(words) != count:
         raise W2VError(f"{path} is truncated: the header promises {count} words, the file has {len(words)}.")
     return words, matrix
+
+
+def _text_line(path: Path, number: int, raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise W2VError(
+            f"{path} line {number} is not text: this looks like a binary file (gensim's binary word2vec format, or a "
+            f"model saved with .save()). Save the vectors as text, with KeyedVectors.save_word2vec_format(path, "
+            f"binary=False), and read that file."
+        ) from None

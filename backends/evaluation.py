@@ -13,6 +13,7 @@ from typing import Sequence
 import numpy as np
 
 from backends.errors import W2VError
+from backends.files import readable_file
 from backends.ptb import DATA_DIR
 
 WORDSIM = DATA_DIR / "wordsim353.tsv"
@@ -20,11 +21,14 @@ WORDSIM = DATA_DIR / "wordsim353.tsv"
 
 def load_wordsim(path: str | Path | None = None) -> list[tuple[str, str, float]]:
     """The (word, word, human score) triples of the shipped WordSim-353 file, lower-cased."""
-    path = Path(path) if path is not None else WORDSIM
-    if not path.is_file():
-        raise W2VError(f"the WordSim-353 file {path} is missing; restore it with `git checkout -- data/wordsim353.tsv`.")
+    path = readable_file(WORDSIM if path is None else path, "the WordSim-353 file",
+                         "Restore the shipped one with `git checkout -- data/wordsim353.tsv`.")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise W2VError(f"{path} is not UTF-8 text (byte {exc.start}); give a 'word<TAB>word<TAB>score' file.") from None
     pairs = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip() or line.startswith("#"):
             continue
         parts = line.split("\t")
@@ -50,3 +54,9 @@ def evaluate(words: Sequence[str], matrix: np.ndarray, pairs: list[tuple[str, st
     vectors = vectors / (np.linalg.norm(vectors, axis=1, keepdims=True) + 1e-12)
     cosine = np.einsum("pe,pe->p", vectors[first], vectors[second])
     return {**result, "spearman": float(spearmanr(cosine, human).correlation)}
+
+
+def describe(result: dict) -> str:
+    """One line for people: the score, and how many pairs it rests on."""
+    return (f"WordSim-353 Spearman ρ = {result['spearman']:.3f} over {result['pairs']} of {result['pairs_total']} "
+            f"pairs ({result['oov_ratio']:.0%} have a word outside the vocabulary)")

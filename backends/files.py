@@ -1,7 +1,10 @@
-"""Atomic file writes: a file is either the old one or the complete new one, never half written.
+"""Files in and out: atomic writes, output folders proved writable before any work, input files checked.
 
 Everything the project writes (histories, embeddings, figures, summaries) goes through here: the
-bytes go to a temporary file in the same folder, which is then renamed over the target in one step.
+bytes go to a temporary file in the same folder, which is then renamed over the target in one step, so a
+file is either the old one or the complete new one, never half written. A command checks its output
+folder first (:func:`writable_folder`), so that a typo in ``--out`` costs nothing instead of a run's
+work, and an input file that cannot be used is described as it is: missing, a folder, a device, empty.
 """
 
 from __future__ import annotations
@@ -34,6 +37,43 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)
+
+
+def writable_folder(folder: str | Path) -> Path:
+    """Create ``folder`` if needed and prove it writable with a real temporary file, removed again."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".w2v-probe-") as probe:
+            probe.write(b"w2v")
+            probe.flush()
+    except OSError as exc:
+        clash = next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), None)
+        why = f"{clash} is a file, not a folder" if clash else exc.strerror or str(exc)
+        raise W2VError(f"cannot write to the output folder {folder} ({why}); choose a writable folder (--out DIR). "
+                       f"Nothing was trained or written.") from None
+    return folder
+
+
+def readable_file(path: str | Path, what: str, remedy: str) -> Path:
+    """``path`` if it is a regular file with something in it; else an error saying what it is instead.
+
+    ``what`` names the file for the user ("the embeddings file"), ``remedy`` is a sentence saying what to do.
+    """
+    path = Path(path)
+    if not path.exists():
+        problem = "does not exist"
+    elif path.is_dir():
+        problem = "is a folder, not a file"
+    elif not path.is_file():
+        problem = "is not a regular file (it is a device, a pipe or a socket)"
+    elif not os.access(path, os.R_OK):
+        problem = "cannot be read (permission denied)"
+    elif path.stat().st_size == 0:
+        problem = "is empty"
+    else:
+        return path
+    raise W2VError(f"{what} {path} {problem}. {remedy}")
 
 
 def write_text(path: str | Path, text: str) -> Path:

@@ -34,6 +34,8 @@ from typing import ClassVar, Iterator
 import numpy as np
 
 from backends.errors import W2VError
+from backends.files import readable_file
+from backends.resources import check_memory
 from backends.tokenizer import tokenize
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
@@ -63,9 +65,7 @@ def read_ptb_text(path: str | Path | None = None, split: str = "train") -> str:
     """The raw text of one PTB split, read from the zip after checking the zip's sha1."""
     if split not in PTB_SPLITS:
         raise W2VError(f"unknown PTB split {split!r}; choose one of {', '.join(PTB_SPLITS)}.")
-    path = Path(path) if path is not None else PTB_ZIP
-    if not path.is_file():
-        raise W2VError(f"the PTB data file {path} is missing. {_restore_hint(path)}")
+    path = readable_file(PTB_ZIP if path is None else path, "the PTB data file", _restore_hint(path or PTB_ZIP))
     raw = path.read_bytes()
     digest = hashlib.sha1(raw).hexdigest()
     if digest != PTB_SHA1:
@@ -112,6 +112,7 @@ class Corpus:
     vocab: Vocab
     ids: np.ndarray
     lengths: np.ndarray
+    min_count: int = 10  # the count a word needed to enter the vocabulary
 
     @property
     def num_tokens(self) -> int:
@@ -120,6 +121,8 @@ class Corpus:
 
 def corpus_from_text(text: str, min_count: int = 10) -> Corpus:
     """Tokenize ``text`` (one sentence a line, words split on whitespace) and index it."""
+    if min_count < 1:
+        raise W2VError(f"min count {min_count} is out of range: it must be at least 1.")
     tokens = tokenize(text)
     if not tokens.ids.size:
         raise W2VError("the corpus is empty: it holds no words, only blank lines or whitespace.")
@@ -138,7 +141,7 @@ def corpus_from_text(text: str, min_count: int = 10) -> Corpus:
     to_vocab = np.array([index.get(w, 0) for w in tokens.words], dtype=np.int32)  # out-of-vocabulary: <unk>
     vocab_counts = np.zeros(len(words), dtype=np.int64)
     vocab_counts[1:] = [counts[w] for w in kept]
-    return Corpus(Vocab(words, vocab_counts, index), to_vocab[tokens.ids], tokens.line_lengths)
+    return Corpus(Vocab(words, vocab_counts, index), to_vocab[tokens.ids], tokens.line_lengths, min_count)
 
 
 def load_corpus(path: str | Path | None = None, min_count: int = 10) -> Corpus:
@@ -266,10 +269,18 @@ class Word2VecData:
             raise W2VError(f"max window {max_window} is out of range: it must be at least 1.")
         if num_noise < 1:
             raise W2VError(f"the number of noise words {num_noise} is out of range: it must be at least 1.")
+        if seed < 0:
+            raise W2VError(f"seed {seed} is out of range: it must be 0 or more.")
+        width = 2 * max_window * (1 + num_noise)
+        # The draw's largest arrays, per token at most: its row of the table, its contexts and the noise draw's
+        # temporaries (measured: ~280 bytes a center with the chapter's settings, where this says ~300).
+        check_memory(corpus.num_tokens * (4 * width + 8 * max_window + 16),
+                     f"drawing the dataset with max window {max_window} and {num_noise} noise words",
+                     "lower the max window (--max-window) or the number of noise words (--num-noise).")
         self.corpus, self.vocab, self.model, self.noise = corpus, corpus.vocab, model, noise
         self.max_window, self.num_noise, self.subsample_t = max_window, num_noise, subsample_t
         self.seed, self.resample_each_epoch = seed, resample_each_epoch
-        self.width = 2 * max_window * (1 + num_noise)
+        self.width = width
         self.noise_probs = noise_distribution(corpus.vocab.counts, NOISE_POWERS[noise])
         self._sampler = AliasSampler(self.noise_probs)
         start = time.perf_counter()
@@ -392,6 +403,12 @@ class Word2VecData:
         """Every center's skip-gram row, (centers, width), in center order (a new array, built on request)."""
         return self._skipgram_rows[self._row_of].astype(np.int32)
 
+    def settings(self) -> dict:
+        """Everything that shapes this dataset's batches, as recorded with a run (a checkpoint must match it)."""
+        return {"model": self.model, "noise": self.noise, "resample_each_epoch": self.resample_each_epoch,
+                "min_count": self.corpus.min_count, "max_window": self.max_window, "num_noise": self.num_noise,
+                "subsample_t": self.subsample_t, "vocab_size": len(self.vocab), "corpus_tokens": self.corpus.num_tokens}
+
     # -- serving --------------------------------------------------------------------------------------
 
     @property
@@ -403,6 +420,8 @@ class Word2VecData:
         return int(self.num_contexts.sum())
 
     def num_batches(self, batch_size: int) -> int:
+        if batch_size < 1:
+            raise W2VError(f"batch size {batch_size} is out of range: it must be at least 1.")
         return -(-self.num_centers // batch_size)
 
     def subsampled_sentences(self) -> list[list[str]]:

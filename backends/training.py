@@ -35,6 +35,7 @@ from backends.checkpoint import save as save_checkpoint
 from backends.errors import W2VError
 from backends.frameworks import REGISTRY
 from backends.ptb import STREAM_INIT, Word2VecData, rng_for
+from backends.resources import check_memory
 
 DEVICE_REQUESTS = ("auto", "cpu", "gpu")
 ADAM_EPSILON, ADAM_BETA2 = 1e-8, 0.999
@@ -61,6 +62,13 @@ def adam_epsilon_hat(step):
     be a number or a framework tensor.
     """
     return ADAM_EPSILON * (1 - ADAM_BETA2**step) ** 0.5
+
+
+def memory_needed(vocab_size: int, config: TrainConfig, width: int) -> int:
+    """Bytes a training run holds at most, about: the initial draw (float64, then float32), the two tables with
+    their gradients and Adam's two moments, and a batch's gathered vectors, their gradients and a product."""
+    table = vocab_size * config.embed_size
+    return 2 * table * (8 + 4) + 2 * table * 4 * 4 + config.batch_size * width * (3 * 4 * config.embed_size + 16)
 
 
 def initial_weights(vocab_size: int, embed_size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -120,6 +128,7 @@ class TrainConfig:
             ("batch size", self.batch_size, self.batch_size >= 1, "at least 1"),
             ("learning rate", self.lr, math.isfinite(self.lr) and 0 < self.lr <= 10, "in (0, 10]"),
             ("embedding size", self.embed_size, self.embed_size >= 1, "at least 1"),
+            ("seed", self.seed, self.seed >= 0, "0 or more"),
             ("max steps", self.max_steps, self.max_steps is None or self.max_steps >= 1, "at least 1"),
         ]
         for name, value, ok, expected in checks:
@@ -139,6 +148,8 @@ class History:
     centers: int = 0
     seconds: float = 0.0
     centers_per_sec: float = 0.0
+    planned_steps: int = 0  # the run's budget: every epoch's batches, or max_steps if fewer
+    steps_per_epoch: int = 0
     cores_busy: float = 0.0  # this process's CPU time over the wall time of the timed steps: threads at work
     stopped: str | None = None  # None when every planned step ran, else why not
     versions: dict = field(default_factory=dict)  # of NumPy and the framework's packages: runs compare across releases
@@ -173,8 +184,7 @@ def fit(
     data: Word2VecData,
     config: TrainConfig | None = None,
     *,
-    progress: bool = True,
-    callback: Callable[[History], Any] | None = None,
+    progress: bool | Callable[[History], Any] = True,
     sync_every: int = 20,
     checkpoint: str | Path | None = None,
     checkpoint_every: int | None = None,
@@ -183,8 +193,10 @@ def fit(
 ) -> History:
     """Train ``backend``'s model on ``data`` and return its :class:`History`.
 
-    ``overrides`` are :class:`TrainConfig` fields (``epochs=1, max_steps=200``, ...). ``callback`` is
-    called with the history so far each time losses are read back (the notebooks' live plot uses it).
+    ``overrides`` are :class:`TrainConfig` fields (``epochs=1, max_steps=200``, ...). ``progress`` True
+    shows one progress bar for the run (a widget in Jupyter, text in a terminal), False nothing; a function
+    is called instead with the history so far each time losses are read back, and once at the end (the
+    notebooks pass :class:`backends.plotting.LiveLossPlot`, a loss curve redrawn in place).
     With ``checkpoint`` and ``checkpoint_every``, the run is saved there every that many steps (and when
     interrupted); ``resume`` continues from that file, ending exactly as an uninterrupted run would.
     Ctrl-C stops after the current step and returns what was trained so far; a second Ctrl-C stops at once.
@@ -192,7 +204,7 @@ def fit(
     config = TrainConfig(**{**asdict(config or TrainConfig()), **overrides})
     if checkpoint_every is not None and (checkpoint_every < 1 or checkpoint is None):
         raise W2VError(f"checkpoint every {checkpoint_every} steps needs a positive number and a checkpoint file.")
-    run = _Run(backend, data, config, sync_every, callback)
+    run = _Run(backend, data, config, sync_every, progress if callable(progress) else None)
     if resume:
         if checkpoint is None:
             raise W2VError("resuming needs the checkpoint file to resume from.")
@@ -200,7 +212,7 @@ def fit(
     keep = checkpoint if checkpoint_every else None
     with _interrupts_between_steps() as interrupted:
         try:
-            run.train(progress, interrupted, keep, checkpoint_every)
+            run.train(progress is True, interrupted, keep, checkpoint_every)
         except _StopAfterStep:
             run.stop("interrupted", keep)  # between two steps: the state is whole, so it can be saved
         except KeyboardInterrupt:
@@ -215,16 +227,19 @@ class _StopAfterStep(KeyboardInterrupt):
 class _Run:
     """One training run's moving parts: the trainer, the history, and where in the epochs it stands."""
 
-    def __init__(self, backend: ModuleType, data: Word2VecData, config: TrainConfig, sync_every: int, callback):
-        self.backend, self.data, self.config, self.sync_every, self.callback = backend, data, config, sync_every, callback
+    def __init__(self, backend: ModuleType, data: Word2VecData, config: TrainConfig, sync_every: int, show):
+        self.backend, self.data, self.config, self.sync_every, self.show = backend, data, config, sync_every, show
+        check_memory(memory_needed(len(data.vocab), config, data.width),
+                     f"training with embedding size {config.embed_size} and batch size {config.batch_size}",
+                     "lower the embedding size (--embed-size) or the batch size (--batch-size).")
         center, context = initial_weights(len(data.vocab), config.embed_size, config.seed)
         self.trainer = backend.Trainer(center, context, lr=config.lr, device=config.device)
-        settings = {**asdict(config), "model": data.model, "noise": data.noise,
-                    "resample_each_epoch": data.resample_each_epoch}
+        settings = {**asdict(config), **data.settings()}
         self.history = History(backend.NAME, self.trainer.device_name, settings, words=data.vocab.tokens,
                                versions=package_versions(("numpy", *getattr(REGISTRY.get(backend.NAME), "modules", ()))))
         self.per_epoch = data.num_batches(config.batch_size)
         self.budget = min(self.per_epoch * config.epochs, config.max_steps or self.per_epoch * config.epochs)
+        self.history.planned_steps, self.history.steps_per_epoch = self.budget, self.per_epoch
         self.pending: list[Any] = []  # loss handles not yet read back from the device
         self.sizes: list[int] = []
         self.epoch, self.batch = 0, 0  # the next step is batch `batch` of epoch `epoch`
@@ -277,11 +292,13 @@ class _Run:
         self.pending.clear()
         self.sizes.clear()
 
-    def train(self, progress: bool, interrupted: Callable[[], bool], checkpoint, checkpoint_every) -> None:
+    def train(self, bar: bool, interrupted: Callable[[], bool], checkpoint, checkpoint_every) -> None:
         config = self.config
+        self.bar = _progress_bar(bar, self.budget - self.steps_run, self.backend.NAME)
         while self.epoch < config.epochs and self.steps_run < self.budget:
             todo = min(self.per_epoch - self.batch, self.budget - self.steps_run)
-            self.bar = _progress_bar(progress, todo, f"{self.backend.NAME} epoch {self.epoch + 1}/{config.epochs}")
+            if self.bar is not None:
+                self.bar.set_description(f"{self.backend.NAME} epoch {self.epoch + 1}/{config.epochs}", refresh=False)
             batches = itertools.islice(self.data.batches(config.batch_size, epoch=self.epoch), self.batch, None)
             for batch in itertools.islice(batches, todo):
                 self.pending.append(self.trainer.step(batch))
@@ -297,8 +314,8 @@ class _Run:
                     self.read_back()
                     if self.bar is not None:
                         self.bar.set_postfix(loss=f"{self.epoch_sum / max(self.epoch_centers, 1):.4f}", refresh=False)
-                    if self.callback is not None:
-                        self.callback(self.history)
+                    if self.show is not None:
+                        self.show(self.history)
                 if self.bar is not None:
                     self.bar.update(1)
                 if checkpoint_every and self.steps_run % checkpoint_every == 0:
@@ -306,12 +323,12 @@ class _Run:
                 if interrupted():
                     raise _StopAfterStep
             self.read_back()
-            self._close_bar()
             if self.batch == self.per_epoch:  # the epoch is complete: record it, start the next
                 self.history.epoch_losses.append(self.epoch_sum / max(self.epoch_centers, 1))
                 self.epoch, self.batch, self.epoch_sum, self.epoch_centers = self.epoch + 1, 0, 0.0, 0.0
         if self.epoch_centers:  # stopped by max_steps inside an epoch: its partial mean is the last loss
             self.history.epoch_losses.append(self.epoch_sum / self.epoch_centers)
+        self._close_bar()
 
     def stop(self, reason: str, checkpoint) -> None:
         """Wind down after Ctrl-C: keep every step taken, save a checkpoint if the run keeps them."""
@@ -337,8 +354,8 @@ class _Run:
         history.centers_per_sec = timed_centers / max(timed_seconds, 1e-12)
         history.cores_busy = timed_cpu / max(timed_seconds, 1e-12)
         history.embeddings = self.trainer.embeddings()
-        if self.callback is not None:
-            self.callback(history)
+        if self.show is not None:
+            self.show(history)
         return history
 
 

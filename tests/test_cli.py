@@ -108,7 +108,7 @@ def test_gpu_requested_but_absent(capsys, tmp_path):
 
 
 def test_missing_and_corrupt_data(capsys, tmp_path):
-    assert "is missing" in user_error(capsys, "stats", "--data", tmp_path / "ptb.zip")
+    assert "does not exist" in user_error(capsys, "stats", "--data", tmp_path / "ptb.zip")
     (tmp_path / "ptb.zip").write_bytes(b"not a zip")
     assert "is corrupt" in user_error(capsys, "stats", "--data", tmp_path / "ptb.zip")
 
@@ -139,7 +139,8 @@ def test_output_folder_that_cannot_be_written(capsys, tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("")
     err = user_error(capsys, "train", "--framework", "torch", "--max-steps", "1", "--no-progress", "--out", blocker)
-    assert "cannot write to" in err and "--out" in err
+    assert f"cannot write to the output folder {blocker / 'torch'} ({blocker} is a file, not a folder)" in err
+    assert "--out" in err and blocker.read_text() == ""
 
 
 def test_report_without_runs(capsys, tmp_path):

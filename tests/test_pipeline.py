@@ -164,7 +164,7 @@ def test_resampling_each_epoch_draws_anew(corpus):
 
 
 def test_missing_data_file_names_the_fix(tmp_path):
-    with pytest.raises(W2VError, match=r"ptb\.zip is missing.*git checkout -- data/ptb\.zip"):
+    with pytest.raises(W2VError, match=r"ptb\.zip does not exist.*git checkout -- data/ptb\.zip"):
         ptb.read_ptb_text(tmp_path / "ptb.zip")
 
 

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from backends import FRAMEWORKS, checkpoint, cli, training
+from backends.errors import W2VError
 from test_cli import ROOT, run, user_error
 from test_training import scripted_backend
 
@@ -102,8 +103,13 @@ def test_more_out_of_range_settings(capsys, tmp_path, flag, value, message):
     assert message in user_error(capsys, "train", "--framework", "numpy", flag, value, "--out", tmp_path)
 
 
-def test_checkpoints_are_written_atomically(tmp_path):
-    path = checkpoint.save(tmp_path / "c.npz", {"center": np.ones((2, 2))}, {"config": {}, "step_losses": []})
+def test_checkpoints_are_written_atomically_and_read_back_whole(tmp_path):
+    state = {name: np.full((3, 2), index, dtype=np.float32) for index, name in enumerate(checkpoint.STATE[:-1])}
+    path = checkpoint.save(tmp_path / "c.npz", {**state, "adam_step": np.array(4)}, {"config": {}, "step_losses": []})
     assert [p.name for p in tmp_path.iterdir()] == ["c.npz"]
-    state, position = checkpoint.load(path, {})
-    assert np.array_equal(state["center"], np.ones((2, 2))) and position["format"] == checkpoint.FORMAT
+    loaded, position = checkpoint.load(path, {})
+    assert np.array_equal(loaded["context_v"], state["context_v"]) and position["format"] == checkpoint.FORMAT
+    del state["center_m"]
+    checkpoint.save(path, {**state, "adam_step": np.array(4)}, {"config": {}, "step_losses": []})
+    with pytest.raises(W2VError, match="is incomplete"):
+        checkpoint.load(path, {})

@@ -94,3 +94,19 @@ def test_unknown_device_request():
         training.choose_device("tpu", "PyTorch", gpu_found=False)
     assert training.choose_device("auto", "PyTorch", gpu_found=False) == "cpu"
     assert training.choose_device("auto", "PyTorch", gpu_found=True) == "gpu"
+
+
+def test_progress_can_be_a_function_called_at_each_read_back_and_at_the_end(data):
+    """The notebooks pass a live loss plot as progress: it sees the history each time losses are read back."""
+    seen = []
+    history = training.fit(scripted_backend(np.ones(45)), data, max_steps=45, sync_every=20,
+                           progress=lambda h: seen.append((h.steps, h.planned_steps, h.steps_per_epoch)))
+    assert seen == [(21, 45, 670), (41, 45, 670), (45, 45, 670), (45, 45, 670)]  # the first step is read alone
+    assert history.steps == 45
+
+
+def test_one_progress_bar_for_the_whole_run(data, capsys):
+    steps = data.num_batches(512) + 5  # into the second epoch
+    training.fit(scripted_backend(np.ones(steps)), data, max_steps=steps, progress=True)
+    bars = capsys.readouterr().err
+    assert bars.count("\n") == 1 and "fake epoch 2/5: 100%" in bars and f"{steps}/{steps}" in bars
