@@ -35,6 +35,7 @@ class Framework:
     extra: str | None  # this package's pip extra that installs it (None: part of the base install)
     environments: tuple[str, ...] = ENVIRONMENTS  # the pinned environments that carry it
     needs: str = ""  # what it needs beyond the extra, said where it is missing
+    chapter: bool = True  # whether it has a chapter notebook, notebooks/<name>/ (the NumPy oracle has none)
 
     @property
     def installed(self) -> bool:
@@ -64,7 +65,7 @@ REGISTRY: dict[str, Framework] = {
         ),
         Framework("jax", "JAX", ("jax", "flax", "optax"), "jax"),
         Framework("tensorflow", "TensorFlow", ("tensorflow",), "tensorflow"),
-        Framework("numpy", "NumPy", ("numpy", "scipy"), None),
+        Framework("numpy", "NumPy", ("numpy", "scipy"), None, chapter=False),
     )
 }
 FRAMEWORKS: tuple[str, ...] = tuple(REGISTRY)

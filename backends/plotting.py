@@ -5,6 +5,8 @@ matplotlib only; figures are saved atomically so an interrupted save never leave
 
 from __future__ import annotations
 
+import io
+import time
 from pathlib import Path
 from typing import Mapping, Sequence
 
@@ -23,6 +25,15 @@ def smooth(values: Sequence[float], window: int = 25) -> np.ndarray:
     return (sums[1:] - sums[lows]) / (np.arange(1, values.size + 1) - lows)
 
 
+def _draw_losses(ax, step_losses: Mapping[str, Sequence[float]], window: int) -> None:
+    """Each run's per-step loss, smoothed, on ``ax``."""
+    for name, losses in step_losses.items():
+        ax.plot(np.arange(1, len(losses) + 1), smooth(losses, window), label=name, linewidth=1.2)
+    ax.set_xlabel("step")
+    ax.set_ylabel(f"loss (moving average of {window} steps)")
+    ax.grid(alpha=0.3)
+
+
 def plot_losses(
     step_losses: Mapping[str, Sequence[float]],
     path: str | Path | None = None,
@@ -37,13 +48,8 @@ def plot_losses(
 
     panels = 2 if epoch_losses else 1
     fig, axes = plt.subplots(1, panels, figsize=(7 * panels if panels == 1 else 11, 4), squeeze=False)
-    ax = axes[0, 0]
-    for name, losses in step_losses.items():
-        ax.plot(np.arange(1, len(losses) + 1), smooth(losses, window), label=name, linewidth=1.2)
-    ax.set_xlabel("step")
-    ax.set_ylabel(f"loss (moving average of {window} steps)")
-    ax.grid(alpha=0.3)
-    ax.legend()
+    _draw_losses(axes[0, 0], step_losses, window)
+    axes[0, 0].legend()
     if epoch_losses:
         ax = axes[0, 1]
         for name, losses in epoch_losses.items():
@@ -94,28 +100,55 @@ def save_figure(fig, path: str | Path) -> Path:
 
 
 class LiveLossPlot:
-    """A loss curve that redraws in place in a Jupyter cell while training runs.
+    """A training run's loss curve, redrawn in place in a notebook cell while the run goes on.
 
-    Pass an instance as ``callback=`` to ``train``; it is called each time losses are read back.
+    Pass it as ``progress=`` to ``train``: the curve, with the epoch, the step and the speed in its title,
+    then shows how training goes. It is displayed when created, so it keeps its place above anything the
+    cell prints later, and it draws its own PNG images (a bare matplotlib Figure, not pyplot), so it shows
+    as a picture whatever the notebook's matplotlib backend, and the saved notebook keeps the last one.
     """
 
-    def __init__(self, every: int = 100, window: int = 25) -> None:
-        self.every, self.window, self._drawn_at, self._handle = every, window, -1, None
-
-    def __call__(self, history) -> None:
-        if history.steps - self._drawn_at < self.every and history.stopped is None and self._drawn_at >= 0:
-            return
-        import matplotlib.pyplot as plt
+    def __init__(self, every: int = 100, window: int = 25, dpi: int = 80) -> None:
         from IPython.display import display
 
+        self.every, self.window, self.dpi = every, window, dpi
+        self._drawn_at, self._started = None, None
+        self._handle = display(self._image(None), display_id=True)
+
+    def __call__(self, history) -> None:
+        now = time.perf_counter()
+        if self._started is None:  # the first read-back: rates are measured from here
+            self._started = (now, history.centers)
+        final = history.stopped is not None or history.steps >= history.planned_steps
+        if self._drawn_at is not None and history.steps - self._drawn_at < self.every and not final:
+            return
         self._drawn_at = history.steps
-        fig = plot_losses({history.framework: history.step_losses}, window=self.window)
-        fig.axes[0].set_title(f"{history.framework} on {history.device}: step {history.steps}")
-        if self._handle is None:
-            self._handle = display(fig, display_id=True)
+        seconds, centers = now - self._started[0], history.centers - self._started[1]
+        self._handle.update(self._image(history, centers / seconds if seconds > 0 else None))
+
+    def _image(self, history, rate: float | None = None):
+        """The curve so far as a PNG image (before the first losses: empty axes that say so)."""
+        from IPython.display import Image
+        from matplotlib.figure import Figure
+
+        fig = Figure(figsize=(7, 3.5))
+        ax = fig.add_subplot()
+        if history is None or not history.step_losses:
+            ax.set_title("training: waiting for the first losses")
+            ax.set_xlabel("step")
         else:
-            self._handle.update(fig)
-        plt.close(fig)
+            _draw_losses(ax, {history.framework: history.step_losses}, self.window)
+            epochs = history.config["epochs"]
+            epoch = min(-(-history.steps // max(history.steps_per_epoch, 1)), epochs)
+            speed = f", {rate:,.0f} centers/s" if rate else ""
+            ax.set_title(f"{history.framework} on {history.device}: epoch {epoch}/{epochs}, step {history.steps:,} "
+                         f"of {history.planned_steps:,}, loss {smooth(history.step_losses, self.window)[-1]:.4f}{speed}",
+                         fontsize=10)
+            ax.set_xlim(0, max(history.planned_steps, 1))
+        fig.tight_layout()
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=self.dpi)
+        return Image(data=buffer.getvalue(), format="png")
 
 
 def pca_2d(matrix: np.ndarray) -> np.ndarray:
