@@ -20,7 +20,8 @@ FILES = {"book": "requirements-gpu.txt", "current": "requirements-current-gpu.tx
 # Resolved one by one, beside the file: a package that replaces one of the file's, or one expected to fail.
 SEPARATE = {
     "book": [("mxnet-cu112==1.9.1", True, "MXNet's CUDA 11.2 build (replaces the CPU wheel)"),
-             ("jax[cuda12_pip]==0.4.23", False, "JAX 0.4.23 with CUDA: its jaxlib was never on PyPI")],
+             ("jaxlib==0.4.23+cuda12.cudnn89", False,
+              "jaxlib 0.4.23 built for CUDA (what jax[cuda12_pip] asks for): never on PyPI")],
     "current": [],
 }
 
@@ -31,10 +32,11 @@ def resolve(requirements: list[str]) -> tuple[dict | None, str]:
         report = Path(folder) / "report.json"
         done = subprocess.run(
             [sys.executable, "-m", "pip", "--isolated", "install", "--dry-run", "--ignore-installed", "--quiet",
-             "--only-binary=:all:", "--report", str(report), *requirements],
+             "--prefer-binary", "--disable-pip-version-check", "--report", str(report), *requirements],
             cwd=ROOT, capture_output=True, text=True,
         )
-        said = (done.stderr.strip().splitlines() or [""])[-1]
+        errors = [line for line in done.stderr.splitlines() if line.startswith("ERROR:")]
+        said = (errors or done.stderr.strip().splitlines() or [""])[-1]
         return (json.loads(report.read_text()) if done.returncode == 0 else None), said
 
 
