@@ -48,7 +48,7 @@ KERNEL := w2v-companion
 TEST_STEPS ?= 150
 
 .PHONY: venv test test-python test-notebooks run docs bench parity cross-env lab notebooks gpu-check check-install \
-        lock clean
+        wheel-check lock clean
 
 venv: $(STAMP)
 
@@ -117,11 +117,18 @@ gpu-check:
 check-install:
 	$(PYTHON) tools/check_install.py
 
+# Whether every pin of each environment has a wheel for Python 3.11-3.13 on Linux, macOS and Windows (the README's
+# support table), resolved by uv against PyPI without installing anything.
+wheel-check: .venv-lock/bin/uv
+	.venv-lock/bin/python tools/wheel_check.py
+
 # Recompile requirements-current.txt from requirements-current.in with today's releases (uv, in a throwaway venv).
-lock:
+lock: .venv-lock/bin/uv
+	.venv-lock/bin/python tools/lock.py
+
+.venv-lock/bin/uv:
 	$(PYTHON) -m venv .venv-lock
 	.venv-lock/bin/pip install --quiet --disable-pip-version-check uv==0.13.9
-	.venv-lock/bin/python tools/lock.py
 
 clean:
 	rm -rf results .pytest_cache
