@@ -288,6 +288,9 @@ def cmd_diff(args: argparse.Namespace) -> None:
         print(json.dumps(result))
         return
     for name, run in result.items():
+        if "only_in" in run:
+            print(f"{name:>10}: trained only into {run['only_in']}")
+            continue
         versions = ", ".join(f"{package} {run['versions'][0].get(package)} / {run['versions'][1].get(package)}"
                              for package in run["versions"][0])
         agreement = "identical" if run["identical"] else f"largest relative difference {run['max_relative_difference']:.1e}"

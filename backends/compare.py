@@ -104,12 +104,16 @@ def diff(first: Path, second: Path) -> dict[str, dict]:
 
     For every framework trained into both: how many steps both ran, the largest relative difference of
     their per-step losses, whether they are identical, both final losses, the versions each run used, and
-    whether they were trained with the same settings (otherwise the difference means little).
+    whether they were trained with the same settings (otherwise the difference means little). A framework
+    trained into one folder only (MXNet, which only the book environment has) is listed with ``only_in``.
     """
     result = {}
     for name in FRAMEWORKS:
         paths = (first / name / "history.json", second / name / "history.json")
-        if not all(path.is_file() for path in paths):
+        present = [path.is_file() for path in paths]
+        if present.count(True) == 1:
+            result[name] = {"only_in": str(first if present[0] else second)}
+        if not all(present):
             continue
         runs = [json.loads(path.read_text()) for path in paths]
         relative = relative_differences(runs[0]["step_losses"], runs[1]["step_losses"])
@@ -121,7 +125,7 @@ def diff(first: Path, second: Path) -> dict[str, dict]:
             "versions": [run.get("versions", {}) for run in runs],
             "same_settings": runs[0]["config"] == runs[1]["config"],
         }
-    if not result:
+    if all("only_in" in run for run in result.values()):
         raise W2VError(f"no framework was trained into both {first} and {second}; train the same framework into "
                        f"each first (python -m backends train --framework torch --out FOLDER).")
     return result

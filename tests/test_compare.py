@@ -110,6 +110,10 @@ def test_diff_of_two_result_folders(comparison, tmp_path, capsys):
     history["step_losses"][7] *= 1.001
     history["versions"]["numpy"] = "9.9.9"
     (other / "numpy" / "history.json").write_text(json.dumps(history))
+    (other / "torch" / "history.json").rename(other / "torch" / "elsewhere.json")
+    assert cli.main(["diff", str(other), str(out)]) == 0
+    assert f"torch: trained only into {out}\n" in capsys.readouterr().out
+    (other / "torch" / "elsewhere.json").rename(other / "torch" / "history.json")
     assert cli.main(["diff", str(out), str(other)]) == 0
     printed = capsys.readouterr().out
     assert "torch: 25 steps, identical, final loss" in printed
