@@ -221,9 +221,11 @@ def outcome(summary: dict, out: Path) -> str:
     """The comparison's last line: how many frameworks trained, how the others went, and what was written."""
     statuses = [run["status"] for run in summary["frameworks"].values()]
     others = ", ".join(f"{statuses.count(s)} {s}" for s in dict.fromkeys(statuses) if s != "ok")
-    figures = f" and {', '.join(summary['figures'])}" if summary["figures"] else "; no figures, as nothing trained"
+    files = [str(out / "summary.md"), "summary.json", *summary["figures"]]
+    written = ", ".join(files[:-1]) + " and " + files[-1]
+    nothing = "" if summary["figures"] else "; no figures, as nothing trained"
     return (f"{statuses.count('ok')} of {len(statuses)} frameworks trained{f' ({others})' if others else ''}; "
-            f"wrote {out / 'summary.md'}, summary.json{figures}.")
+            f"wrote {written}{nothing}.")
 
 
 def summary_markdown(summary: dict, figures: bool = True) -> str:

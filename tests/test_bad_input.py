@@ -118,7 +118,7 @@ def test_a_comparison_that_trains_nothing_says_so(tmp_path):
                "--out", tmp_path)
     assert done.returncode == 1
     last = done.stdout.strip().splitlines()[-1]
-    assert last == (f"0 of 2 frameworks trained (2 failed); wrote {tmp_path / 'summary.md'}, summary.json; "
+    assert last == (f"0 of 2 frameworks trained (2 failed); wrote {tmp_path / 'summary.md'} and summary.json; "
                     f"no figures, as nothing trained.")
     assert not (tmp_path / "loss_curves.png").exists()
 

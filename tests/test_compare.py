@@ -84,6 +84,8 @@ def test_a_failing_framework_is_reported_and_the_others_finish(comparison):
     assert list(summary["max_relative_difference"]) == ["torch/numpy"]
     assert summary["max_relative_difference"]["torch/numpy"] < 1e-4
     assert (out / "notes.txt").read_text() == "mine\n"
+    assert done.stdout.strip().splitlines()[-1] == (f"2 of 3 frameworks trained (1 failed); wrote {out / 'summary.md'}, "
+                                                    f"summary.json, loss_curves.png and divergence.png.")
 
 
 def test_comparison_files(comparison):
