@@ -19,6 +19,13 @@ from typing import Iterator
 from backends.errors import W2VError
 
 
+def _default_mode() -> int:
+    """The permissions a plain ``open(path, "w")`` would give a new file: 0o666 less the process's umask."""
+    umask = os.umask(0o022)  # reading the umask means setting it; it is put back at once
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yields a temporary path beside ``path``; on success it replaces ``path``, on error it vanishes."""
@@ -34,6 +41,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     temporary = Path(temporary)
     try:
         yield temporary
+        os.chmod(temporary, _default_mode())  # mkstemp's file is private (0o600); results are meant to be shared
         os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)

@@ -1,6 +1,7 @@
 """Interruption, resumption and divergence, with real processes: nothing trained is lost."""
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -113,3 +114,14 @@ def test_checkpoints_are_written_atomically_and_read_back_whole(tmp_path):
     checkpoint.save(path, {**state, "adam_step": np.array(4)}, {"config": {}, "step_losses": []})
     with pytest.raises(W2VError, match="is incomplete"):
         checkpoint.load(path, {})
+
+
+def test_written_files_get_the_usual_permissions_not_the_temporary_files_private_ones(tmp_path):
+    from backends.files import write_text
+
+    old = os.umask(0o022)
+    try:
+        path = write_text(tmp_path / "summary.md", "shared\n")
+    finally:
+        os.umask(old)
+    assert path.stat().st_mode & 0o777 == 0o644 and path.read_text() == "shared\n"
