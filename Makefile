@@ -92,8 +92,9 @@ CROSS_STEPS ?= 670
 cross-env:
 	$(MAKE) --no-print-directory PROFILE=book venv
 	$(MAKE) --no-print-directory PROFILE=current venv
-	.venv-book/bin/python -m backends compare --max-steps $(CROSS_STEPS) --no-progress --out results/cross-env/book
-	.venv-current/bin/python -m backends compare --max-steps $(CROSS_STEPS) --no-progress --out results/cross-env/current
+	.venv-book$(if $(GPU),-gpu)/bin/python -m backends compare --max-steps $(CROSS_STEPS) --no-progress \
+	  --out results/cross-env/book
+	.venv-current$(if $(GPU),-gpu)/bin/python -m backends compare --max-steps $(CROSS_STEPS) --no-progress --out results/cross-env/current
 	$(PY) -m backends diff results/cross-env/book results/cross-env/current
 
 # Write the notebooks from notebooks/source/*.md, keeping outputs; run in full (book environment) those whose code
@@ -131,4 +132,4 @@ lock: .venv-lock/bin/uv
 	.venv-lock/bin/pip install --quiet --disable-pip-version-check uv==0.13.9
 
 clean:
-	rm -rf results .pytest_cache
+	rm -rf results notebooks/results .hypothesis .pytest_cache

@@ -60,8 +60,8 @@ REGISTRY: dict[str, Framework] = {
         Framework("torch", "PyTorch", ("torch",), "torch"),
         Framework(
             "mxnet", "MXNet", ("mxnet",), "mxnet", environments=("book",),
-            needs="MXNet 1.9.1, its last release, needs Python 3.11 or older, NumPy older than 1.24 and Linux x86-64: "
-                  "the book environment",
+            needs="MXNet 1.9.1, its last release, needs Python 3.11 or older, NumPy older than 1.24 and Linux "
+                  "(its wheels are for x86-64 and arm64): the book environment",
         ),
         Framework("jax", "JAX", ("jax", "flax", "optax"), "jax"),
         Framework("tensorflow", "TensorFlow", ("tensorflow",), "tensorflow"),
