@@ -123,9 +123,11 @@ check-install:
 wheel-check: .venv-lock/bin/uv
 	.venv-lock/bin/python tools/wheel_check.py
 
-# Recompile requirements-current.txt from requirements-current.in with today's releases (uv, in a throwaway venv).
-lock: .venv-lock/bin/uv
-	.venv-lock/bin/python tools/lock.py
+# `make lock PROFILE=current`: requirements-current.txt recompiled from requirements-current.in with today's releases (uv);
+# `make lock PROFILE=book`: requirements.in installed into a throwaway Python 3.11 venv, all it holds written to
+# requirements.txt (the old pins are Linux x86-64 only, so the lock is taken from a real install).
+lock: $(if $(filter current,$(PROFILE)),.venv-lock/bin/uv)
+	$(if $(filter current,$(PROFILE)),.venv-lock/bin/python,$(PYTHON)) tools/lock.py $(PROFILE)
 
 .venv-lock/bin/uv:
 	$(PYTHON) -m venv .venv-lock

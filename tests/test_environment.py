@@ -50,6 +50,19 @@ def test_every_requirement_is_an_exact_pin(environment):
     assert {"nbval", "pytest", "hypothesis", "jupytext", "nbclient", "pyyaml"} <= set(versions)
 
 
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_each_lock_holds_its_chosen_pins_and_their_dependencies(environment):
+    """The .in file is what a person chooses; the lock must keep those versions and add the rest, so that a
+    new release of a dependency cannot change an environment that is built again."""
+    chosen = {Requirement(line) for line in requirement_lines(LOCKS[environment].replace(".txt", ".in"))}
+    versions = pinned(environment)
+    for requirement in chosen:
+        name = requirement.name.lower().replace("_", "-")
+        assert name in versions and requirement.specifier.contains(versions[name]), f"{requirement} vs the lock"
+    assert len(versions) > 2 * len(chosen)  # the dependencies are pinned too, not only what was chosen
+    assert {"matplotlib-inline", "ipython", "jupyter-client", "tornado"} <= set(versions)
+
+
 def test_the_book_keeps_numpy_1_and_current_has_numpy_2():
     assert pinned("book")["numpy"] == Version("1.23.5") and "d2l" in pinned("book")
     assert pinned("current")["numpy"].major == 2 and "d2l" not in pinned("current")
