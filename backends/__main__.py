@@ -1,7 +1,7 @@
-"""``python -m backends``: see :mod:`backends.cli`."""
+"""``python -m backends``: see :mod:`backends.cli.main`."""
 
 import sys
 
-from backends.cli import main
+from backends.cli.main import main
 
 sys.exit(main())

@@ -1,4 +1,4 @@
-"""JAX backend: the chapter's model as a flax module, ``jnp.einsum`` scores, optax's Adam, one jit step.
+"""JAX backend: flax ``nn.Embed`` tables, ``jnp.einsum`` scores, optax's Adam, one jit-compiled step.
 
 JAX is functional: the parameters and the optimizer state are explicit values passed into a pure step
 function and returned updated, and ``jax.jit`` compiles that function once. The pipeline's fixed padding
@@ -13,9 +13,10 @@ import warnings
 
 import numpy as np
 
-from backends import training
-from backends.frameworks import importing
-from backends.ptb import Batch, CbowBatch
+from backends.common.frameworks import importing
+from backends.pipeline.models import Batch, Model
+from backends.training import adam, devices, loop
+from backends.training.state import TrainerState
 
 with importing("jax"), warnings.catch_warnings():
     # chex 0.1.7 (pulled in by optax and flax) touches JAX names that jax 0.4.23 deprecates, at import.
@@ -36,35 +37,25 @@ NAME = "jax"
 def resolve_device(request: str = "auto") -> jax.Device:
     """The first device ``jax.devices()`` lists (a GPU when present), or the one asked for."""
     found = jax.devices()[0].platform == "gpu"
-    kind = training.choose_device(request, "JAX", found, "" if found else "jax.devices() lists only the CPU")
+    kind = devices.choose_device(request, "JAX", found, "" if found else "jax.devices() lists only the CPU")
     return jax.devices("gpu" if kind == "gpu" else "cpu")[0]
 
 
-class Word2Vec(nn.Module):
-    """Two embedding tables: ``embed_center`` (v, the input words) and ``embed_context`` (u, the outputs)."""
-
-    vocab_size: int
-    embed_size: int
-
-    def setup(self) -> None:
-        self.embed_center = nn.Embed(self.vocab_size, self.embed_size)
-        self.embed_context = nn.Embed(self.vocab_size, self.embed_size)
-
-    def __call__(self, arrays: dict) -> jax.Array:
-        """The batch's scores, (B, 1, W), with skip_gram or cbow as the batch's arrays say."""
-        return training.forward(sys.modules[__name__], self.embed_center, self.embed_context, arrays)
+def describe_device(device: jax.Device) -> str:
+    return devices.device_name("gpu", device.device_kind) if device.platform == "gpu" else "cpu"
 
 
 def skip_gram(centers: jax.Array, contexts_negatives: jax.Array, embed_center, embed_context) -> jax.Array:
-    """Scores u_o · v_c of every context-or-noise word against its center: (B, 1) and (B, W) → (B, 1, W)."""
+    """Scores u_o · v_c, (B, 1) centers and (B, W) context-or-noise words → (B, 1, W): ``jnp.einsum`` names
+    the axes, b the example, c its center, w its words, e the embedding summed over."""
     v = embed_center(centers)  # (B, 1, E)
     u = embed_context(contexts_negatives)  # (B, W, E)
     return jnp.einsum("bce,bwe->bcw", v, u)
 
 
 def cbow(contexts: jax.Array, context_mask: jax.Array, targets: jax.Array, embed_center, embed_context) -> jax.Array:
-    """Scores u_t · mean(v_c) of every target (center or noise) against the mean of the real context vectors:
-    (B, C), (B, C) and (B, T) → (B, 1, T)."""
+    """Scores u_t · mean(v_c), (B, C) contexts with their mask and (B, T) targets (center, then noise) → (B, 1, T):
+    the masked mean and the scores both as ``jnp.einsum``."""
     v = embed_center(contexts)  # (B, C, E)
     mean = jnp.einsum("bc,bce->be", context_mask, v) / jnp.maximum(context_mask.sum(axis=1), 1)[:, None]
     u = embed_context(targets)  # (B, T, E)
@@ -77,27 +68,37 @@ def masked_bce(scores: jax.Array, label: jax.Array, mask: jax.Array) -> jax.Arra
     return losses.sum(axis=1) / jnp.maximum(mask.sum(axis=1), 1)
 
 
-def objective(params: dict, arrays: dict) -> jax.Array:
-    """The batch's summed loss as a pure function of the parameters: what ``jax.grad`` differentiates."""
-    scores = Word2Vec(*params["params"]["embed_center"]["embedding"].shape).apply(params, arrays)
+def objective(model: Model, embed_center, embed_context, arrays: dict) -> jax.Array:
+    """The batch's summed loss, the quantity each step minimises."""
+    scores = model.scores(sys.modules[__name__], embed_center, embed_context, arrays)
     return masked_bce(scores.reshape(arrays["label"].shape), arrays["label"], arrays["mask"]).sum()
 
 
-def _params(center_weights, context_weights) -> dict:
-    """The parameter pytree flax expects for :class:`Word2Vec`."""
-    return {"params": {"embed_center": {"embedding": center_weights}, "embed_context": {"embedding": context_weights}}}
+def batch_tensors(batch: Batch, device: jax.Device, float_dtype=np.float32) -> dict[str, jax.Array]:
+    """The batch's arrays as JAX arrays on ``device``, in one transfer."""
+    return jax.device_put(batch.arrays(float_dtype), device)
 
 
-def gradients(center_weights: np.ndarray, context_weights: np.ndarray, batch: Batch | CbowBatch) -> tuple[np.ndarray, np.ndarray]:
+def loss_of(model: Model):
+    """The summed loss as a pure function of the two tables, ``{"center": v, "context": u}``: what
+    ``jax.grad`` differentiates. ``model`` is fixed, so that ``jax.jit`` compiles one function per model."""
+
+    def loss(params: dict, arrays: dict) -> jax.Array:
+        return objective(model, embedding(params["center"]), embedding(params["context"]), arrays)
+
+    return loss
+
+
+def gradients(center_weights: np.ndarray, context_weights: np.ndarray, batch: Batch) -> tuple[np.ndarray, np.ndarray]:
     """``jax.grad``'s gradients of the batch's summed loss for both tables, in the weights' dtype.
 
     JAX computes in float32 unless 64-bit mode is on; it is switched on here, for this call alone.
     """
     with _enable_x64():
-        params = jax.tree_util.tree_map(jnp.asarray, _params(center_weights, context_weights))
-        grads = jax.grad(objective)(params, batch.arrays(center_weights.dtype))
-        tables = grads["params"]
-        return to_numpy(tables["embed_center"]["embedding"]), to_numpy(tables["embed_context"]["embedding"])
+        params = {"center": jnp.asarray(center_weights), "context": jnp.asarray(context_weights)}
+        arrays = batch_tensors(batch, jax.devices("cpu")[0], center_weights.dtype)
+        grads = jax.grad(loss_of(batch.model))(params, arrays)
+        return to_numpy(grads["center"]), to_numpy(grads["context"])
 
 
 class Trainer:
@@ -105,58 +106,70 @@ class Trainer:
 
     def __init__(self, center_weights: np.ndarray, context_weights: np.ndarray, lr: float, device: str = "auto"):
         self.device = resolve_device(device)
-        self.device_name = f"gpu ({self.device.device_kind})" if self.device.platform == "gpu" else "cpu"
-        optimizer = optax.adam(lr, eps=1e-8)
-        self.params = jax.device_put(_params(center_weights, context_weights), self.device)
-        self.opt_state = jax.device_put(optimizer.init(self.params), self.device)  # committed, like the params
+        self.device_name = describe_device(self.device)
+        self.optimizer = optax.adam(lr, b1=adam.BETA1, b2=adam.BETA2, eps=adam.EPSILON)
+        self.params = jax.device_put({"center": center_weights, "context": context_weights}, self.device)
+        self.opt_state = jax.device_put(self.optimizer.init(self.params), self.device)  # committed, like the params
+        self._update = None  # compiled on the first batch, for its model
 
+    def _compile(self, model: Model):
         def update(params, opt_state, arrays):
-            loss, grads = jax.value_and_grad(objective)(params, arrays)
-            updates, opt_state = optimizer.update(grads, opt_state, params)
+            loss, grads = jax.value_and_grad(loss_of(model))(params, arrays)
+            updates, opt_state = self.optimizer.update(grads, opt_state, params)
             return optax.apply_updates(params, updates), opt_state, loss
 
         # Donating the old parameters and state lets XLA update them in place.
-        self._update = jax.jit(update, donate_argnums=(0, 1))
+        return jax.jit(update, donate_argnums=(0, 1))
 
-    def step(self, batch: Batch | CbowBatch) -> jax.Array:
-        arrays = jax.device_put(batch.arrays(), self.device)
+    def step(self, batch: Batch) -> jax.Array:
+        arrays = batch_tensors(batch, self.device)
+        if self._update is None:
+            self._update = self._compile(batch.model)
         self.params, self.opt_state, loss = self._update(self.params, self.opt_state, arrays)
         return loss
 
     def embeddings(self) -> np.ndarray:
         """The center-word table, the chapter's word vectors."""
-        return to_numpy(self.params["params"]["embed_center"]["embedding"])
-
-    def state(self) -> dict[str, np.ndarray]:
-        """Tables and Adam's moments as NumPy arrays, in the layout every backend shares (for checkpoints)."""
-        adam = self.opt_state[0]  # optax.adam = chain(scale_by_adam, scale_by_learning_rate)
-        arrays = {"adam_step": np.array(int(adam.count))}
-        for name in ("center", "context"):
-            key = f"embed_{name}"
-            arrays[name] = to_numpy(self.params["params"][key]["embedding"])
-            arrays[f"{name}_m"] = to_numpy(adam.mu["params"][key]["embedding"])
-            arrays[f"{name}_v"] = to_numpy(adam.nu["params"][key]["embedding"])
-        return arrays
-
-    def load_state(self, arrays: dict[str, np.ndarray]) -> None:
-        """Put back what :meth:`state` returned."""
-        adam = self.opt_state[0]._replace(
-            count=jnp.asarray(int(arrays["adam_step"]), dtype=self.opt_state[0].count.dtype),
-            mu=_params(arrays["center_m"], arrays["context_m"]),
-            nu=_params(arrays["center_v"], arrays["context_v"]),
-        )
-        self.params = jax.device_put(_params(arrays["center"], arrays["context"]), self.device)
-        self.opt_state = jax.device_put((adam, *self.opt_state[1:]), self.device)
+        return to_numpy(self.params["center"])
 
 
-def embedding(weights: np.ndarray) -> nn.Embed:
-    """An embedding table holding ``weights`` (one row per word), bound so that it can be called."""
-    weights = jnp.asarray(weights, dtype=jnp.float32)
+# -- checkpoints: the trainer's state in NumPy and back (backends.training.state) ---------------------------
+
+
+def _adam_slots(trainer: Trainer) -> optax.ScaleByAdamState:
+    """Where optax keeps Adam's state: the first link of ``optax.adam``'s chain (scale_by_adam, then the
+    learning rate), with the step count and both moments as pytrees shaped like the parameters."""
+    return trainer.opt_state[0]
+
+
+def state(trainer: Trainer) -> TrainerState:
+    slots = _adam_slots(trainer)
+    return TrainerState(tuple(to_numpy(trainer.params[name]) for name in ("center", "context")),
+                        tuple((to_numpy(slots.mu[name]), to_numpy(slots.nu[name])) for name in ("center", "context")),
+                        int(slots.count))
+
+
+def load_state(trainer: Trainer, state: TrainerState) -> None:
+    slots = _adam_slots(trainer)
+    (center_m, center_v), (context_m, context_v) = state.moments
+    restored = slots._replace(count=jnp.asarray(state.step, dtype=slots.count.dtype),
+                              mu={"center": center_m, "context": context_m},
+                              nu={"center": center_v, "context": context_v})
+    trainer.params = jax.device_put(dict(zip(("center", "context"), state.tables)), trainer.device)
+    trainer.opt_state = jax.device_put((restored, *trainer.opt_state[1:]), trainer.device)
+
+
+# -- conversions ---------------------------------------------------------------------------------------------
+
+
+def embedding(weights) -> nn.Embed:
+    """An embedding table holding ``weights`` (one row per word), bound to them so that it can be called.
+
+    A flax module holds no numbers of its own: binding gives it its parameters, and inside ``jax.grad`` those
+    are the values being differentiated."""
+    weights = jnp.asarray(weights)
+    weights = weights.astype(jnp.result_type(weights.dtype, jnp.float32))  # float32, or float64 if given
     return nn.Embed(*weights.shape).bind({"params": {"embedding": weights}})
-
-
-def to_numpy(array: jax.Array) -> np.ndarray:
-    return np.asarray(jax.device_get(array))
 
 
 def tensor(array: np.ndarray) -> jax.Array:
@@ -164,11 +177,13 @@ def tensor(array: np.ndarray) -> jax.Array:
     return jnp.asarray(array)
 
 
+def to_numpy(array: jax.Array) -> np.ndarray:
+    return np.asarray(jax.device_get(array))
+
+
 def losses_to_numpy(losses: list[jax.Array]) -> np.ndarray:
     """Many scalar losses read back from the device in one transfer."""
     return to_numpy(jnp.stack(losses))
 
 
-def train(data, config: training.TrainConfig | None = None, **options) -> training.History:
-    """Train on ``data`` with the shared loop; see :func:`backends.training.fit` for the options."""
-    return training.fit(sys.modules[__name__], data, config, **options)
+train = loop.bind(sys.modules[__name__])  # train(data, epochs=..., ...): the shared loop with this backend

@@ -2,7 +2,7 @@
 
 MXNet runs in its NumPy-compatible mode (``npx.set_np()``): arrays are ``mxnet.np.ndarray`` and behave
 like NumPy's. Only what is MXNet-specific lives here; the data, the initial weights and the training
-loop are shared (``backends.ptb``, ``backends.training``).
+loop are shared (``backends.pipeline``, ``backends.training``).
 """
 
 from __future__ import annotations
@@ -12,9 +12,10 @@ import warnings
 
 import numpy as onp
 
-from backends import training
-from backends.frameworks import importing
-from backends.ptb import Batch, CbowBatch
+from backends.common.frameworks import importing
+from backends.pipeline.models import Batch, Model
+from backends.training import adam, devices, loop
+from backends.training.state import TrainerState
 
 with importing("mxnet"), warnings.catch_warnings():
     # mxnet 1.9.1 touches NumPy functions and distutils APIs that newer releases deprecate, at import.
@@ -37,20 +38,27 @@ def _gpu_count() -> int:
 def resolve_device(request: str = "auto") -> mx.Context:
     """``mx.gpu()`` when MXNet sees one (the pinned wheel is CPU-only), else ``mx.cpu()``."""
     found = _gpu_count() > 0
-    kind = training.choose_device(request, "MXNet", found, "" if found else "the installed mxnet wheel is CPU-only")
+    kind = devices.choose_device(request, "MXNet", found, "" if found else "the installed mxnet wheel is CPU-only")
     return mx.gpu() if kind == "gpu" else mx.cpu()
 
 
+def describe_device(device: mx.Context) -> str:
+    return devices.device_name(device.device_type)  # MXNet 1.9 does not name its GPUs
+
+
 def skip_gram(centers: np.ndarray, contexts_negatives: np.ndarray, embed_center, embed_context) -> np.ndarray:
-    """Scores u_o · v_c of every context-or-noise word against its center: (B, 1) and (B, W) → (B, 1, W)."""
+    """Scores u_o · v_c, (B, 1) centers and (B, W) context-or-noise words → (B, 1, W): ``npx.batch_dot``,
+    which transposes each example's (W, E) block on the fly."""
     v = embed_center(centers)  # (B, 1, E)
     u = embed_context(contexts_negatives)  # (B, W, E)
     return npx.batch_dot(v, u, transpose_b=True)
 
 
-def cbow(contexts: np.ndarray, context_mask: np.ndarray, targets: np.ndarray, embed_center, embed_context) -> np.ndarray:
-    """Scores u_t · mean(v_c) of every target (center or noise) against the mean of the real context vectors:
-    (B, C), (B, C) and (B, T) → (B, 1, T)."""
+def cbow(
+    contexts: np.ndarray, context_mask: np.ndarray, targets: np.ndarray, embed_center, embed_context
+) -> np.ndarray:
+    """Scores u_t · mean(v_c), (B, C) contexts with their mask and (B, T) targets (center, then noise) → (B, 1, T):
+    MXNet's NumPy-style arrays for the masked mean, then ``npx.batch_dot``."""
     v = embed_center(contexts) * np.expand_dims(context_mask, -1)  # (B, C, E), padding zeroed
     mean = v.sum(axis=1, keepdims=True) / np.maximum(context_mask.sum(axis=1), 1).reshape(-1, 1, 1)  # (B, 1, E)
     u = embed_context(targets)  # (B, T, E)
@@ -69,24 +77,26 @@ def masked_bce(scores: np.ndarray, label: np.ndarray, mask: np.ndarray) -> np.nd
     return _sigmoid_bce(scores, label, mask) * mask.shape[1] / np.maximum(mask.sum(axis=1), 1)
 
 
-def objective(embed_center, embed_context, batch: Batch | CbowBatch, device: mx.Context) -> np.ndarray:
-    """The batch's summed loss, the quantity each step minimises, in the tables' dtype.
-
-    Call it inside ``autograd.record()`` to differentiate it.
-    """
-    arrays = {
-        name: np.array(array, ctx=device, dtype=array.dtype)
-        for name, array in batch.arrays(embed_center.weight.dtype).items()
-    }
-    scores = training.forward(sys.modules[__name__], embed_center, embed_context, arrays)
+def objective(model: Model, embed_center, embed_context, arrays: dict) -> np.ndarray:
+    """The batch's summed loss, the quantity each step minimises; call it inside ``autograd.record()`` to
+    differentiate it."""
+    scores = model.scores(sys.modules[__name__], embed_center, embed_context, arrays)
     return masked_bce(scores.reshape(arrays["label"].shape), arrays["label"], arrays["mask"]).sum()
 
 
-def gradients(center_weights: onp.ndarray, context_weights: onp.ndarray, batch: Batch | CbowBatch) -> tuple[onp.ndarray, onp.ndarray]:
+def batch_tensors(batch: Batch, device: mx.Context, float_dtype=onp.float32) -> dict[str, np.ndarray]:
+    """The batch's arrays as MXNet arrays on ``device``."""
+    return {name: np.array(a, ctx=device, dtype=a.dtype) for name, a in batch.arrays(float_dtype).items()}
+
+
+def gradients(
+    center_weights: onp.ndarray, context_weights: onp.ndarray, batch: Batch
+) -> tuple[onp.ndarray, onp.ndarray]:
     """Autograd's gradients of the batch's summed loss for both tables, in the weights' dtype (on the CPU)."""
     tables = embedding(center_weights), embedding(context_weights)
+    arrays = batch_tensors(batch, mx.cpu(), center_weights.dtype)
     with autograd.record():
-        loss = objective(*tables, batch, mx.cpu())
+        loss = objective(batch.model, *tables, arrays)
     loss.backward()
     return tuple(to_numpy(table.weight.grad()) for table in tables)
 
@@ -96,21 +106,20 @@ class Trainer:
 
     def __init__(self, center_weights: onp.ndarray, context_weights: onp.ndarray, lr: float, device: str = "auto"):
         self.device = resolve_device(device)
-        self.device_name = "gpu" if self.device.device_type == "gpu" else "cpu"
+        self.device_name = describe_device(self.device)
         self.embed_center = embedding(center_weights, self.device)
         self.embed_context = embedding(context_weights, self.device)
-        self.optimizer = mx.optimizer.Adam(learning_rate=lr, epsilon=1e-8)
+        self.optimizer = mx.optimizer.Adam(learning_rate=lr, beta1=adam.BETA1, beta2=adam.BETA2, epsilon=adam.EPSILON)
         # A list, not the blocks' ParameterDict, which Gluon would sort by the parameters' generated names
         # ("embedding10_weight" before "embedding9_weight"): the updater indexes Adam's moments by this order.
         self.trainer = gluon.Trainer([self.embed_center.weight, self.embed_context.weight], self.optimizer)
-        self.steps = 0
 
-    def step(self, batch: Batch | CbowBatch) -> np.ndarray:
+    def step(self, batch: Batch) -> np.ndarray:
+        arrays = batch_tensors(batch, self.device)
         with autograd.record():
-            loss = objective(self.embed_center, self.embed_context, batch, self.device)
+            loss = objective(batch.model, self.embed_center, self.embed_context, arrays)
         loss.backward()
-        self.steps += 1
-        self.optimizer.epsilon = training.adam_epsilon_hat(self.steps)  # PyTorch's epsilon placement
+        self.optimizer.epsilon = adam.epsilon_hat(self.optimizer.num_update + 1)  # PyTorch's epsilon placement
         self.trainer.step(1)  # 1: the objective is already the batch's sum, so no 1/batch_size rescaling
         return loss
 
@@ -118,29 +127,40 @@ class Trainer:
         """The center-word table, the chapter's word vectors."""
         return to_numpy(self.embed_center.weight.data())
 
-    # Gluon keeps Adam's moments in its updater, by parameter index (0: center, 1: context), and the step
-    # count in the optimizer; mxnet 1.9 offers only a file format for them, so they are reached directly.
-    def state(self) -> dict[str, onp.ndarray]:
-        """Tables and Adam's moments as NumPy arrays, in the layout every backend shares (for checkpoints)."""
-        moments = self.trainer._updaters[0].states if self.steps else {}
-        arrays = {"adam_step": onp.array(self.steps)}
-        for index, (name, table) in enumerate((("center", self.embed_center), ("context", self.embed_context))):
-            arrays[name] = to_numpy(table.weight.data())
-            m, v = (to_numpy(x) for x in moments[index]) if index in moments else (onp.zeros_like(arrays[name]),) * 2
-            arrays[f"{name}_m"], arrays[f"{name}_v"] = m, v
-        return arrays
 
-    def load_state(self, arrays: dict[str, onp.ndarray]) -> None:
-        """Put back what :meth:`state` returned."""
-        self.steps = int(arrays["adam_step"])
-        updater = self.trainer._updaters[0]
-        for index, (name, table) in enumerate((("center", self.embed_center), ("context", self.embed_context))):
-            table.weight.set_data(np.array(arrays[name], ctx=self.device))
-            if self.steps:  # the updater's states are legacy NDArrays (mx.nd), not mx.np arrays
-                updater.states[index] = tuple(mx.nd.array(arrays[f"{name}_{k}"], ctx=self.device) for k in "mv")
-                updater.states_synced[index] = True
-                self.optimizer._index_update_count[index] = self.steps
-        self.optimizer.num_update = self.steps
+# -- checkpoints: the trainer's state in NumPy and back (backends.training.state) ---------------------------
+
+
+def _adam_slots(trainer: Trainer) -> tuple[dict, dict, dict]:
+    """Where Gluon keeps Adam's state, all of it private in mxnet 1.9 (which offers only a file format for it):
+    the updater's moments and whether they are synced, by parameter index (0: center, 1: context), and the
+    optimizer's step count per index."""
+    updater = trainer.trainer._updaters[0]
+    return updater.states, updater.states_synced, trainer.optimizer._index_update_count
+
+
+def state(trainer: Trainer) -> TrainerState:
+    moments, _, _ = _adam_slots(trainer)
+    tables = tuple(to_numpy(table.weight.data()) for table in (trainer.embed_center, trainer.embed_context))
+    if not trainer.optimizer.num_update:
+        return TrainerState.fresh(tables)
+    return TrainerState(tables, tuple(tuple(to_numpy(x) for x in moments[index]) for index in range(2)),
+                        trainer.optimizer.num_update)
+
+
+def load_state(trainer: Trainer, state: TrainerState) -> None:
+    moments, synced, counts = _adam_slots(trainer)
+    for index, (table, weights, pair) in enumerate(zip((trainer.embed_center, trainer.embed_context), state.tables,
+                                                       state.moments)):
+        table.weight.set_data(np.array(weights, ctx=trainer.device))
+        if state.step:  # the updater's states are legacy NDArrays (mx.nd), not mx.np arrays
+            moments[index] = tuple(mx.nd.array(x, ctx=trainer.device) for x in pair)
+            synced[index] = True
+            counts[index] = state.step
+    trainer.optimizer.num_update = state.step
+
+
+# -- conversions ---------------------------------------------------------------------------------------------
 
 
 def embedding(weights: onp.ndarray, device: mx.Context | None = None) -> gluon.nn.Embedding:
@@ -152,13 +172,13 @@ def embedding(weights: onp.ndarray, device: mx.Context | None = None) -> gluon.n
     return table
 
 
-def to_numpy(array: np.ndarray) -> onp.ndarray:
-    return array.asnumpy()
-
-
 def tensor(array: onp.ndarray) -> np.ndarray:
     """A NumPy array as an array of this framework (for the notebooks' small examples)."""
     return np.array(onp.asarray(array), dtype=onp.asarray(array).dtype)
+
+
+def to_numpy(array: np.ndarray) -> onp.ndarray:
+    return array.asnumpy()
 
 
 def losses_to_numpy(losses: list[np.ndarray]) -> onp.ndarray:
@@ -166,6 +186,4 @@ def losses_to_numpy(losses: list[np.ndarray]) -> onp.ndarray:
     return to_numpy(np.stack(losses))
 
 
-def train(data, config: training.TrainConfig | None = None, **options) -> training.History:
-    """Train on ``data`` with the shared loop; see :func:`backends.training.fit` for the options."""
-    return training.fit(sys.modules[__name__], data, config, **options)
+train = loop.bind(sys.modules[__name__])  # train(data, epochs=..., ...): the shared loop with this backend

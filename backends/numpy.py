@@ -22,28 +22,33 @@ import sys
 import numpy as np
 from scipy import sparse
 
-from backends import training
-from backends.ptb import Batch, CbowBatch
+from backends.pipeline.models import Batch, Model
+from backends.training import adam, devices, loop
+from backends.training.state import TrainerState
 
 NAME = "numpy"
-BETA1, BETA2 = 0.9, training.ADAM_BETA2
 
 
 def resolve_device(request: str = "auto") -> str:
     """Always the CPU: NumPy has no GPU."""
-    return training.choose_device(request, "NumPy", False, "NumPy runs on the CPU only")
+    return devices.choose_device(request, "NumPy", False, "NumPy runs on the CPU only")
+
+
+def describe_device(device: str) -> str:
+    return devices.device_name(device)
 
 
 def skip_gram(centers: np.ndarray, contexts_negatives: np.ndarray, embed_center, embed_context) -> np.ndarray:
-    """Scores u_o · v_c of every context-or-noise word against its center: (B, 1) and (B, W) → (B, 1, W)."""
+    """Scores u_o · v_c, (B, 1) centers and (B, W) context-or-noise words → (B, 1, W): ``np.matmul``, batched
+    over the first axis."""
     v = embed_center(centers)  # (B, 1, E)
     u = embed_context(contexts_negatives)  # (B, W, E)
     return np.matmul(v, u.transpose(0, 2, 1))
 
 
 def cbow(contexts: np.ndarray, context_mask: np.ndarray, targets: np.ndarray, embed_center, embed_context) -> np.ndarray:
-    """Scores u_t · mean(v_c) of every target (center or noise) against the mean of the real context vectors:
-    (B, C), (B, C) and (B, T) → (B, 1, T)."""
+    """Scores u_t · mean(v_c), (B, C) contexts with their mask and (B, T) targets (center, then noise) → (B, 1, T):
+    the masked mean and the scores as ``np.einsum``."""
     mean = _masked_mean(embed_center(contexts), context_mask)  # (B, E)
     return np.einsum("be,bte->bt", mean, embed_context(targets))[:, None, :]
 
@@ -67,29 +72,21 @@ def masked_bce(scores: np.ndarray, label: np.ndarray, mask: np.ndarray) -> np.nd
     return losses.sum(axis=1) / np.maximum(mask.sum(axis=1), 1)
 
 
-class Table:
-    """An embedding table: calling it with indices returns their rows."""
-
-    def __init__(self, weights: np.ndarray) -> None:
-        self.weights = weights
-
-    def __call__(self, indices: np.ndarray) -> np.ndarray:
-        return self.weights[indices]
+def objective(model: Model, embed_center, embed_context, arrays: dict) -> float:
+    """The batch's summed loss, the quantity each step minimises."""
+    scores = model.scores(sys.modules[__name__], embed_center, embed_context, arrays)
+    return float(masked_bce(scores.reshape(arrays["label"].shape), arrays["label"], arrays["mask"]).sum())
 
 
-def embedding(weights: np.ndarray) -> Table:
-    """An embedding table holding ``weights`` (one row per word), as ``skip_gram`` takes it."""
-    return Table(np.array(weights, dtype=np.result_type(weights, np.float32)))
+def batch_tensors(batch: Batch, device: str, float_dtype=np.float32) -> dict[str, np.ndarray]:
+    """The batch's arrays themselves: NumPy is this backend's framework."""
+    return batch.arrays(float_dtype)
 
 
-def loss_and_gradients(center: np.ndarray, context: np.ndarray, batch: Batch | CbowBatch) -> tuple[float, np.ndarray, np.ndarray]:
+def loss_and_gradients(center: np.ndarray, context: np.ndarray, batch: Batch) -> tuple[float, np.ndarray, np.ndarray]:
     """The batch's summed loss and its gradients with respect to both tables, by the formulas above."""
-    arrays = batch.arrays(center.dtype)
-    if "centers" in arrays:  # skip-gram: one input word per example
-        inputs, outputs = arrays["centers"], arrays["contexts_negatives"]
-        input_mask = np.ones(inputs.shape, dtype=center.dtype)
-    else:
-        inputs, input_mask, outputs = arrays["contexts"], arrays["context_mask"], arrays["targets"]
+    arrays = batch_tensors(batch, "cpu", center.dtype)
+    inputs, input_mask, outputs = batch.model.oracle_view(arrays)
     mask, label = arrays["mask"], arrays["label"]
     h = _masked_mean(center[inputs], input_mask)  # (B, E)
     u = context[outputs]  # (B, W, E)
@@ -115,7 +112,7 @@ def _sum_rows_into(shape: tuple[int, int], indices: np.ndarray, rows: np.ndarray
     return np.asarray(one_hot @ rows)
 
 
-def gradients(center_weights: np.ndarray, context_weights: np.ndarray, batch: Batch | CbowBatch) -> tuple[np.ndarray, np.ndarray]:
+def gradients(center_weights: np.ndarray, context_weights: np.ndarray, batch: Batch) -> tuple[np.ndarray, np.ndarray]:
     """Gradients of the batch's summed loss with respect to both tables, in the weights' dtype."""
     _, grad_center, grad_context = loss_and_gradients(center_weights, context_weights, batch)
     return grad_center, grad_context
@@ -125,43 +122,63 @@ class Trainer:
     """Both tables and their Adam moments as NumPy arrays; ``step`` applies one hand-written Adam update."""
 
     def __init__(self, center_weights: np.ndarray, context_weights: np.ndarray, lr: float, device: str = "auto"):
-        self.device_name = resolve_device(device)
+        self.device_name = describe_device(resolve_device(device))
         self.lr, self.steps = lr, 0
         self.tables = [center_weights.copy(), context_weights.copy()]
         self.moments = [(np.zeros_like(t), np.zeros_like(t)) for t in self.tables]
 
-    def step(self, batch: Batch | CbowBatch) -> float:
+    def step(self, batch: Batch) -> float:
         loss, *grads = loss_and_gradients(*self.tables, batch)
         self.steps += 1
-        correction1, correction2 = 1 - BETA1**self.steps, 1 - BETA2**self.steps
+        correction1, correction2 = 1 - adam.BETA1**self.steps, 1 - adam.BETA2**self.steps
         for table, (m, v), grad in zip(self.tables, self.moments, grads):
-            m *= BETA1
-            m += (1 - BETA1) * grad
-            v *= BETA2
-            v += (1 - BETA2) * grad * grad
-            table -= self.lr * (m / correction1) / (np.sqrt(v / correction2) + training.ADAM_EPSILON)
+            m *= adam.BETA1
+            m += (1 - adam.BETA1) * grad
+            v *= adam.BETA2
+            v += (1 - adam.BETA2) * grad * grad
+            table -= self.lr * (m / correction1) / (np.sqrt(v / correction2) + adam.EPSILON)
         return loss
 
     def embeddings(self) -> np.ndarray:
         """The center-word table, the chapter's word vectors."""
         return self.tables[0].copy()
 
-    def state(self) -> dict[str, np.ndarray]:
-        """Tables and Adam's moments as NumPy arrays, in the layout every backend shares (for checkpoints)."""
-        arrays = {"adam_step": np.array(self.steps)}
-        for name, table, (m, v) in zip(("center", "context"), self.tables, self.moments):
-            arrays.update({name: table.copy(), f"{name}_m": m.copy(), f"{name}_v": v.copy()})
-        return arrays
 
-    def load_state(self, arrays: dict[str, np.ndarray]) -> None:
-        """Put back what :meth:`state` returned."""
-        self.steps = int(arrays["adam_step"])
-        self.tables = [arrays["center"].copy(), arrays["context"].copy()]
-        self.moments = [(arrays[f"{n}_m"].copy(), arrays[f"{n}_v"].copy()) for n in ("center", "context")]
+# -- checkpoints: the trainer's state in NumPy and back (backends.training.state) ---------------------------
 
 
-def to_numpy(array) -> np.ndarray:
-    return np.asarray(array)
+def _adam_slots(trainer: Trainer) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Adam's (m, v) of each table: this backend's own attributes, written out by hand in ``Trainer.step``."""
+    return trainer.moments
+
+
+def state(trainer: Trainer) -> TrainerState:
+    moments = tuple((m.copy(), v.copy()) for m, v in _adam_slots(trainer))
+    return TrainerState(tuple(table.copy() for table in trainer.tables), moments, trainer.steps)
+
+
+def load_state(trainer: Trainer, state: TrainerState) -> None:
+    trainer.steps = state.step
+    trainer.tables = [table.copy() for table in state.tables]
+    trainer.moments = [(m.copy(), v.copy()) for m, v in state.moments]
+
+
+# -- conversions ---------------------------------------------------------------------------------------------
+
+
+class Table:
+    """An embedding table: calling it with indices returns their rows."""
+
+    def __init__(self, weights: np.ndarray) -> None:
+        self.weights = weights
+
+    def __call__(self, indices: np.ndarray) -> np.ndarray:
+        return self.weights[indices]
+
+
+def embedding(weights: np.ndarray) -> Table:
+    """An embedding table holding ``weights`` (one row per word), as ``skip_gram`` takes it."""
+    return Table(np.array(weights, dtype=np.result_type(weights, np.float32)))
 
 
 def tensor(array: np.ndarray) -> np.ndarray:
@@ -169,10 +186,12 @@ def tensor(array: np.ndarray) -> np.ndarray:
     return np.asarray(array)
 
 
+def to_numpy(array) -> np.ndarray:
+    return np.asarray(array)
+
+
 def losses_to_numpy(losses: list[float]) -> np.ndarray:
     return np.asarray(losses, dtype=np.float64)
 
 
-def train(data, config: training.TrainConfig | None = None, **options) -> training.History:
-    """Train on ``data`` with the shared loop; see :func:`backends.training.fit` for the options."""
-    return training.fit(sys.modules[__name__], data, config, **options)
+train = loop.bind(sys.modules[__name__])  # train(data, epochs=..., ...): the shared loop with this backend

@@ -12,9 +12,10 @@ import sys
 
 import numpy as np
 
-from backends import training
-from backends.frameworks import importing
-from backends.ptb import Batch, CbowBatch
+from backends.common.frameworks import importing
+from backends.pipeline.models import Batch, Model
+from backends.training import adam, devices, loop
+from backends.training.state import TrainerState
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before the import: keep C++ log lines out of outputs
 with importing("tensorflow"):
@@ -26,20 +27,28 @@ NAME = "tensorflow"
 def resolve_device(request: str = "auto") -> str:
     """'/GPU:0' when TensorFlow sees a GPU (or one is asked for), else '/CPU:0'."""
     found = bool(tf.config.list_physical_devices("GPU"))
-    kind = training.choose_device(request, "TensorFlow", found, "" if found else "no GPU in tf.config")
+    kind = devices.choose_device(request, "TensorFlow", found, "" if found else "no GPU in tf.config")
     return "/GPU:0" if kind == "gpu" else "/CPU:0"
 
 
+def describe_device(device: str) -> str:
+    if "GPU" not in device:
+        return "cpu"
+    details = tf.config.experimental.get_device_details(tf.config.list_physical_devices("GPU")[0])
+    return devices.device_name("gpu", details.get("device_name"))
+
+
 def skip_gram(centers: tf.Tensor, contexts_negatives: tf.Tensor, embed_center, embed_context) -> tf.Tensor:
-    """Scores u_o · v_c of every context-or-noise word against its center: (B, 1) and (B, W) → (B, 1, W)."""
+    """Scores u_o · v_c, (B, 1) centers and (B, W) context-or-noise words → (B, 1, W): ``tf.matmul``, batched
+    over the first axis, with ``transpose_b`` instead of a transposed copy."""
     v = embed_center(centers)  # (B, 1, E)
     u = embed_context(contexts_negatives)  # (B, W, E)
     return tf.matmul(v, u, transpose_b=True)
 
 
 def cbow(contexts: tf.Tensor, context_mask: tf.Tensor, targets: tf.Tensor, embed_center, embed_context) -> tf.Tensor:
-    """Scores u_t · mean(v_c) of every target (center or noise) against the mean of the real context vectors:
-    (B, C), (B, C) and (B, T) → (B, 1, T)."""
+    """Scores u_t · mean(v_c), (B, C) contexts with their mask and (B, T) targets (center, then noise) → (B, 1, T):
+    ``tf.reduce_sum`` for the masked mean, then ``tf.matmul``."""
     v = embed_center(contexts) * context_mask[:, :, None]  # (B, C, E), padding zeroed
     count = tf.maximum(tf.reduce_sum(context_mask, axis=1), 1.0)[:, None, None]
     mean = tf.reduce_sum(v, axis=1, keepdims=True) / count  # (B, 1, E)
@@ -53,10 +62,16 @@ def masked_bce(scores: tf.Tensor, label: tf.Tensor, mask: tf.Tensor) -> tf.Tenso
     return tf.reduce_sum(losses, axis=1) / tf.maximum(tf.reduce_sum(mask, axis=1), 1.0)
 
 
-def objective(embed_center, embed_context, arrays: dict) -> tf.Tensor:
+def objective(model: Model, embed_center, embed_context, arrays: dict) -> tf.Tensor:
     """The batch's summed loss, the quantity each step minimises; record it on a tape to differentiate it."""
-    scores = training.forward(sys.modules[__name__], embed_center, embed_context, arrays)
+    scores = model.scores(sys.modules[__name__], embed_center, embed_context, arrays)
     return tf.reduce_sum(masked_bce(tf.reshape(scores, tf.shape(arrays["label"])), arrays["label"], arrays["mask"]))
+
+
+def batch_tensors(batch: Batch, device: str, float_dtype=np.float32) -> dict[str, tf.Tensor]:
+    """The batch's arrays as tensors on ``device``."""
+    with tf.device(device):
+        return {name: tf.constant(a) for name, a in batch.arrays(float_dtype).items()}
 
 
 def _dense(gradients: list) -> list[tf.Tensor]:
@@ -64,13 +79,13 @@ def _dense(gradients: list) -> list[tf.Tensor]:
     return [tf.convert_to_tensor(g) for g in gradients]
 
 
-def gradients(center_weights: np.ndarray, context_weights: np.ndarray, batch: Batch | CbowBatch) -> tuple[np.ndarray, np.ndarray]:
+def gradients(center_weights: np.ndarray, context_weights: np.ndarray, batch: Batch) -> tuple[np.ndarray, np.ndarray]:
     """The tape's gradients of the batch's summed loss for both tables, in the weights' dtype (on the CPU)."""
     with tf.device("/CPU:0"):
         tables = embedding(center_weights), embedding(context_weights)
-        arrays = {name: tf.constant(a) for name, a in batch.arrays(center_weights.dtype).items()}
+        arrays = batch_tensors(batch, "/CPU:0", center_weights.dtype)
         with tf.GradientTape() as tape:
-            loss = objective(*tables, arrays)
+            loss = objective(batch.model, *tables, arrays)
         grads = _dense(tape.gradient(loss, [table.embeddings for table in tables]))
     return to_numpy(grads[0]), to_numpy(grads[1])
 
@@ -80,32 +95,32 @@ class Trainer:
 
     def __init__(self, center_weights: np.ndarray, context_weights: np.ndarray, lr: float, device: str = "auto"):
         self.device = resolve_device(device)
-        self.device_name = "gpu" if "GPU" in self.device else "cpu"
+        self.device_name = describe_device(self.device)
         with tf.device(self.device):
             self.embed_center, self.embed_context = embedding(center_weights), embedding(context_weights)
-            self.optimizer = tf.keras.optimizers.Adam(learning_rate=lr, epsilon=1e-8)  # Keras' default is 1e-7
+            self.optimizer = tf.keras.optimizers.Adam(learning_rate=lr, beta_1=adam.BETA1, beta_2=adam.BETA2)
             # Read at run time by Keras' update rule, and set each step to PyTorch's epsilon placement.
-            self.optimizer.epsilon = tf.Variable(1e-8, trainable=False, dtype=tf.float32)
-        self.variables = [self.embed_center.embeddings, self.embed_context.embeddings]
-        # Adam's moments are created now: variables created inside tf.function would force a second trace.
-        with tf.device(self.device):
+            self.optimizer.epsilon = tf.Variable(adam.EPSILON, trainable=False, dtype=tf.float32)
+            self.variables = [self.embed_center.embeddings, self.embed_context.embeddings]
+            # Adam's moments are created now: variables created inside tf.function would force a second trace.
             self.optimizer.build(self.variables)
         self._update = None  # traced on the first batch, with that batch's shapes as its fixed signature
 
-    def _update_eager(self, arrays: dict) -> tf.Tensor:
+    def _update_eager(self, model: Model, arrays: dict) -> tf.Tensor:
         with tf.GradientTape() as tape:
-            loss = objective(self.embed_center, self.embed_context, arrays)
+            loss = objective(model, self.embed_center, self.embed_context, arrays)
         grads = _dense(tape.gradient(loss, self.variables))
-        self.optimizer.epsilon.assign(training.adam_epsilon_hat(tf.cast(self.optimizer.iterations + 1, tf.float32)))
+        self.optimizer.epsilon.assign(adam.epsilon_hat(tf.cast(self.optimizer.iterations + 1, tf.float32)))
         self.optimizer.apply_gradients(zip(grads, self.variables))
         return loss
 
-    def step(self, batch: Batch | CbowBatch) -> tf.Tensor:
-        arrays = batch.arrays()
+    def step(self, batch: Batch) -> tf.Tensor:
+        arrays = batch_tensors(batch, self.device)
         if self._update is None:
             # Every batch of a run has the same shapes, so a signature fixed to them traces exactly once.
-            signature = {name: tf.TensorSpec(a.shape, tf.as_dtype(a.dtype)) for name, a in arrays.items()}
-            self._update = tf.function(self._update_eager, input_signature=[signature])
+            signature = {name: tf.TensorSpec(a.shape, a.dtype) for name, a in arrays.items()}
+            model = batch.model
+            self._update = tf.function(lambda arrays: self._update_eager(model, arrays), input_signature=[signature])
         with tf.device(self.device):
             return self._update(arrays)
 
@@ -113,23 +128,30 @@ class Trainer:
         """The center-word table, the chapter's word vectors."""
         return to_numpy(self.embed_center.embeddings)
 
-    # Keras keeps Adam's moments in per-variable lists, in the order of `self.variables`.
-    def state(self) -> dict[str, np.ndarray]:
-        """Tables and Adam's moments as NumPy arrays, in the layout every backend shares (for checkpoints)."""
-        arrays = {"adam_step": np.array(int(self.optimizer.iterations.numpy()))}
-        for index, name in enumerate(("center", "context")):
-            arrays[name] = to_numpy(self.variables[index])
-            arrays[f"{name}_m"] = to_numpy(self.optimizer._momentums[index])
-            arrays[f"{name}_v"] = to_numpy(self.optimizer._velocities[index])
-        return arrays
 
-    def load_state(self, arrays: dict[str, np.ndarray]) -> None:
-        """Put back what :meth:`state` returned."""
-        self.optimizer.iterations.assign(int(arrays["adam_step"]))
-        for index, name in enumerate(("center", "context")):
-            self.variables[index].assign(arrays[name])
-            self.optimizer._momentums[index].assign(arrays[f"{name}_m"])
-            self.optimizer._velocities[index].assign(arrays[f"{name}_v"])
+# -- checkpoints: the trainer's state in NumPy and back (backends.training.state) ---------------------------
+
+
+def _adam_slots(trainer: Trainer) -> list[tuple[tf.Variable, tf.Variable]]:
+    """Where Keras keeps Adam's moments: private per-variable lists, in the order of ``trainer.variables``."""
+    return list(zip(trainer.optimizer._momentums, trainer.optimizer._velocities))
+
+
+def state(trainer: Trainer) -> TrainerState:
+    moments = tuple((to_numpy(m), to_numpy(v)) for m, v in _adam_slots(trainer))
+    return TrainerState(tuple(to_numpy(table) for table in trainer.variables), moments,
+                        int(trainer.optimizer.iterations.numpy()))
+
+
+def load_state(trainer: Trainer, state: TrainerState) -> None:
+    trainer.optimizer.iterations.assign(state.step)
+    for table, weights, slots, pair in zip(trainer.variables, state.tables, _adam_slots(trainer), state.moments):
+        table.assign(weights)
+        for slot, values in zip(slots, pair):
+            slot.assign(values)
+
+
+# -- conversions ---------------------------------------------------------------------------------------------
 
 
 def embedding(weights: np.ndarray) -> tf.keras.layers.Embedding:
@@ -141,13 +163,13 @@ def embedding(weights: np.ndarray) -> tf.keras.layers.Embedding:
     return table
 
 
-def to_numpy(array) -> np.ndarray:
-    return np.asarray(array)
-
-
 def tensor(array: np.ndarray) -> tf.Tensor:
     """A NumPy array as a tensor of this framework (for the notebooks' small examples)."""
     return tf.convert_to_tensor(np.asarray(array))
+
+
+def to_numpy(array) -> np.ndarray:
+    return np.asarray(array)
 
 
 def losses_to_numpy(losses: list[tf.Tensor]) -> np.ndarray:
@@ -155,6 +177,4 @@ def losses_to_numpy(losses: list[tf.Tensor]) -> np.ndarray:
     return to_numpy(tf.stack(losses))
 
 
-def train(data, config: training.TrainConfig | None = None, **options) -> training.History:
-    """Train on ``data`` with the shared loop; see :func:`backends.training.fit` for the options."""
-    return training.fit(sys.modules[__name__], data, config, **options)
+train = loop.bind(sys.modules[__name__])  # train(data, epochs=..., ...): the shared loop with this backend

@@ -1,7 +1,7 @@
 """PyTorch backend: the chapter's model with ``nn.Embedding`` tables and ``torch.bmm``.
 
 Only what is PyTorch-specific lives here; the data, the initial weights and the training loop are
-shared (``backends.ptb``, ``backends.training``).
+shared (``backends.pipeline``, ``backends.training``).
 """
 
 from __future__ import annotations
@@ -10,15 +10,15 @@ import sys
 
 import numpy as np
 
-from backends import training
-from backends.frameworks import importing
+from backends.common.frameworks import importing
+from backends.pipeline.models import Batch, Model
+from backends.training import adam, devices, loop
+from backends.training.state import TrainerState
 
 with importing("torch"):
     import torch
     import torch.nn.functional as F
     from torch import nn
-
-from backends.ptb import Batch, CbowBatch
 
 NAME = "torch"
 
@@ -26,18 +26,23 @@ NAME = "torch"
 def resolve_device(request: str = "auto") -> torch.device:
     """CUDA when present (or asked for), else the CPU."""
     found = torch.cuda.is_available()
-    kind = training.choose_device(request, "PyTorch", found, "" if found else "torch.cuda.is_available() is False")
+    kind = devices.choose_device(request, "PyTorch", found, "" if found else "torch.cuda.is_available() is False")
     return torch.device("cuda" if kind == "gpu" else "cpu")
+
+
+def describe_device(device: torch.device) -> str:
+    return devices.device_name("gpu", torch.cuda.get_device_name(device)) if device.type == "cuda" else "cpu"
 
 
 def skip_gram(
     centers: torch.Tensor, contexts_negatives: torch.Tensor, embed_center: nn.Embedding, embed_context: nn.Embedding
 ) -> torch.Tensor:
-    """Scores u_o · v_c of every context-or-noise word against its center: (B, 1) and (B, W) → (B, 1, W)."""
+    """Scores u_o · v_c, (B, 1) centers and (B, W) context-or-noise words → (B, 1, W): ``torch.bmm``, one
+    matrix product per example."""
     v = embed_center(centers)  # (B, 1, E)
     u = embed_context(contexts_negatives)  # (B, W, E)
     # u v^T, then transposed: the chapter's v u^T with the operands swapped. The backward pass then writes the
-    # (B, W, E) block's gradient in that block's own layout instead of a transposed one it must copy (~20% faster).
+    # (B, W, E) block's gradient in that block's own layout instead of a transposed one it must copy.
     return torch.bmm(u, v.transpose(1, 2)).transpose(1, 2)
 
 
@@ -45,8 +50,8 @@ def cbow(
     contexts: torch.Tensor, context_mask: torch.Tensor, targets: torch.Tensor, embed_center: nn.Embedding,
     embed_context: nn.Embedding,
 ) -> torch.Tensor:
-    """Scores u_t · mean(v_c) of every target (center or noise) against the mean of the real context vectors:
-    (B, C), (B, C) and (B, T) → (B, 1, T)."""
+    """Scores u_t · mean(v_c), (B, C) contexts with their mask and (B, T) targets (center, then noise) → (B, 1, T):
+    the padded contexts zeroed, summed and divided by their count, then ``torch.bmm``."""
     v = embed_center(contexts) * context_mask.unsqueeze(-1)  # (B, C, E), padding zeroed
     mean = v.sum(dim=1, keepdim=True) / context_mask.sum(dim=1).clamp(min=1).view(-1, 1, 1)  # (B, 1, E)
     u = embed_context(targets)  # (B, T, E)
@@ -59,20 +64,22 @@ def masked_bce(scores: torch.Tensor, label: torch.Tensor, mask: torch.Tensor) ->
     return losses.sum(dim=1) / mask.sum(dim=1).clamp(min=1)
 
 
-def objective(embed_center: nn.Embedding, embed_context: nn.Embedding, batch: Batch | CbowBatch, device) -> torch.Tensor:
-    """The batch's summed loss, the quantity each step minimises, in the tables' dtype."""
-    float_dtype = torch.empty(0, dtype=embed_center.weight.dtype).numpy().dtype
-    arrays = {
-        name: torch.from_numpy(array).to(device, non_blocking=True) for name, array in batch.arrays(float_dtype).items()
-    }
-    scores = training.forward(sys.modules[__name__], embed_center, embed_context, arrays)
+def objective(model: Model, embed_center: nn.Embedding, embed_context: nn.Embedding, arrays: dict) -> torch.Tensor:
+    """The batch's summed loss, the quantity each step minimises."""
+    scores = model.scores(sys.modules[__name__], embed_center, embed_context, arrays)
     return masked_bce(scores.reshape(arrays["label"].shape), arrays["label"], arrays["mask"]).sum()
 
 
-def gradients(center_weights: np.ndarray, context_weights: np.ndarray, batch: Batch | CbowBatch) -> tuple[np.ndarray, np.ndarray]:
+def batch_tensors(batch: Batch, device: torch.device, float_dtype=np.float32) -> dict[str, torch.Tensor]:
+    """The batch's arrays as tensors on ``device`` (copied while the host goes on where it can)."""
+    return {name: torch.from_numpy(a).to(device, non_blocking=True) for name, a in batch.arrays(float_dtype).items()}
+
+
+def gradients(center_weights: np.ndarray, context_weights: np.ndarray, batch: Batch) -> tuple[np.ndarray, np.ndarray]:
     """Autograd's gradients of the batch's summed loss for both tables, in the weights' dtype (on the CPU)."""
     tables = embedding(center_weights), embedding(context_weights)
-    objective(*tables, batch, torch.device("cpu")).backward()
+    arrays = batch_tensors(batch, torch.device("cpu"), center_weights.dtype)
+    objective(batch.model, *tables, arrays).backward()
     return tuple(to_numpy(table.weight.grad) for table in tables)
 
 
@@ -84,12 +91,14 @@ class Trainer:
         self.device_name = describe_device(self.device)
         self.embed_center, self.embed_context = embedding(center_weights), embedding(context_weights)
         self.net = nn.Sequential(self.embed_center, self.embed_context).to(self.device)
-        # fused: one kernel for the whole update instead of a dozen passes; the same Adam (a quarter faster on CPU)
-        self.optimizer = torch.optim.Adam(self.net.parameters(), lr=lr, eps=1e-8, fused=True)
+        # fused: one kernel for the whole update instead of a dozen passes; the same Adam, faster
+        self.optimizer = torch.optim.Adam(self.net.parameters(), lr=lr, betas=(adam.BETA1, adam.BETA2),
+                                          eps=adam.EPSILON, fused=True)
 
-    def step(self, batch: Batch | CbowBatch) -> torch.Tensor:
+    def step(self, batch: Batch) -> torch.Tensor:
+        arrays = batch_tensors(batch, self.device)
         self.optimizer.zero_grad(set_to_none=True)
-        loss = objective(self.embed_center, self.embed_context, batch, self.device)
+        loss = objective(batch.model, self.embed_center, self.embed_context, arrays)
         loss.backward()
         self.optimizer.step()
         return loss.detach()
@@ -98,42 +107,38 @@ class Trainer:
         """The center-word table, the chapter's word vectors."""
         return to_numpy(self.embed_center.weight)
 
-    def state(self) -> dict[str, np.ndarray]:
-        """Tables and Adam's moments as NumPy arrays, in the layout every backend shares (for checkpoints)."""
-        arrays, step = {}, 0
-        for name, table in (("center", self.embed_center), ("context", self.embed_context)):
-            adam = self.optimizer.state.get(table.weight, {})
-            arrays[name] = to_numpy(table.weight)
-            arrays[f"{name}_m"] = to_numpy(adam["exp_avg"]) if adam else np.zeros_like(arrays[name])
-            arrays[f"{name}_v"] = to_numpy(adam["exp_avg_sq"]) if adam else np.zeros_like(arrays[name])
-            step = int(adam["step"]) if adam else 0
-        return {**arrays, "adam_step": np.array(step)}
 
-    def load_state(self, arrays: dict[str, np.ndarray]) -> None:
-        """Put back what :meth:`state` returned."""
-        step = int(arrays["adam_step"])
-        for name, table in (("center", self.embed_center), ("context", self.embed_context)):
-            with torch.no_grad():
-                table.weight.copy_(torch.from_numpy(arrays[name]))
-            if step:
-                self.optimizer.state[table.weight] = {
-                    "step": torch.tensor(float(step), device=self.device),  # the fused update wants it beside the table
-                    "exp_avg": torch.from_numpy(arrays[f"{name}_m"].copy()).to(self.device),
-                    "exp_avg_sq": torch.from_numpy(arrays[f"{name}_v"].copy()).to(self.device),
-                }
+# -- checkpoints: the trainer's state in NumPy and back (backends.training.state) ---------------------------
 
 
-def describe_device(device: torch.device) -> str:
-    return f"cuda ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else "cpu"
+def _adam_slots(trainer: Trainer) -> tuple[dict, tuple[nn.Parameter, nn.Parameter]]:
+    """Where torch.optim keeps Adam's moments: ``optimizer.state``, keyed by the two tables (empty at first)."""
+    return trainer.optimizer.state, (trainer.embed_center.weight, trainer.embed_context.weight)
 
 
-def to_numpy(array: torch.Tensor) -> np.ndarray:
-    return array.detach().cpu().numpy()
+def state(trainer: Trainer) -> TrainerState:
+    slots, tables = _adam_slots(trainer)
+    weights = tuple(to_numpy(table) for table in tables)
+    if not slots.get(tables[0]):
+        return TrainerState.fresh(weights)
+    moments = tuple((to_numpy(slots[t]["exp_avg"]), to_numpy(slots[t]["exp_avg_sq"])) for t in tables)
+    return TrainerState(weights, moments, int(slots[tables[0]]["step"]))
 
 
-def tensor(array: np.ndarray) -> torch.Tensor:
-    """A NumPy array as a tensor of this framework (for the notebooks' small examples)."""
-    return torch.from_numpy(np.asarray(array))
+def load_state(trainer: Trainer, state: TrainerState) -> None:
+    slots, tables = _adam_slots(trainer)
+    for table, weights, (m, v) in zip(tables, state.tables, state.moments):
+        with torch.no_grad():
+            table.copy_(torch.from_numpy(weights))
+        if state.step:
+            slots[table] = {
+                "step": torch.tensor(float(state.step), device=trainer.device),  # the fused update wants it there
+                "exp_avg": torch.from_numpy(m.copy()).to(trainer.device),
+                "exp_avg_sq": torch.from_numpy(v.copy()).to(trainer.device),
+            }
+
+
+# -- conversions ---------------------------------------------------------------------------------------------
 
 
 def embedding(weights: np.ndarray) -> nn.Embedding:
@@ -142,11 +147,18 @@ def embedding(weights: np.ndarray) -> nn.Embedding:
     return nn.Embedding.from_pretrained(torch.from_numpy(weights.copy()), freeze=False)
 
 
+def tensor(array: np.ndarray) -> torch.Tensor:
+    """A NumPy array as a tensor of this framework (for the notebooks' small examples)."""
+    return torch.from_numpy(np.asarray(array))
+
+
+def to_numpy(array: torch.Tensor) -> np.ndarray:
+    return array.detach().cpu().numpy()
+
+
 def losses_to_numpy(losses: list[torch.Tensor]) -> np.ndarray:
     """Many scalar losses read back from the device in one transfer."""
     return to_numpy(torch.stack(losses))
 
 
-def train(data, config: training.TrainConfig | None = None, **options) -> training.History:
-    """Train on ``data`` with the shared loop; see :func:`backends.training.fit` for the options."""
-    return training.fit(sys.modules[__name__], data, config, **options)
+train = loop.bind(sys.modules[__name__])  # train(data, epochs=..., ...): the shared loop with this backend

@@ -9,7 +9,7 @@ the outputs it produced are checked as a reader would see them:
 - nothing may reach stderr (warnings, log lines, progress bars), and no text may hold a terminal's control
   characters (carriage returns, escape sequences) that a notebook shows as garbage.
 
-A notebook runs only where the framework it trains is installed (see tests/installed.py): elsewhere its cells
+A notebook runs only where the framework it trains is installed (see tests/helpers.py): elsewhere its cells
 are skipped with the install command as the reason, except in an environment that must carry that framework,
 where the notebook runs and fails.
 """
@@ -20,7 +20,7 @@ import re
 
 import pytest
 
-from installed import skip_reason
+from helpers import skip_reason
 
 FIGURE_AS_TEXT = re.compile(r"<Figure size \d+x\d+ with \d+ Axes>")
 CONTROL = re.compile(r"[\r\x08\x1b]")

@@ -1,37 +1,45 @@
-"""Shared fixtures: the PTB dataset is built once per test session (about a second).
+"""Shared fixtures (the PTB dataset is built once per test session, about a second) and the one way a test
+that needs a framework is skipped where it is missing (see ``helpers.require``): a parameter named
+``framework``, or the marker ``needs("torch")``.
 
 MXNet is imported first where it is installed: importing TensorFlow before MXNet in one process segfaults
 inside libmxnet's operator tuning, and the backend tests load every installed framework in this process.
-
-A test parametrized over frameworks (a parameter named ``framework``) runs only where that framework is
-installed; see ``installed.py`` for what a missing one means in each environment.
 """
+
+import json
 
 import numpy as np
 import pytest
 
-from backends import ptb
-from installed import missing, require
+from backends.pipeline import Corpus, Dataset, load_corpus, make_dataset
+from helpers import missing, require, run
 
 if missing("mxnet") is None:
     import backends.mxnet  # noqa: F401  (must precede TensorFlow)
 
 
-@pytest.fixture(autouse=True)
-def _framework_installed(request):
-    callspec = getattr(request.node, "callspec", None)
+def pytest_configure(config):
+    config.addinivalue_line("markers", "needs(framework): the test runs only where that framework is installed")
+
+
+def pytest_runtest_setup(item):
+    """Before any fixture is set up (a module's fixture may load the framework): skip or fail as require says."""
+    callspec = getattr(item, "callspec", None)
+    names = [marker.args[0] for marker in item.iter_markers("needs")]
     if callspec is not None and "framework" in callspec.params:
-        require(callspec.params["framework"])
+        names.append(callspec.params["framework"])
+    for name in names:
+        require(name)
 
 
 @pytest.fixture(scope="session")
-def corpus() -> ptb.Corpus:
-    return ptb.load_corpus()
+def corpus() -> Corpus:
+    return load_corpus()
 
 
 @pytest.fixture(scope="session")
-def data(corpus) -> ptb.Word2VecData:
-    return ptb.Word2VecData(corpus, seed=0)
+def data(corpus) -> Dataset:
+    return make_dataset(corpus, seed=0)
 
 
 @pytest.fixture(scope="session")
@@ -41,3 +49,13 @@ def loss_example():
     label = np.array([[1, 0, 0, 0], [0, 1, 0, 0]], dtype=np.float32)
     mask = np.array([[1, 1, 1, 1], [1, 1, 0, 0]], dtype=np.float32)
     return scores, label, mask
+
+
+@pytest.fixture(scope="session")
+def trained(tmp_path_factory):
+    """A 40-step PyTorch run trained by the command line: its results folder and its JSON summary (a test that
+    uses it is marked ``needs("torch")``)."""
+    out = tmp_path_factory.mktemp("results")
+    done = run("train", "--framework", "torch", "--max-steps", "40", "--out", out, "--json")
+    assert done.returncode == 0, done.stderr
+    return out, json.loads(done.stdout.strip().splitlines()[-1])

@@ -4,14 +4,18 @@ learning, determinism, checkpoint state, devices, and agreement with the NumPy o
 import inspect
 import itertools
 import math
+import re
 
 import numpy as np
 import pytest
 
-from backends import FRAMEWORKS, contract, load_backend, ptb
-from backends.errors import W2VError
-from backends.training import initial_weights
-from installed import missing, require
+from backends import FRAMEWORKS, load_backend
+from backends.pipeline import make_dataset
+from backends.training import contract
+from backends.common.errors import W2VError
+from backends.training.state import TrainerState
+from backends.training.weights import initial_weights
+from helpers import missing
 
 STEPS = 60
 REFERENCE = "numpy"  # the oracle: no framework, always installed
@@ -20,7 +24,6 @@ OTHERS = [f for f in FRAMEWORKS if f != REFERENCE]
 
 @pytest.fixture(scope="module", params=FRAMEWORKS)
 def framework(request):
-    require(request.param)
     return request.param
 
 
@@ -158,7 +161,7 @@ def test_cbow_scores_are_dot_products_with_the_mean_context(w2v):
 
 @pytest.fixture(scope="module")
 def cbow_runs(corpus):
-    data = ptb.Word2VecData(corpus, model="cbow", seed=0)
+    data = make_dataset(corpus, model="cbow", seed=0)
     return {name: load_backend(name).train(data, max_steps=30, progress=False)
             for name in FRAMEWORKS if missing(name) is None}
 
@@ -167,7 +170,7 @@ def cbow_runs(corpus):
 def test_cbow_step_losses_agree_with_the_oracle(framework, cbow_runs):
     ours, reference = np.array(cbow_runs[framework].step_losses), np.array(cbow_runs[REFERENCE].step_losses)
     assert (np.abs(ours - reference) / reference).max() < 1e-4
-    assert cbow_runs[framework].config["model"] == "cbow"
+    assert cbow_runs[framework].settings["model"] == "cbow"
     assert np.mean(reference[-5:]) < reference[0] - 1e-3  # CBOW starts slowly: ~0.002 lower after 30 steps
 
 
@@ -206,10 +209,13 @@ def test_state_round_trip(w2v, data):
     weights = initial_weights(len(data.vocab), 8, seed=0)
     original, reference = w2v.Trainer(*weights, lr=0.002, device="cpu"), oracle.Trainer(*weights, lr=0.002)
     assert original.device_name == "cpu"
+    fresh = w2v.state(original)  # before the first step: the shared weights, zero moments
+    assert fresh.step == 0 and np.array_equal(fresh.tables[0], weights[0])
+    assert not any(moment.any() for pair in fresh.moments for moment in pair)
     for batch in batches[:3]:
         original.step(batch)
         reference.step(batch)
-    saved, expected = original.state(), reference.state()
+    saved, expected = w2v.state(original).arrays(), oracle.state(reference).arrays()
     assert set(saved) == set(expected) == {"center", "context", "center_m", "center_v", "context_m", "context_v",
                                            "adam_step"}
     assert int(saved["adam_step"]) == 3
@@ -223,11 +229,21 @@ def test_state_round_trip(w2v, data):
     assert np.abs(saved["context_v"]).max() > 0 and np.abs(saved["center_m"]).max() > 0
 
     restored = w2v.Trainer(*initial_weights(len(data.vocab), 8, seed=1), lr=0.002, device="cpu")
-    restored.load_state(saved)
+    w2v.load_state(restored, TrainerState.from_arrays(saved))
     loss_original = float(w2v.losses_to_numpy([original.step(batches[3])])[0])
     loss_restored = float(w2v.losses_to_numpy([restored.step(batches[3])])[0])
     assert loss_restored == loss_original
-    after, again = original.state(), restored.state()
+    after, again = w2v.state(original).arrays(), w2v.state(restored).arrays()
     assert int(again["adam_step"]) == 4
     for key in after:
         np.testing.assert_array_equal(again[key], after[key], err_msg=key)
+
+
+def test_the_trainer_the_chapter_shows_is_the_teaching_part_only(w2v):
+    """show_source(w2v.Trainer) in the notebooks: tables, forward pass, gradient and Adam, no checkpoint plumbing
+    and no optimizer internals (those live in the module's state/load_state and _adam_slots)."""
+    source = inspect.getsource(w2v.Trainer)
+    assert not {"state", "load_state"} & set(vars(w2v.Trainer))
+    assert re.findall(r"\._\w+", source) == [] or set(re.findall(r"\._\w+", source)) <= {"._update", "._compile",
+                                                                                          "._update_eager"}
+    assert len(source.splitlines()) <= 45

@@ -8,7 +8,6 @@ machine without one. A hypothesis test then drives `train` with random values of
 import contextlib
 import io
 import json
-import os
 import tempfile
 from pathlib import Path
 
@@ -17,8 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from backends import cli
-from test_cli import run, user_error
+from backends.cli import main as cli
+from helpers import run, user_error
 
 
 def one_paragraph(err: str) -> str:
@@ -109,6 +108,7 @@ def test_resume_refuses_other_data_settings_before_training_and_keeps_the_run(ca
     assert {name: (tmp_path / "numpy" / name).read_bytes() for name in written} == written
 
 
+@pytest.mark.needs("torch")
 def test_a_comparison_that_trains_nothing_says_so(tmp_path):
     import torch
 

@@ -7,8 +7,8 @@ goals are benchmarks, never timed unit tests.
 import numpy as np
 import pytest
 
-from backends import bench
-from backends.errors import W2VError
+from backends.cli import bench
+from backends.common.errors import W2VError
 
 
 def test_median_of_rounds_keeps_the_median_and_the_range():

@@ -7,10 +7,13 @@ import shutil
 
 import pytest
 
-from backends import FRAMEWORKS, cli, compare, frameworks
-from backends.compare import max_relative_differences
-from installed import missing, require
-from test_cli import run, user_error
+from backends.cli import compare
+from backends.cli import main as cli
+from backends.cli.report import max_relative_differences
+from backends.common import frameworks
+from backends.common.frameworks import FRAMEWORKS
+from backends.common.settings import Settings
+from helpers import missing, run, user_error
 
 INSTALLED = [name for name in FRAMEWORKS if missing(name) is None]
 
@@ -33,7 +36,7 @@ def mxnet_absent(monkeypatch):
 
 
 def test_a_framework_not_installed_is_reported_without_starting_it(mxnet_absent, tmp_path, capsys):
-    summary = compare.compare(["numpy", "mxnet"], tmp_path, ["--max-steps", "3"], progress=False)
+    summary = compare.compare(["numpy", "mxnet"], tmp_path, Settings(max_steps=3), progress=False)
     printed = capsys.readouterr().out
     assert summary["frameworks"]["mxnet"]["status"] == "not installed"
     assert summary["frameworks"]["mxnet"]["wall_seconds"] == 0.0 and not (tmp_path / "mxnet").exists()
@@ -57,8 +60,8 @@ def test_max_relative_differences_by_pair():
 
 @pytest.fixture(scope="module")
 def comparison(tmp_path_factory):
-    """torch trains; tensorflow is made to fail at import (a broken install shadowing the real one)."""
-    require("torch")
+    """torch trains; tensorflow is made to fail at import (a broken install shadowing the real one). Every test
+    that uses it is marked ``needs("torch")``."""
     shadow = tmp_path_factory.mktemp("shadow")
     (shadow / "tensorflow").mkdir()
     (shadow / "tensorflow" / "__init__.py").write_text("raise ImportError('simulated broken install')\n")
@@ -69,6 +72,7 @@ def comparison(tmp_path_factory):
     return out, done
 
 
+@pytest.mark.needs("torch")
 def test_a_failing_framework_is_reported_and_the_others_finish(comparison):
     out, done = comparison
     assert done.returncode == 1  # not every framework ran
@@ -88,6 +92,7 @@ def test_a_failing_framework_is_reported_and_the_others_finish(comparison):
                                                     f"summary.json, loss_curves.png and divergence.png.")
 
 
+@pytest.mark.needs("torch")
 def test_comparison_files(comparison):
     out, _ = comparison
     assert (out / "loss_curves.png").stat().st_size > 10_000 and (out / "divergence.png").stat().st_size > 10_000
@@ -103,6 +108,7 @@ def test_unknown_framework_in_a_comparison(capsys, tmp_path):
     assert "unknown framework 'caffe'" in user_error(capsys, "parity", "--frameworks", "caffe")
 
 
+@pytest.mark.needs("torch")
 def test_diff_of_two_result_folders(comparison, tmp_path, capsys):
     """How the cross-environment figure is made: the same runs in two folders, framework by framework."""
     out, _ = comparison

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from backends import embeddings
-from backends.errors import W2VError
-from backends.files import write_text
+from backends.vectors import embeddings
+from backends.common.errors import W2VError
+from backends.common.files import write_text
 
 WORDS = ["<unk>", "king", "queen", "apple", "pear"]
 MATRIX = np.array([[0, 0, 1], [1, 0.1, 0], [0.9, 0.2, 0], [0, 1, 0.1], [0.1, 0.9, 0]], dtype=np.float32)

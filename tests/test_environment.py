@@ -12,8 +12,8 @@ from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
-from backends.frameworks import ENVIRONMENTS, FRAMEWORKS, REGISTRY
-from installed import ENVIRONMENT, missing
+from backends.common.frameworks import ENVIRONMENTS, FRAMEWORKS, REGISTRY
+from helpers import ENVIRONMENT, missing
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCKS = {"book": "requirements.txt", "current": "requirements-current.txt"}

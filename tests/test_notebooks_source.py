@@ -11,7 +11,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from backends.frameworks import REGISTRY
+from backends.common.frameworks import REGISTRY
 
 ROOT = Path(__file__).resolve().parent.parent
 spec = importlib.util.spec_from_file_location("make_notebooks", ROOT / "tools" / "make_notebooks.py")

@@ -6,15 +6,17 @@ import zipfile
 import numpy as np
 import pytest
 
-from backends import ptb
-from backends.errors import W2VError
+from backends.common.errors import W2VError
+from backends.pipeline import corpus as ptb
+from backends.pipeline import make_dataset
+from backends.pipeline.noise import AliasSampler, noise_distribution
 
 
-def noise_part(data: ptb.Word2VecData) -> np.ndarray:
-    """A boolean (centers, width) matrix marking the noise-word slots of every row."""
+def noise_part(data) -> np.ndarray:
+    """A boolean (centers, width) matrix marking the noise-word slots of every skip-gram row."""
     columns = np.arange(data.width)[None, :]
-    n = data.num_contexts[:, None]
-    return (columns >= n) & (columns < n * (1 + data.num_noise))
+    n = data.first.num_contexts[:, None]
+    return (columns >= n) & (columns < n * (1 + data.settings.num_noise))
 
 
 def test_statistics_match_the_chapter(data):
@@ -39,13 +41,13 @@ def test_vocabulary_order_and_unk(corpus):
 
 
 def test_same_seed_same_batches_other_seed_other_batches(corpus, data):
-    again = ptb.Word2VecData(corpus, seed=0)
-    other = ptb.Word2VecData(corpus, seed=1)
-    assert np.array_equal(again.contexts_negatives, data.contexts_negatives)
+    again = make_dataset(corpus, seed=0)
+    other = make_dataset(corpus, seed=1)
+    assert np.array_equal(again.first.center_rows(), data.first.center_rows())
     first, second = next(data.batches(64)), next(again.batches(64))
     for name in ("centers", "contexts_negatives", "mask", "label"):
         assert np.array_equal(getattr(first, name), getattr(second, name))
-    assert other.subsampled_tokens != data.subsampled_tokens
+    assert other.first.subsampled_tokens != data.first.subsampled_tokens
 
 
 @pytest.mark.parametrize("model, expected", [
@@ -55,7 +57,7 @@ def test_same_seed_same_batches_other_seed_other_batches(corpus, data):
 def test_the_batches_are_the_same_bit_for_bit_under_every_numpy(corpus, model, expected):
     """Seed 0's first two epochs, hashed: the same digest under NumPy 1.23.5 (the book environment) and 2.4
     (today's), so the two environments' frameworks train on exactly the same batches. Measured in both."""
-    data = ptb.Word2VecData(corpus, seed=0, model=model)
+    data = make_dataset(corpus, seed=0, model=model)
     digest = hashlib.sha1()
     for epoch in (0, 1):
         for batch in data.batches(512, epoch=epoch):
@@ -65,44 +67,43 @@ def test_the_batches_are_the_same_bit_for_bit_under_every_numpy(corpus, model, e
 
 
 def test_the_initial_weights_are_the_same_bit_for_bit_under_every_numpy():
-    from backends.training import initial_weights
+    from backends.training.weights import initial_weights
 
     center, context = initial_weights(6719, 100, seed=0)
     assert hashlib.sha1(center.tobytes() + context.tobytes()).hexdigest() == "f29252c721e08d9c1d2f4271c2df4cd2ad5b71dd"
 
 
 def test_no_noise_word_is_a_context_of_its_center(data):
-    n = data.num_contexts
-    real_contexts = np.where(np.arange(2 * data.max_window)[None, :] < n[:, None],
-                             data.contexts_negatives[:, : 2 * data.max_window], -1)
-    noise = np.where(noise_part(data), data.contexts_negatives, -2)
+    n, rows, columns = data.first.num_contexts, data.first.center_rows(), 2 * data.settings.max_window
+    real_contexts = np.where(np.arange(columns)[None, :] < n[:, None], rows[:, :columns], -1)
+    noise = np.where(noise_part(data), rows, -2)
     clash = (noise[:, :, None] == real_contexts[:, None, :]).any(axis=(1, 2))
     assert not clash.any()
-    assert (data.contexts_negatives[noise_part(data)] > 0).all()  # never <unk>
+    assert (rows[noise_part(data)] > 0).all()  # never <unk>
 
 
 def test_noise_follows_count_to_the_three_quarters(corpus, data):
-    observed = np.bincount(data.contexts_negatives[noise_part(data)], minlength=len(corpus.vocab))
+    observed = np.bincount(data.first.center_rows()[noise_part(data)], minlength=len(corpus.vocab))
     observed = observed / observed.sum()
-    expected = ptb.noise_distribution(corpus.vocab.counts, 0.75)
+    expected = noise_distribution(corpus.vocab.counts, 0.75)
     distance = lambda p, q: 0.5 * np.abs(p - q).sum()
     # Rejecting a center's own contexts bends the distribution slightly (total variation ~0.011);
     # the wrong power would be far off.
     assert distance(observed, expected) < 0.03
-    assert distance(observed, ptb.noise_distribution(corpus.vocab.counts, 1.0)) > 0.15
-    assert distance(observed, ptb.noise_distribution(corpus.vocab.counts, 0.5)) > 0.15
+    assert distance(observed, noise_distribution(corpus.vocab.counts, 1.0)) > 0.15
+    assert distance(observed, noise_distribution(corpus.vocab.counts, 0.5)) > 0.15
 
 
 def test_alias_sampler_passes_a_chi_square_goodness_of_fit():
     from scipy import stats
 
-    probs = ptb.noise_distribution(np.array([0, 500, 120, 60, 30, 9, 3, 1]))
-    draws = ptb.AliasSampler(probs).draw(np.random.default_rng(7), 400_000)
+    probs = noise_distribution(np.array([0, 500, 120, 60, 30, 9, 3, 1]))
+    draws = AliasSampler(probs).draw(np.random.default_rng(7), 400_000)
     observed = np.bincount(draws, minlength=probs.size)[1:]
     assert np.bincount(draws, minlength=probs.size)[0] == 0
     result = stats.chisquare(observed, probs[1:] * draws.size)
     assert result.pvalue > 1e-3
-    skewed = stats.chisquare(observed, ptb.noise_distribution(np.array([0, 500, 120, 60, 30, 9, 3, 1]), 1.0)[1:] * draws.size)
+    skewed = stats.chisquare(observed, noise_distribution(np.array([0, 500, 120, 60, 30, 9, 3, 1]), 1.0)[1:] * draws.size)
     assert skewed.pvalue < 1e-12
 
 
@@ -115,9 +116,9 @@ def test_masks_labels_and_padding_are_consistent(data):
         assert (batch.label <= batch.mask).all()
         # masks are a prefix of ones; (1 + K) mask entries per context label
         assert (np.diff(batch.mask, axis=1) <= 0).all() and (np.diff(batch.label, axis=1) <= 0).all()
-        assert np.array_equal(batch.mask.sum(1), batch.label.sum(1) * (1 + data.num_noise))
+        assert np.array_equal(batch.mask.sum(1), batch.label.sum(1) * (1 + data.settings.num_noise))
         assert (batch.contexts_negatives[batch.mask == 0] == 0).all()
-        assert (batch.mask[: batch.size].sum(1) >= 1 + data.num_noise).all()
+        assert (batch.mask[: batch.size].sum(1) >= 1 + data.settings.num_noise).all()
     last = batches[-1]
     assert last.size == data.num_centers % 4096
     assert (last.mask[last.size :] == 0).all() and (last.centers[last.size :] == 0).all()
@@ -128,8 +129,8 @@ def test_each_epoch_visits_every_center_once_in_a_new_order(data):
         return np.concatenate([b.centers[: b.size, 0] for b in data.batches(1000, epoch=epoch)])
 
     first, second = centers(0), centers(1)
-    assert np.array_equal(np.sort(first), np.sort(data.centers))
-    assert np.array_equal(np.sort(second), np.sort(data.centers))
+    assert np.array_equal(np.sort(first), np.sort(data.first.centers))
+    assert np.array_equal(np.sort(second), np.sort(data.first.centers))
     assert not np.array_equal(first, second)
     assert np.array_equal(first, centers(0))  # an epoch's order depends only on the seed and the epoch
 
@@ -138,10 +139,10 @@ def test_contexts_lie_within_a_window_of_the_same_sentence():
     # Every word distinct and kept (t huge), so a context's word identifies its position.
     sentences = [" ".join(f"w{s}_{i}" for i in range(length)) for s, length in enumerate([7, 1, 0, 2, 12])]
     corpus = ptb.corpus_from_text("\n".join(sentences), min_count=1)
-    data = ptb.Word2VecData(corpus, max_window=3, num_noise=2, subsample_t=1e9, seed=3)
+    data = make_dataset(corpus, max_window=3, num_noise=2, subsample_t=1e9, seed=3)
     assert data.num_centers == 7 + 2 + 12  # one- and zero-word sentences give no centers
     position = {word: tuple(map(int, word[1:].split("_"))) for word in corpus.vocab.tokens[1:]}
-    for center, row, n in zip(data.centers, data.contexts_negatives, data.num_contexts):
+    for center, row, n in zip(data.first.centers, data.first.center_rows(), data.first.num_contexts):
         s, i = position[corpus.vocab.tokens[center]]
         got = [position[corpus.vocab.tokens[w]] for w in row[:n]]
         assert all(t == s for t, _ in got)
@@ -152,15 +153,17 @@ def test_contexts_lie_within_a_window_of_the_same_sentence():
         assert offsets == expected and 1 <= window <= 3
 
 
-def test_resampling_each_epoch_draws_anew(corpus):
-    fixed = ptb.Word2VecData(corpus, seed=5)
-    resampled = ptb.Word2VecData(corpus, seed=5, resample_each_epoch=True)
-    assert np.array_equal(fixed.contexts_negatives, resampled.contexts_negatives)
-    before = resampled.subsampled_tokens
-    next(resampled.batches(512, epoch=1))
-    assert resampled.subsampled_tokens != before
-    next(fixed.batches(512, epoch=1))
-    assert fixed.subsampled_tokens == before
+def test_resampling_each_epoch_draws_anew_from_the_seed_and_the_epoch(corpus):
+    fixed = make_dataset(corpus, seed=5)
+    resampled = make_dataset(corpus, seed=5, resample_each_epoch=True)
+    assert np.array_equal(fixed.first.center_rows(), resampled.first.center_rows())
+    assert resampled.draw(0) is resampled.first and fixed.draw(1) is fixed.first
+    second = resampled.draw(1)
+    assert second.subsampled_tokens != resampled.first.subsampled_tokens
+    assert np.array_equal(second.center_rows(), resampled.draw(1).center_rows())  # the same epoch, the same draw
+    first_batch = next(resampled.batches(512, epoch=1))
+    assert np.array_equal(first_batch.centers, next(resampled.batches(512, epoch=1)).centers)
+    assert not np.array_equal(first_batch.centers, next(fixed.batches(512, epoch=1)).centers)
 
 
 def test_missing_data_file_names_the_fix(tmp_path):
@@ -192,33 +195,38 @@ def test_corpus_errors(text, min_count, message):
 
 def test_bad_pipeline_settings(corpus, data):
     with pytest.raises(W2VError, match="max window 0 is out of range"):
-        ptb.Word2VecData(corpus, max_window=0)
+        make_dataset(corpus, max_window=0)
     with pytest.raises(W2VError, match="noise words 0 is out of range"):
-        ptb.Word2VecData(corpus, num_noise=0)
+        make_dataset(corpus, num_noise=0)
+    with pytest.raises(W2VError, match="epochs is a training setting, not the data's: give it to train"):
+        make_dataset(corpus, epochs=2)
     with pytest.raises(W2VError, match="batch size 0 is out of range"):
         next(data.batches(0))
 
 
 @pytest.fixture(scope="module")
 def cbow(corpus):
-    return ptb.Word2VecData(corpus, model="cbow", seed=0)
+    return make_dataset(corpus, model="cbow", seed=0)
 
 
 def test_cbow_sees_the_skipgram_contexts_and_avoids_its_center(data, cbow):
     # The same seed draws the same subsampling and windows; only the noise words differ.
-    assert np.array_equal(cbow.centers, data.centers) and np.array_equal(cbow.num_contexts, data.num_contexts)
-    columns = 2 * data.max_window
-    assert np.array_equal(cbow.contexts, data.contexts_negatives[:, :columns] * (np.arange(columns) < data.num_contexts[:, None]))
-    assert cbow.noise_words.shape == (cbow.num_centers, cbow.num_noise)
-    assert not (cbow.noise_words == cbow.centers[:, None]).any() and (cbow.noise_words > 0).all()
+    skipgram, draw = data.first, cbow.first
+    assert np.array_equal(draw.centers, skipgram.centers) and np.array_equal(draw.num_contexts, skipgram.num_contexts)
+    columns = 2 * data.settings.max_window
+    in_window = np.arange(columns) < skipgram.num_contexts[:, None]
+    assert np.array_equal(draw.contexts, skipgram.center_rows()[:, :columns] * in_window)
+    noise = draw.center_rows()
+    assert noise.shape == (cbow.num_centers, cbow.settings.num_noise)
+    assert not (noise == draw.centers[:, None]).any() and (noise > 0).all()
 
 
 def test_cbow_batches(cbow):
     batches = list(cbow.batches(4096))
     assert sum(b.size for b in batches) == cbow.num_centers
     for batch in batches:
-        assert batch.contexts.shape == batch.context_mask.shape == (4096, 2 * cbow.max_window)
-        assert batch.targets.shape == batch.mask.shape == batch.label.shape == (4096, 1 + cbow.num_noise)
+        assert batch.contexts.shape == batch.context_mask.shape == (4096, 2 * cbow.settings.max_window)
+        assert batch.targets.shape == batch.mask.shape == batch.label.shape == (4096, 1 + cbow.settings.num_noise)
         assert (batch.label[: batch.size, 0] == 1).all() and batch.label[:, 1:].sum() == 0
         assert (batch.mask[: batch.size] == 1).all() and (batch.mask[batch.size :] == 0).all()
         assert (batch.context_mask[: batch.size].sum(1) >= 1).all()
@@ -226,8 +234,8 @@ def test_cbow_batches(cbow):
 
 
 def test_uniform_noise(corpus):
-    uniform = ptb.Word2VecData(corpus, noise="uniform", seed=0)
-    observed = np.bincount(uniform.contexts_negatives[noise_part(uniform)], minlength=len(corpus.vocab))[1:]
+    uniform = make_dataset(corpus, noise="uniform", seed=0)
+    observed = np.bincount(uniform.first.center_rows()[noise_part(uniform)], minlength=len(corpus.vocab))[1:]
     expected = observed.sum() / (len(corpus.vocab) - 1)
     assert 0.5 * np.abs(observed / observed.sum() - 1 / observed.size).sum() < 0.02
     assert observed.min() > 0.5 * expected
@@ -235,12 +243,19 @@ def test_uniform_noise(corpus):
 
 def test_unknown_model_and_noise(corpus):
     with pytest.raises(W2VError, match="unknown model 'glove'"):
-        ptb.Word2VecData(corpus, model="glove")
+        make_dataset(corpus, model="glove")
     with pytest.raises(W2VError, match="unknown noise distribution 'zipf'"):
-        ptb.Word2VecData(corpus, noise="zipf")
+        make_dataset(corpus, noise="zipf")
 
 
 def test_subsampled_sentences_hold_every_center(data):
     sentences = data.subsampled_sentences()
     assert sum(map(len, sentences)) == data.num_centers and min(map(len, sentences)) >= 2
-    assert sentences[0] == [data.vocab.tokens[i] for i in data.centers[: len(sentences[0])]]
+    assert sentences[0] == [data.vocab.tokens[i] for i in data.first.centers[: len(sentences[0])]]
+
+
+def test_every_model_the_settings_name_has_a_type():
+    from backends.common.settings import MODELS as NAMES
+    from backends.pipeline.models import MODELS
+
+    assert tuple(MODELS) == NAMES and all(MODELS[name].name == name for name in NAMES)

@@ -10,10 +10,12 @@ import time
 import numpy as np
 import pytest
 
-from backends import FRAMEWORKS, checkpoint, cli, training
-from backends.errors import W2VError
-from test_cli import ROOT, run, user_error
-from test_training import scripted_backend
+from backends.cli import main as cli
+from backends.common.errors import W2VError
+from backends.common.frameworks import FRAMEWORKS
+from backends.training import checkpoint, loop
+from backends.training.state import KEYS, TrainerState
+from helpers import ROOT, run, scripted_backend, user_error
 
 STEPS = 200  # far beyond the first checkpoints, so the kill always lands before the end
 
@@ -87,7 +89,7 @@ def test_resume_refuses_other_settings_and_broken_checkpoints(capsys, tmp_path):
 
 def test_a_diverging_run_keeps_its_history_and_vectors(capsys, tmp_path, monkeypatch):
     fake = scripted_backend([0.69] * 24 + [float("inf")] * 36)
-    fake.train = lambda data, config, **options: training.fit(fake, data, config, **options)
+    fake.train = lambda data, settings, **options: loop.fit(fake, data, settings, **options)
     monkeypatch.setattr(cli, "load_backend", lambda name: fake)
     err = user_error(capsys, "train", "--framework", "torch", "--max-steps", "60", "--out", tmp_path, "--no-progress")
     assert "loss became inf at step 25" in err and "Lower the learning rate (--lr" in err
@@ -105,19 +107,22 @@ def test_more_out_of_range_settings(capsys, tmp_path, flag, value, message):
 
 
 def test_checkpoints_are_written_atomically_and_read_back_whole(tmp_path):
-    state = {name: np.full((3, 2), index, dtype=np.float32) for index, name in enumerate(checkpoint.STATE[:-1])}
-    path = checkpoint.save(tmp_path / "c.npz", {**state, "adam_step": np.array(4)}, {"config": {}, "step_losses": []})
+    state = {name: np.full((3, 2), index, dtype=np.float32) for index, name in enumerate(KEYS[:-1])}
+    saved = TrainerState.from_arrays({**state, "adam_step": np.array(4)})
+    path = checkpoint.save(tmp_path / "c.npz", saved, {"settings": {}, "step_losses": []})
     assert [p.name for p in tmp_path.iterdir()] == ["c.npz"]
     loaded, position = checkpoint.load(path, {})
     assert np.array_equal(loaded["context_v"], state["context_v"]) and position["format"] == checkpoint.FORMAT
-    del state["center_m"]
-    checkpoint.save(path, {**state, "adam_step": np.array(4)}, {"config": {}, "step_losses": []})
+    assert int(loaded["adam_step"]) == 4 and set(loaded) == set(KEYS)
+    with np.load(path) as whole:
+        arrays = {name: whole[name] for name in whole.files if name != "center_m"}
+    np.savez(path, **arrays)
     with pytest.raises(W2VError, match="is incomplete"):
         checkpoint.load(path, {})
 
 
 def test_written_files_get_the_usual_permissions_not_the_temporary_files_private_ones(tmp_path):
-    from backends.files import write_text
+    from backends.common.files import write_text
 
     old = os.umask(0o022)
     try:

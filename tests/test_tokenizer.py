@@ -6,7 +6,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from backends import ptb, tokenizer
+from backends.pipeline import corpus as ptb
+from backends.pipeline import tokenizer
 
 
 def check_matches_str_methods(text: str, tokens: tokenizer.Tokens) -> None:

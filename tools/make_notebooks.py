@@ -37,8 +37,8 @@ from pathlib import Path
 import jupytext
 import nbformat
 
-from backends.frameworks import REGISTRY
-from backends.notebook import BUDGET
+from backends.common.frameworks import REGISTRY
+from backends.display.notebook import BUDGET
 
 ROOT = Path(__file__).resolve().parent.parent
 

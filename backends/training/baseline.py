@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import time
 
-from backends.errors import W2VError
-from backends.ptb import NOISE_POWERS, Word2VecData
-from backends.training import History
+from backends.common.errors import W2VError
+from backends.common.settings import DEFAULTS, NOISE_POWERS
+from backends.pipeline.dataset import Dataset
+from backends.training.history import History
 
 
-def train_gensim(data: Word2VecData, *, epochs: int = 5, embed_size: int = 100, workers: int = 2, seed: int = 0) -> History:
+def train_gensim(data: Dataset, *, epochs: int = DEFAULTS.epochs, embed_size: int = DEFAULTS.embed_size,
+                 workers: int = 2) -> History:
     """Train gensim's Word2Vec on ``data``'s subsampled sentences with the chapter's settings."""
     try:
         from gensim.models import Word2Vec
@@ -23,14 +25,12 @@ def train_gensim(data: Word2VecData, *, epochs: int = 5, embed_size: int = 100, 
         raise W2VError(f"gensim is not installed ({exc}); install it with `pip install gensim==4.3.3`.") from None
     if epochs < 1 or embed_size < 1 or workers < 1:
         raise W2VError(f"epochs, embedding size and workers must be at least 1 (got {epochs}, {embed_size}, {workers}).")
-    sentences = data.subsampled_sentences()
-    settings = {
-        "epochs": epochs, "embed_size": embed_size, "workers": workers, "seed": seed, "model": data.model,
-        "noise": data.noise, "window": data.max_window, "negative": data.num_noise, "optimizer": "SGD, lr 0.025 → 0.0001",
-    }
+    sentences, ours = data.subsampled_sentences(), data.settings
+    settings = {**ours.replace(epochs=epochs, embed_size=embed_size).to_dict(), "workers": workers,
+                "optimizer": "SGD, lr 0.025 → 0.0001"}
     model = Word2Vec(
-        vector_size=embed_size, window=data.max_window, min_count=1, sample=0, sg=int(data.model == "skipgram"),
-        hs=0, negative=data.num_noise, ns_exponent=NOISE_POWERS[data.noise], workers=workers, seed=seed,
+        vector_size=embed_size, window=ours.max_window, min_count=1, sample=0, sg=data.model.gensim_sg, hs=0,
+        negative=ours.num_noise, ns_exponent=NOISE_POWERS[ours.noise], workers=workers, seed=ours.seed,
     )
     model.build_vocab(sentences)
     start = time.perf_counter()
@@ -38,6 +38,6 @@ def train_gensim(data: Word2VecData, *, epochs: int = 5, embed_size: int = 100, 
     seconds = time.perf_counter() - start
     centers = data.num_centers * epochs
     return History(
-        framework="gensim", device="cpu", config=settings, centers=centers, seconds=seconds,
+        framework="gensim", device="cpu", settings=settings, centers=centers, seconds=seconds,
         centers_per_sec=centers / seconds, words=tuple(model.wv.index_to_key), embeddings=model.wv.vectors.copy(),
     )

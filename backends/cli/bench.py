@@ -1,7 +1,7 @@
 """``python -m backends bench``: our pipeline and trainers against the book's own code and gensim.
 
 Everything is measured in one run on one machine, each measurement in a fresh process of its own
-(``python -m backends.bench TASK``), so that frameworks never share a process (TensorFlow before MXNet
+(``python -m backends.cli.bench TASK``), so that frameworks never share a process (TensorFlow before MXNet
 segfaults), imports and caches of one measurement never warm up another, and peak memory is per task.
 Ratios between measurements taken this way are what the README reports, not absolute times.
 
@@ -32,12 +32,18 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from backends import ptb
-from backends.errors import W2VError
-from backends.frameworks import REGISTRY
-from backends.training import package_versions
+from backends.cli.compare import check_frameworks, train_isolated
+from backends.cli.report import NOT_INSTALLED
+from backends.common.errors import W2VError
+from backends.common.frameworks import REGISTRY
+from backends.common.settings import DEFAULTS, Settings
+from backends.pipeline.corpus import PTB_ZIP, corpus_from_text
+from backends.pipeline.dataset import load_data, make_dataset
+from backends.pipeline.noise import AliasSampler
+from backends.training.baseline import train_gensim
+from backends.training.history import package_versions
 
-BOOK_BATCH, BOOK_WINDOW, BOOK_NOISE = 512, 5, 5
+BOOK_BATCH, BOOK_WINDOW, BOOK_NOISE = DEFAULTS.batch_size, DEFAULTS.max_window, DEFAULTS.num_noise  # the book's
 # The versions recorded with the figures: every framework's modules, and what the bench adds.
 LIBRARIES = (*dict.fromkeys(module for entry in REGISTRY.values() for module in entry.modules), "jaxlib", "keras",
              "gensim", "d2l")
@@ -55,7 +61,7 @@ PEERS = {
 def task_pipeline() -> dict:
     """Our pipeline: one full build (reading the zip included), and one pass over all batches."""
     start = time.perf_counter()
-    data = ptb.load_data()
+    data = load_data()
     build = time.perf_counter() - start
     start = time.perf_counter()
     centers = sum(batch.size for batch in data.batches(BOOK_BATCH))
@@ -81,7 +87,7 @@ def _book_data(folder: Path):
     d2l, _ = _import_d2l_torch()
     (folder / "data").mkdir(parents=True, exist_ok=True)
     (folder / "work").mkdir(exist_ok=True)
-    shutil.copy(ptb.PTB_ZIP, folder / "data" / "ptb.zip")
+    shutil.copy(PTB_ZIP, folder / "data" / "ptb.zip")
     os.chdir(folder / "work")
     start = time.perf_counter()
     data_iter, vocab = d2l.load_data_ptb(BOOK_BATCH, BOOK_WINDOW, BOOK_NOISE)
@@ -139,9 +145,7 @@ def task_book_train(steps: int) -> dict:
 
 def task_gensim(workers: int) -> dict:
     """gensim's Word2Vec, the chapter's settings, 5 epochs on our subsampled PTB."""
-    from backends.baseline import train_gensim
-
-    history = train_gensim(ptb.load_data(), epochs=5, workers=workers)
+    history = train_gensim(load_data(), epochs=5, workers=workers)
     return {"centers_per_sec": history.centers_per_sec, "seconds": history.seconds, "workers": workers}
 
 
@@ -149,7 +153,7 @@ def synthetic_corpus(tokens: int, vocab_size: int = 50_000, seed: int = 0) -> st
     """A seeded corpus of ``tokens`` Zipf-distributed words (P(rank r) ∝ 1/r), ~20 words a sentence."""
     rng = np.random.default_rng(seed)
     ranks = np.arange(1, vocab_size + 1)
-    ids = ptb.AliasSampler((1 / ranks) / (1 / ranks).sum()).draw(rng, tokens)
+    ids = AliasSampler((1 / ranks) / (1 / ranks).sum()).draw(rng, tokens)
     words = np.array([f"w{i}" for i in range(vocab_size)], dtype=object)[ids]
     ends = np.cumsum(1 + rng.poisson(19, size=tokens // 10 + 1))
     ends = ends[ends < tokens]
@@ -163,7 +167,7 @@ def task_zipf(tokens: int) -> dict:
     text = synthetic_corpus(tokens)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     start = time.perf_counter()
-    data = ptb.Word2VecData(ptb.corpus_from_text(text))
+    data = make_dataset(corpus_from_text(text))
     seconds = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
     return {"tokens": tokens, "build_seconds": seconds, "centers": data.num_centers,
@@ -181,7 +185,7 @@ TASKS: dict[str, Callable[..., dict]] = {
 
 def run_task(name: str, *args) -> dict:
     """Run one task in a fresh process and return its JSON result, or {"error": ...} if it failed."""
-    command = [sys.executable, "-m", "backends.bench", name, *map(str, args)]
+    command = [sys.executable, "-m", "backends.cli.bench", name, *map(str, args)]
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode != 0:
         lines = done.stderr.strip().splitlines() or [f"exit code {done.returncode}"]
@@ -221,8 +225,6 @@ def benchmark(frameworks: Sequence[str] | None, steps: int, corpus_tokens: int |
               progress=print) -> dict:
     """Every measurement, each in its own process, ``repeats`` rounds of them; returns the record written
     to bench.json. A framework, the book's code or gensim that is not installed is recorded as such."""
-    from backends.compare import NOT_INSTALLED, check_frameworks, train_isolated
-
     frameworks = check_frameworks(frameworks)
     if steps < 10:
         raise W2VError(f"steps {steps} is out of range: time at least 10 steps.")
@@ -240,7 +242,7 @@ def benchmark(frameworks: Sequence[str] | None, steps: int, corpus_tokens: int |
             training["book"].append(peer_missing("book") or run_task("book-train", steps))
             for framework in frameworks:
                 progress(f"round {round_}/{repeats}: training, {framework}, {steps} steps ...")
-                run = train_isolated(framework, Path(folder), ["--max-steps", str(steps)], progress=False)
+                run = train_isolated(framework, Path(folder), Settings(max_steps=steps).argv(), progress=False)
                 if run["status"] == "ok":
                     training[framework].append({key: run[key] for key in ("centers_per_sec", "cores_busy", "device",
                                                                           "steps")})
@@ -343,7 +345,7 @@ def table(record: dict) -> str:
 
 
 def main(argv: list[str]) -> None:
-    """``python -m backends.bench TASK [ARG]``: run one task here and print its JSON result."""
+    """``python -m backends.cli.bench TASK [ARG]``: run one task here and print its JSON result."""
     name, args = argv[0], [int(a) for a in argv[1:]]
     print(json.dumps(TASKS[name](*args)))
 

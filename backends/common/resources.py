@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from backends.errors import W2VError
+from backends.common.errors import W2VError
 
 
 def available_bytes() -> int | None:

@@ -12,7 +12,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from backends.files import atomic_path
+from backends.common.files import atomic_path
 
 
 def smooth(values: Sequence[float], window: int = 25) -> np.ndarray:
@@ -59,10 +59,7 @@ def plot_losses(
         ax.xaxis.get_major_locator().set_params(integer=True)
         ax.grid(alpha=0.3)
         ax.legend()
-    fig.tight_layout()
-    if path is not None:
-        save_figure(fig, path)
-    return fig
+    return _laid_out(fig, path)
 
 
 def plot_divergence(differences: Mapping[str, np.ndarray], reference_name: str, path: str | Path | None = None):
@@ -85,6 +82,11 @@ def plot_divergence(differences: Mapping[str, np.ndarray], reference_name: str, 
     ax.axhline(1e-4, color="grey", linestyle="--", linewidth=0.8)
     ax.grid(alpha=0.3, which="both")
     ax.legend()
+    return _laid_out(fig, path)
+
+
+def _laid_out(fig, path: str | Path | None):
+    """``fig`` with its layout tightened, saved to ``path`` when given."""
     fig.tight_layout()
     if path is not None:
         save_figure(fig, path)
@@ -138,7 +140,7 @@ class LiveLossPlot:
             ax.set_xlabel("step")
         else:
             _draw_losses(ax, {history.framework: history.step_losses}, self.window)
-            epochs = history.config["epochs"]
+            epochs = history.settings["epochs"]
             epoch = min(-(-history.steps // max(history.steps_per_epoch, 1)), epochs)
             speed = f", {rate:,.0f} centers/s" if rate else ""
             ax.set_title(f"{history.framework} on {history.device}: epoch {epoch}/{epochs}, step {history.steps:,} "
@@ -169,7 +171,4 @@ def plot_words(matrix: np.ndarray, words: Sequence[str], path: str | Path | None
         ax.annotate(word, (x, y), fontsize=8, xytext=(2, 2), textcoords="offset points")
     ax.set_xlabel("first principal component")
     ax.set_ylabel("second principal component")
-    fig.tight_layout()
-    if path is not None:
-        save_figure(fig, path)
-    return fig
+    return _laid_out(fig, path)

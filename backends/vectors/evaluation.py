@@ -12,9 +12,9 @@ from typing import Sequence
 
 import numpy as np
 
-from backends.errors import W2VError
-from backends.files import readable_file
-from backends.ptb import DATA_DIR
+from backends.common.errors import W2VError
+from backends.common.files import readable_file
+from backends.pipeline.corpus import DATA_DIR
 
 WORDSIM = DATA_DIR / "wordsim353.tsv"
 

@@ -6,7 +6,7 @@ import inspect
 import os
 from typing import Any, Sequence
 
-from backends.errors import W2VError
+from backends.common.errors import W2VError
 
 BUDGET = "W2V_MAX_STEPS"  # set by `make test` so that every notebook trains a short budget of steps
 

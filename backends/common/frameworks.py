@@ -18,7 +18,7 @@ import importlib.util
 from dataclasses import dataclass
 from typing import Iterator
 
-from backends.errors import W2VError
+from backends.common.errors import W2VError
 
 # The two pinned environments (`make venv PROFILE=...`): the book's, with every framework, and today's
 # releases with NumPy 2, where MXNet and d2l cannot go.

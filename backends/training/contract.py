@@ -16,43 +16,39 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 if TYPE_CHECKING:
-    from backends.ptb import Batch, CbowBatch, Word2VecData
-    from backends.training import History, TrainConfig
+    from backends.common.settings import Settings
+    from backends.pipeline.dataset import Dataset
+    from backends.pipeline.models import Batch, Model
+    from backends.training.history import History
+    from backends.training.state import TrainerState
 
 
 class Trainer(Protocol):
-    """The two tables on one device and Adam over both; what :func:`backends.training.fit` drives."""
+    """The two tables on one device and Adam over both: the class the chapter shows, and what the loop drives."""
 
-    device_name: str  # "cpu", or the GPU's name: shown in progress, histories and summaries
+    device_name: str  # "cpu", or "gpu (its name)": shown in progress, histories and summaries
 
     def __init__(self, center_weights: np.ndarray, context_weights: np.ndarray, lr: float, device: str = "auto") -> None:
         ...
 
-    def step(self, batch: Batch | CbowBatch) -> Any:
+    def step(self, batch: Batch) -> Any:
         """One Adam step on the batch; returns the batch's summed loss as a scalar left on the device."""
 
     def embeddings(self) -> np.ndarray:
         """The center-word table, the chapter's word vectors."""
 
-    def state(self) -> dict[str, np.ndarray]:
-        """Tables, Adam's moments and step as NumPy arrays: keys center, context, center_m, center_v,
-        context_m, context_v and adam_step, the same for every framework (checkpoints depend on it)."""
-
-    def load_state(self, arrays: dict[str, np.ndarray]) -> None:
-        """Put back what :meth:`state` returned; the next step is then the one that would have followed."""
-
 
 class Backend(Protocol):
     """A backend module: the framework-specific pieces of the chapter, under the same names everywhere."""
 
-    NAME: str  # the framework's import name, a key of backends.frameworks.REGISTRY
+    NAME: str  # the framework's import name, a key of backends.common.frameworks.REGISTRY
     Trainer: type[Trainer]
 
     def resolve_device(self, request: str = "auto") -> Any:
         """The framework's device for a request of auto, cpu or gpu; a GPU asked for but absent is an error."""
 
     def embedding(self, weights: np.ndarray) -> Any:
-        """An embedding table holding ``weights`` (one row per word), callable on a tensor of indices."""
+        """An embedding table holding ``weights`` (one row per word, float32 or float64), callable on indices."""
 
     def skip_gram(self, centers: Any, contexts_negatives: Any, embed_center: Any, embed_context: Any) -> Any:
         """Scores u_o · v_c: (B, 1) centers and (B, W) context-or-noise words → (B, 1, W)."""
@@ -63,8 +59,14 @@ class Backend(Protocol):
     def masked_bce(self, scores: Any, label: Any, mask: Any) -> Any:
         """Per-example sigmoid binary cross-entropy over the unmasked entries: (B, W) → (B,)."""
 
+    def objective(self, model: Model, embed_center: Any, embed_context: Any, arrays: dict[str, Any]) -> Any:
+        """A batch's summed loss, what each step minimises: ``arrays`` are the batch's tensors."""
+
+    def batch_tensors(self, batch: Batch, device: Any, float_dtype: Any = np.float32) -> dict[str, Any]:
+        """A batch's arrays as this framework's tensors on ``device``, masks and labels in ``float_dtype``."""
+
     def gradients(
-        self, center_weights: np.ndarray, context_weights: np.ndarray, batch: Batch | CbowBatch
+        self, center_weights: np.ndarray, context_weights: np.ndarray, batch: Batch
     ) -> tuple[np.ndarray, np.ndarray]:
         """The framework's gradients of the batch's summed loss for both tables, in the weights' dtype."""
 
@@ -77,5 +79,11 @@ class Backend(Protocol):
     def losses_to_numpy(self, losses: list) -> np.ndarray:
         """Many scalar losses read back from the device in one transfer."""
 
-    def train(self, data: Word2VecData, config: TrainConfig | None = None, **options: Any) -> History:
-        """Train with the shared loop, :func:`backends.training.fit`."""
+    def state(self, trainer: Trainer) -> TrainerState:
+        """The trainer's tables, Adam's moments and step as NumPy arrays (what a checkpoint holds)."""
+
+    def load_state(self, trainer: Trainer, state: TrainerState) -> None:
+        """Put back what :meth:`state` returned; the trainer's next step is then the one that would have followed."""
+
+    def train(self, data: Dataset, settings: Settings | None = None, **options: Any) -> History:
+        """Train with the shared loop, :func:`backends.training.loop.fit`."""

@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 from typing import Iterator
 
-from backends.errors import W2VError
+from backends.common.errors import W2VError
 
 
 def _default_mode() -> int:

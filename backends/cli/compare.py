@@ -9,7 +9,6 @@ draws the figures and summaries, so a report can also be made from runs trained 
 
 from __future__ import annotations
 
-import itertools
 import json
 import subprocess
 import sys
@@ -18,16 +17,13 @@ import time
 from pathlib import Path
 from typing import Iterable, Sequence
 
-import numpy as np
 
-from backends.errors import W2VError
-from backends.files import write_json, write_text
-from backends.frameworks import FRAMEWORKS, REGISTRY, framework
+from backends.cli.report import NOT_INSTALLED, max_relative_differences, relative_differences, report
+from backends.common.errors import W2VError
+from backends.common.frameworks import FRAMEWORKS, REGISTRY, framework
+from backends.common.settings import Settings
 
-NOT_INSTALLED = "not installed"
-PROBE_WORD = "chip"
 PARITY_TOLERANCE = 1e-4
-REFERENCE = "torch"
 
 
 def check_frameworks(frameworks: Iterable[str] | None) -> list[str]:
@@ -82,23 +78,6 @@ def _relay(stream, sink) -> str:
     return tail
 
 
-def relative_differences(losses: Sequence[float], reference: Sequence[float]) -> np.ndarray:
-    """|losses - reference| / |reference|, step by step, over the steps both ran."""
-    n = min(len(losses), len(reference))
-    x, y = np.asarray(losses[:n], dtype=np.float64), np.asarray(reference[:n], dtype=np.float64)
-    return np.abs(x - y) / np.abs(y)
-
-
-def max_relative_differences(step_losses: dict[str, Sequence[float]]) -> dict[str, float]:
-    """For every pair "a/b", the largest |a - b| / |b| over the steps both ran."""
-    result = {}
-    for a, b in itertools.combinations(step_losses, 2):
-        differences = relative_differences(step_losses[a], step_losses[b])
-        if differences.size:
-            result[f"{a}/{b}"] = float(differences.max())
-    return result
-
-
 def diff(first: Path, second: Path) -> dict[str, dict]:
     """The runs of the same frameworks in two result folders (two environments, say), side by side.
 
@@ -123,7 +102,7 @@ def diff(first: Path, second: Path) -> dict[str, dict]:
             "identical": runs[0]["step_losses"] == runs[1]["step_losses"],
             "losses": [run["loss"] for run in runs],
             "versions": [run.get("versions", {}) for run in runs],
-            "same_settings": runs[0]["config"] == runs[1]["config"],
+            "same_settings": runs[0]["settings"] == runs[1]["settings"],
         }
     if all("only_in" in run for run in result.values()):
         raise W2VError(f"no framework was trained into both {first} and {second}; train the same framework into "
@@ -131,135 +110,25 @@ def diff(first: Path, second: Path) -> dict[str, dict]:
     return result
 
 
-def compare(
-    frameworks: Sequence[str] | None,
-    out: Path,
-    train_options: Sequence[str] = (),
-    progress: bool = True,
-    settings: dict | None = None,
-) -> dict:
-    """Train each framework (None: every one) in its own process into ``out``, then :func:`report`.
-    Returns the summary.
+def compare(frameworks: Sequence[str] | None, out: Path, settings: Settings | None = None,
+            progress: bool = True) -> dict:
+    """Train each framework (None: every one) with ``settings`` in its own process into ``out``, then
+    :func:`backends.cli.report.report`. Returns the summary.
 
     One line per framework says how it went; ``progress`` also relays each run's progress bars.
     """
+    settings = settings or Settings()
     runs = {}
     for name in check_frameworks(frameworks):
         if progress and REGISTRY[name].installed:
             print(f"--- {name}", file=sys.stderr, flush=True)
-        run = runs[name] = train_isolated(name, out, train_options, progress)
+        run = runs[name] = train_isolated(name, out, settings.argv(), progress)
         if run["status"] == "ok":
             print(f"{name}: {run['steps']} steps on {run['device']}, loss {run['loss']:.4f}, "
                   f"{run['centers_per_sec']:,.0f} centers/s ({run['wall_seconds']:.0f} s)", flush=True)
         else:
             print(f"{name}: {run['status']}: {run['error']}", flush=True)
-    return report(out, runs, settings or {})
-
-
-def report(out: Path, runs: dict[str, dict] | None = None, settings: dict | None = None) -> dict:
-    """Figures and summaries of the runs under ``out``; ``runs`` adds what only a comparison knows.
-
-    Writes ``loss_curves.png``, ``divergence.png`` (when there is a reference to diverge from),
-    ``summary.md`` and ``summary.json``, each atomically. Returns the summary.
-    """
-    import matplotlib.pyplot as plt
-
-    from backends.embeddings import load_word2vec, similar
-    from backends.evaluation import evaluate
-    from backends.plotting import plot_divergence, plot_losses
-
-    runs = dict(runs or {name: {"framework": name} for name in FRAMEWORKS if (out / name / "history.json").is_file()})
-    if not runs:
-        raise W2VError(f"no runs under {out}; train first, e.g. python -m backends train --framework torch.")
-    histories, frameworks = {}, {}
-    for name, run in runs.items():
-        entry = {key: run[key] for key in ("status", "error", "wall_seconds") if key in run}
-        if run.get("status", "ok") == "ok":
-            history = json.loads((out / name / "history.json").read_text())
-            words, matrix = load_word2vec(out / name / "embeddings.txt")
-            histories[name] = history
-            entry.update(
-                status="ok",
-                device=history["device"],
-                steps=history["steps"],
-                final_loss=history["loss"],
-                centers_per_sec=history["centers_per_sec"],
-                train_seconds=history["seconds"],
-                neighbours=[[w, round(c, 4)] for w, c in similar(matrix, words, PROBE_WORD, 3)],
-                wordsim=evaluate(words, matrix),
-            )
-        frameworks[name] = entry
-    summary = {
-        "settings": settings or {},
-        "frameworks": frameworks,
-        "max_relative_difference": max_relative_differences({n: h["step_losses"] for n, h in histories.items()}),
-    }
-    figures = []
-    if histories:
-        plt.close(plot_losses(
-            {n: h["step_losses"] for n, h in histories.items()},
-            out / "loss_curves.png",
-            epoch_losses={n: h["epoch_losses"] for n, h in histories.items()},
-        ))  # written to a file, not shown: a notebook would otherwise show it again
-        figures.append("loss_curves.png")
-        reference = REFERENCE if REFERENCE in histories else next(iter(histories))
-        others = {
-            n: relative_differences(h["step_losses"], histories[reference]["step_losses"])
-            for n, h in histories.items()
-            if n != reference
-        }
-        if others:
-            plt.close(plot_divergence(others, reference, out / "divergence.png"))
-            figures.append("divergence.png")
-    summary["figures"] = figures
-    write_json(out / "summary.json", summary)
-    write_text(out / "summary.md", summary_markdown(summary))
-    return summary
-
-
-def outcome(summary: dict, out: Path) -> str:
-    """The comparison's last line: how many frameworks trained, how the others went, and what was written."""
-    statuses = [run["status"] for run in summary["frameworks"].values()]
-    others = ", ".join(f"{statuses.count(s)} {s}" for s in dict.fromkeys(statuses) if s != "ok")
-    files = [str(out / "summary.md"), "summary.json", *summary["figures"]]
-    written = ", ".join(files[:-1]) + " and " + files[-1]
-    nothing = "" if summary["figures"] else "; no figures, as nothing trained"
-    return (f"{statuses.count('ok')} of {len(statuses)} frameworks trained{f' ({others})' if others else ''}; "
-            f"wrote {written}{nothing}.")
-
-
-def summary_markdown(summary: dict, figures: bool = True) -> str:
-    """The summary as a Markdown page: one row per framework, then the pairwise agreement, then (unless
-    ``figures`` is False, where they are shown another way) the figures beside it."""
-    lines = ["# Comparison of the frameworks", ""]
-    if summary["settings"]:
-        lines += ["Settings: " + ", ".join(f"{k} {v}" for k, v in summary["settings"].items()), ""]
-    lines += [
-        f'| framework | status | device | steps | final loss | centers/s | train s | wall s | WordSim-353 ρ '
-        f'| neighbours of "{PROBE_WORD}" |',
-        "|---|---|---|---:|---:|---:|---:|---:|---:|---|",
-    ]
-    for name, run in summary["frameworks"].items():
-        wall = f"{run['wall_seconds']:.1f}" if "wall_seconds" in run else ""
-        if run["status"] != "ok":
-            lines.append(f"| {name} | {run['status']}: {run.get('error', '')} | | | | | | {wall} | | |")
-            continue
-        neighbours = ", ".join(f"{w} ({c:.3f})" for w, c in run["neighbours"])
-        lines.append(
-            f"| {name} | ok | {run['device']} | {run['steps']} | {run['final_loss']:.4f} | "
-            f"{run['centers_per_sec']:,.0f} | {run['train_seconds']:.1f} | {wall} | {run['wordsim']['spearman']:.3f} | "
-            f"{neighbours} |"
-        )
-    pairs = [run["wordsim"] for run in summary["frameworks"].values() if run["status"] == "ok"]
-    if pairs:
-        lines += ["", f"WordSim-353 ρ: Spearman correlation of cosine similarity with human ratings over the "
-                      f"{pairs[0]['pairs']} of {pairs[0]['pairs_total']} pairs whose words are both in the vocabulary."]
-    if summary["max_relative_difference"]:
-        lines += ["", "Largest relative difference of the per-step losses, pair by pair:", "",
-                  "| pair | max relative difference |", "|---|---:|"]
-        lines += [f"| {pair} | {value:.2e} |" for pair, value in summary["max_relative_difference"].items()]
-    lines += [""] + [f"![{figure}]({figure})" for figure in summary.get("figures", []) if figures]
-    return "\n".join(lines) + "\n"
+    return report(out, runs, settings)
 
 
 def parity(frameworks: Sequence[str] | None, steps: int, seed: int = 0, device: str = "cpu") -> dict:
@@ -274,7 +143,7 @@ def parity(frameworks: Sequence[str] | None, steps: int, seed: int = 0, device: 
     frameworks = check_frameworks(frameworks)
     if steps < 1:
         raise W2VError(f"steps {steps} is out of range: it must be at least 1.")
-    options = ["--max-steps", str(steps), "--seed", str(seed), "--device", device]
+    options = Settings(seed=seed, max_steps=steps, device=device).argv()
     with tempfile.TemporaryDirectory(prefix="w2v-parity-") as folder:
         runs = {f: train_isolated(f, Path(folder), options, progress=False) for f in frameworks}
         losses = {

@@ -12,8 +12,8 @@ from typing import Sequence
 
 import numpy as np
 
-from backends.errors import W2VError
-from backends.files import atomic_path, readable_file
+from backends.common.errors import W2VError
+from backends.common.files import atomic_path, readable_file
 
 
 def similar(matrix: np.ndarray, words: Sequence[str], word: str, k: int = 3) -> list[tuple[str, float]]:

@@ -1,0 +1,271 @@
+"""The command line: ``python -m backends {stats,train,similar,evaluate,compare,diff,parity,baseline,bench,report}``.
+
+Every command works offline on the shipped data. A mistake the user can fix (a :class:`W2VError`)
+prints one paragraph naming the problem and the fix, and exits with code 2, without a traceback.
+The options that are settings come from :class:`backends.common.settings.Settings`, with its defaults.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from backends import load_backend
+from backends.cli import bench, compare, report
+from backends.common import settings as settings_
+from backends.common.errors import W2VError
+from backends.common.files import writable_folder, write_json
+from backends.common.frameworks import FRAMEWORKS
+from backends.common.settings import DATA, TRAINING
+from backends.pipeline.dataset import load_data
+from backends.training.baseline import train_gensim
+from backends.training.history import History, TrainingDiverged
+from backends.vectors import embeddings, evaluation
+
+RESULTS = Path("results")
+
+
+def _add_frameworks_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--frameworks", type=lambda text: [name.strip() for name in text.split(",") if name.strip()],
+                        default=None,
+                        help=f"comma-separated, from {','.join(FRAMEWORKS)} (default: all; those not installed "
+                             f"are reported and skipped)")
+
+
+def _add_output_options(parser: argparse.ArgumentParser, json_help: str | None = None) -> None:
+    """--out (where results go) and, with ``json_help``, --json."""
+    parser.add_argument("--out", type=Path, default=RESULTS, help=f"the results folder (default: {RESULTS})")
+    if json_help:
+        parser.add_argument("--json", action="store_true", help=json_help)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its complaints about the command line made the project's one paragraph and exit code 2."""
+
+    def error(self, message: str):
+        raise W2VError(f"{message} (`{self.prog} --help` lists the options).")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m backends", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    stats = commands.add_parser("stats", help="build the PTB pipeline and print its statistics")
+    settings_.add_options(stats, DATA, only=("batch_size",))
+    stats.add_argument("--json", action="store_true", help="print one JSON object")
+
+    train = commands.add_parser("train", help="train one framework; writes OUT/<framework>/")
+    train.add_argument("--framework", required=True, help=f"one of {', '.join(FRAMEWORKS)}")
+    settings_.add_options(train, DATA, TRAINING)
+    _add_output_options(train, "end with one JSON line of the results")
+    train.add_argument("--no-progress", action="store_true", help="no progress bars")
+    train.add_argument("--checkpoint-every", type=int, default=None, metavar="N",
+                       help="save OUT/<framework>/checkpoint.npz every N steps (and on Ctrl-C)")
+    train.add_argument("--resume", action="store_true", help="continue from OUT/<framework>/checkpoint.npz")
+
+    similar = commands.add_parser("similar", help="nearest neighbours of a word by cosine similarity")
+    similar.add_argument("embeddings", type=Path, help="a word2vec text file, e.g. results/torch/embeddings.txt")
+    similar.add_argument("word")
+    similar.add_argument("-k", type=int, default=3)
+
+    evaluate = commands.add_parser("evaluate", help="WordSim-353 Spearman correlation of an embeddings file")
+    evaluate.add_argument("embeddings", type=Path, help="a word2vec text file, e.g. results/torch/embeddings.txt")
+    evaluate.add_argument("--json", action="store_true")
+
+    comparison = commands.add_parser("compare", help="train several frameworks from one seed and compare them")
+    _add_frameworks_option(comparison)
+    settings_.add_options(comparison, DATA, TRAINING)
+    _add_output_options(comparison)
+    comparison.add_argument("--no-progress", action="store_true")
+
+    parity = commands.add_parser("parity", help="check that the frameworks' per-step losses agree")
+    _add_frameworks_option(parity)
+    parity.add_argument("--steps", type=int, default=100)
+    settings_.add_options(parity, only=("seed",))
+    parity.add_argument("--json", action="store_true")
+
+    difference = commands.add_parser("diff", help="how far the same frameworks' runs in two result folders differ")
+    difference.add_argument("first", type=Path, help="a folder of runs, e.g. results/cross-env/book")
+    difference.add_argument("second", type=Path, help="another, e.g. results/cross-env/current")
+    difference.add_argument("--json", action="store_true")
+
+    baseline = commands.add_parser("baseline", help="train a peer baseline (gensim) on the same subsampled PTB")
+    baseline.add_argument("trainer", choices=("gensim",))
+    settings_.add_options(baseline, DATA, only=("epochs", "embed_size"))
+    baseline.add_argument("--workers", type=int, default=2)
+    _add_output_options(baseline, "end with one JSON line of the results")
+
+    benchmark = commands.add_parser("bench", help="speed against the book's code and gensim; writes results/bench.json")
+    _add_frameworks_option(benchmark)
+    benchmark.add_argument("--steps", type=int, default=1000, help="training steps timed per framework")
+    benchmark.add_argument("--repeats", type=int, default=1,
+                           help="rounds of every pipeline and training measurement; the medians are reported")
+    benchmark.add_argument("--corpus-tokens", type=int, default=None,
+                           help="also time the pipeline on synthetic Zipf corpora of up to this many tokens")
+    _add_output_options(benchmark, "print the record as one JSON object")
+
+    summary = commands.add_parser("report", help="figures and a summary of the runs under OUT")
+    _add_output_options(summary)
+    return parser
+
+
+def cmd_stats(args: argparse.Namespace) -> None:
+    settings = settings_.from_args(args)
+    stats = load_data(settings=settings).stats(settings.batch_size)
+    if args.json:
+        print(json.dumps(stats))
+    else:
+        for key, value in stats.items():
+            print(f"{key:>17}: {value:,}" if isinstance(value, int) else f"{key:>17}: {value}")
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    settings = settings_.from_args(args)
+    folder = writable_folder(args.out / args.framework)  # now, not after the training it would hold
+    backend = load_backend(args.framework)
+    data = load_data(settings=settings)
+    try:
+        history = backend.train(data, settings, progress=not args.no_progress, checkpoint=folder / "checkpoint.npz",
+                                checkpoint_every=args.checkpoint_every, resume=args.resume)
+    except TrainingDiverged as diverged:
+        _save_run(folder, diverged.history)
+        raise
+    _save_run(folder, history)
+    summary = {
+        "framework": history.framework,
+        "device": history.device,
+        "loss": history.loss,
+        "centers_per_sec": history.centers_per_sec,
+        "cores_busy": history.cores_busy,
+        "steps": history.steps,
+        "seconds": history.seconds,
+        "stopped": history.stopped,
+        "out": str(folder),
+    }
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        print(
+            f"{history.framework} on {history.device}: {history.steps} steps, loss {history.loss:.4f}, "
+            f"{history.centers_per_sec:,.0f} centers/s ({history.cores_busy:.1f} cores busy); "
+            f"wrote {folder}/history.json and embeddings.txt"
+        )
+    return 130 if history.stopped == "interrupted" else 0
+
+
+def _save_run(folder: Path, history: History) -> dict | None:
+    """Write history.json, embeddings.txt and evaluation.json (WordSim-353) of a run; returns the evaluation."""
+    write_json(folder / "history.json", history.to_dict())
+    if history.embeddings is None:
+        return None
+    embeddings.save_word2vec(folder / "embeddings.txt", history.words, history.embeddings)
+    return write_json(folder / "evaluation.json",
+                      {"wordsim353": evaluation.evaluate(history.words, history.embeddings)})
+
+
+def cmd_baseline(args: argparse.Namespace) -> None:
+    settings = settings_.from_args(args)
+    folder = writable_folder(args.out / "gensim")
+    history = train_gensim(load_data(settings=settings), epochs=settings.epochs, embed_size=settings.embed_size,
+                           workers=args.workers)
+    wordsim = _save_run(folder, history)["wordsim353"]
+    summary = {"framework": "gensim", "seconds": history.seconds, "centers_per_sec": history.centers_per_sec,
+               "wordsim353": wordsim, "out": str(folder)}
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        print(f"gensim ({args.workers} worker{'s' if args.workers > 1 else ''}): {settings.epochs} epochs in "
+              f"{history.seconds:.1f} s, {history.centers_per_sec:,.0f} centers/s, WordSim-353 Spearman "
+              f"{wordsim['spearman']:.3f}; wrote {folder}/")
+
+
+def cmd_similar(args: argparse.Namespace) -> None:
+    words, matrix = embeddings.load_word2vec(args.embeddings)
+    for word, cosine in embeddings.similar(matrix, words, args.word, args.k):
+        print(f"{word}\t{cosine:.3f}")
+
+
+def cmd_evaluate(args: argparse.Namespace) -> None:
+    result = evaluation.evaluate(*embeddings.load_word2vec(args.embeddings))
+    print(json.dumps(result) if args.json else evaluation.describe(result))
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    settings = settings_.from_args(args)
+    summary = compare.compare(args.frameworks, writable_folder(args.out), settings, not args.no_progress)
+    print(report.summary_markdown(summary))
+    print(report.outcome(summary, args.out))
+    return 0 if compare.succeeded(summary["frameworks"], named=args.frameworks is not None) else 1
+
+
+def cmd_parity(args: argparse.Namespace) -> int:
+    result = compare.parity(args.frameworks, args.steps, settings_.from_args(args).seed)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for pair, value in result["max_relative_difference"].items():
+            print(f"{pair:>22}: {value:.2e}{'' if value <= result['tolerance'] else '  over the tolerance'}")
+        for framework, why in result["failed"].items():
+            print(f"{framework:>22}: failed: {why}")
+        for framework, why in result["not_installed"].items():
+            print(f"{framework:>22}: not installed: {why}")
+        verdict = "agree" if result["ok"] else "DO NOT agree"
+        print(f"{result['steps']} steps: the frameworks {verdict} within a relative {result['tolerance']:g}")
+    return 0 if result["ok"] else 1
+
+
+def cmd_diff(args: argparse.Namespace) -> None:
+    result = compare.diff(args.first, args.second)
+    if args.json:
+        print(json.dumps(result))
+        return
+    for name, run in result.items():
+        if "only_in" in run:
+            print(f"{name:>10}: trained only into {run['only_in']}")
+            continue
+        versions = ", ".join(f"{package} {run['versions'][0].get(package)} / {run['versions'][1].get(package)}"
+                             for package in run["versions"][0])
+        agreement = "identical" if run["identical"] else f"largest relative difference {run['max_relative_difference']:.1e}"
+        caution = "" if run["same_settings"] else "; trained with different settings"
+        print(f"{name:>10}: {run['steps']} steps, {agreement}, final loss {run['losses'][0]:.4f} / "
+              f"{run['losses'][1]:.4f} ({versions}){caution}")
+
+
+def cmd_bench(args: argparse.Namespace) -> None:
+    writable_folder(args.out)
+    record = bench.benchmark(args.frameworks, args.steps, args.corpus_tokens, args.repeats,
+                             progress=lambda line: print(line, file=sys.stderr, flush=True))
+    write_json(args.out / "bench.json", record)
+    print(json.dumps(record) if args.json else bench.table(record) + f"\n\nwrote {args.out / 'bench.json'}")
+
+
+def cmd_report(args: argparse.Namespace) -> None:
+    print(report.summary_markdown(report.report(args.out)))
+
+
+HANDLERS = {
+    "stats": cmd_stats,
+    "train": cmd_train,
+    "similar": cmd_similar,
+    "evaluate": cmd_evaluate,
+    "compare": cmd_compare,
+    "diff": cmd_diff,
+    "baseline": cmd_baseline,
+    "bench": cmd_bench,
+    "parity": cmd_parity,
+    "report": cmd_report,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command; returns the exit code (2 for a user's mistake)."""
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    try:
+        args = build_parser().parse_args(argv)
+        return HANDLERS[args.command](args) or 0
+    except W2VError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2

@@ -1,0 +1,149 @@
+"""What a comparison shows: figures and a summary of the runs in a results folder.
+
+The runs are read back from ``OUT/<framework>/history.json`` and ``embeddings.txt``, so a report can be made
+from a comparison's runs or from runs trained one by one. Also here: the relative difference of two runs'
+per-step losses, the measure of how far frameworks agree, used by the figures, ``compare`` and ``parity``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from backends.common.errors import W2VError
+from backends.common.files import write_json, write_text
+from backends.common.frameworks import FRAMEWORKS
+from backends.common.settings import Settings
+from backends.display.plotting import plot_divergence, plot_losses
+from backends.vectors.embeddings import load_word2vec, similar
+from backends.vectors.evaluation import evaluate
+
+NOT_INSTALLED = "not installed"
+PROBE_WORD = "chip"
+REFERENCE = "torch"
+
+
+def relative_differences(losses: Sequence[float], reference: Sequence[float]) -> np.ndarray:
+    """|losses - reference| / |reference|, step by step, over the steps both ran."""
+    n = min(len(losses), len(reference))
+    x, y = np.asarray(losses[:n], dtype=np.float64), np.asarray(reference[:n], dtype=np.float64)
+    return np.abs(x - y) / np.abs(y)
+
+
+def max_relative_differences(step_losses: dict[str, Sequence[float]]) -> dict[str, float]:
+    """For every pair "a/b", the largest |a - b| / |b| over the steps both ran."""
+    result = {}
+    for a, b in itertools.combinations(step_losses, 2):
+        differences = relative_differences(step_losses[a], step_losses[b])
+        if differences.size:
+            result[f"{a}/{b}"] = float(differences.max())
+    return result
+
+
+
+def report(out: Path, runs: dict[str, dict] | None = None, settings: Settings | None = None) -> dict:
+    """Figures and summaries of the runs under ``out``; ``runs`` adds what only a comparison knows.
+
+    Writes ``loss_curves.png``, ``divergence.png`` (when there is a reference to diverge from),
+    ``summary.md`` and ``summary.json``, each atomically. Returns the summary.
+    """
+    import matplotlib.pyplot as plt  # imported when figures are drawn: it takes a second
+
+    runs = dict(runs or {name: {"framework": name} for name in FRAMEWORKS if (out / name / "history.json").is_file()})
+    if not runs:
+        raise W2VError(f"no runs under {out}; train first, e.g. python -m backends train --framework torch.")
+    histories, frameworks = {}, {}
+    for name, run in runs.items():
+        entry = {key: run[key] for key in ("status", "error", "wall_seconds") if key in run}
+        if run.get("status", "ok") == "ok":
+            history = json.loads((out / name / "history.json").read_text())
+            words, matrix = load_word2vec(out / name / "embeddings.txt")
+            histories[name] = history
+            entry.update(
+                status="ok",
+                device=history["device"],
+                steps=history["steps"],
+                final_loss=history["loss"],
+                centers_per_sec=history["centers_per_sec"],
+                train_seconds=history["seconds"],
+                neighbours=[[w, round(c, 4)] for w, c in similar(matrix, words, PROBE_WORD, 3)],
+                wordsim=evaluate(words, matrix),
+            )
+        frameworks[name] = entry
+    if settings is None and histories:
+        settings = Settings.from_dict(next(iter(histories.values()))["settings"])
+    summary = {
+        "settings": settings.to_dict() if settings is not None else {},
+        "frameworks": frameworks,
+        "max_relative_difference": max_relative_differences({n: h["step_losses"] for n, h in histories.items()}),
+    }
+    figures = []
+    if histories:
+        plt.close(plot_losses(
+            {n: h["step_losses"] for n, h in histories.items()},
+            out / "loss_curves.png",
+            epoch_losses={n: h["epoch_losses"] for n, h in histories.items()},
+        ))  # written to a file, not shown: a notebook would otherwise show it again
+        figures.append("loss_curves.png")
+        reference = REFERENCE if REFERENCE in histories else next(iter(histories))
+        others = {
+            n: relative_differences(h["step_losses"], histories[reference]["step_losses"])
+            for n, h in histories.items()
+            if n != reference
+        }
+        if others:
+            plt.close(plot_divergence(others, reference, out / "divergence.png"))
+            figures.append("divergence.png")
+    summary["figures"] = figures
+    write_json(out / "summary.json", summary)
+    write_text(out / "summary.md", summary_markdown(summary))
+    return summary
+
+
+def outcome(summary: dict, out: Path) -> str:
+    """The comparison's last line: how many frameworks trained, how the others went, and what was written."""
+    statuses = [run["status"] for run in summary["frameworks"].values()]
+    others = ", ".join(f"{statuses.count(s)} {s}" for s in dict.fromkeys(statuses) if s != "ok")
+    files = [str(out / "summary.md"), "summary.json", *summary["figures"]]
+    written = ", ".join(files[:-1]) + " and " + files[-1]
+    nothing = "" if summary["figures"] else "; no figures, as nothing trained"
+    return (f"{statuses.count('ok')} of {len(statuses)} frameworks trained{f' ({others})' if others else ''}; "
+            f"wrote {written}{nothing}.")
+
+
+def summary_markdown(summary: dict, figures: bool = True) -> str:
+    """The summary as a Markdown page: one row per framework, then the pairwise agreement, then (unless
+    ``figures`` is False, where they are shown another way) the figures beside it."""
+    lines = ["# Comparison of the frameworks", ""]
+    if summary["settings"]:
+        lines += ["Settings: " + Settings.from_dict(summary["settings"]).describe() + ".", ""]
+    lines += [
+        f'| framework | status | device | steps | final loss | centers/s | train s | wall s | WordSim-353 ρ '
+        f'| neighbours of "{PROBE_WORD}" |',
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for name, run in summary["frameworks"].items():
+        wall = f"{run['wall_seconds']:.1f}" if "wall_seconds" in run else ""
+        if run["status"] != "ok":
+            lines.append(f"| {name} | {run['status']}: {run.get('error', '')} | | | | | | {wall} | | |")
+            continue
+        neighbours = ", ".join(f"{w} ({c:.3f})" for w, c in run["neighbours"])
+        lines.append(
+            f"| {name} | ok | {run['device']} | {run['steps']} | {run['final_loss']:.4f} | "
+            f"{run['centers_per_sec']:,.0f} | {run['train_seconds']:.1f} | {wall} | {run['wordsim']['spearman']:.3f} | "
+            f"{neighbours} |"
+        )
+    pairs = [run["wordsim"] for run in summary["frameworks"].values() if run["status"] == "ok"]
+    if pairs:
+        lines += ["", f"WordSim-353 ρ: Spearman correlation of cosine similarity with human ratings over the "
+                      f"{pairs[0]['pairs']} of {pairs[0]['pairs_total']} pairs whose words are both in the vocabulary."]
+    if summary["max_relative_difference"]:
+        lines += ["", "Largest relative difference of the per-step losses, pair by pair:", "",
+                  "| pair | max relative difference |", "|---|---:|"]
+        lines += [f"| {pair} | {value:.2e} |" for pair, value in summary["max_relative_difference"].items()]
+    lines += [""] + [f"![{figure}]({figure})" for figure in summary.get("figures", []) if figures]
+    return "\n".join(lines) + "\n"

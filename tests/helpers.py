@@ -1,0 +1,84 @@
+"""What several test modules use: which frameworks this test run has, and ways to run the command line.
+
+`make venv` records the environment it built (book or current) in the virtual environment's folder.
+A framework that environment must carry fails every test that needs it when it is missing, so MXNet
+cannot silently drop out of the book environment's CI; elsewhere (today's releases, a reader's own
+environment) the tests that need a missing framework are skipped with the install command as the reason.
+The one place that skips is ``conftest.pytest_runtest_setup``, which calls :func:`require`.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from backends.cli.main import main
+from backends.common.frameworks import REGISTRY
+
+ROOT = Path(__file__).resolve().parent.parent
+MARKER = Path(sys.prefix) / "w2v-environment"
+ENVIRONMENT = MARKER.read_text().strip() if MARKER.is_file() else None
+
+
+def missing(name: str) -> str | None:
+    """Why the tests of ``name`` cannot run here, or None when they can."""
+    entry = REGISTRY[name]
+    return None if entry.installed else f"{entry.title} is not installed. {entry.how_to_install()}"
+
+
+def skip_reason(name: str) -> str | None:
+    """Why tests of ``name`` are skipped here: it is missing and this environment need not carry it."""
+    return None if ENVIRONMENT in REGISTRY[name].environments else missing(name)
+
+
+def require(name: str) -> None:
+    """Skip the calling test when ``name`` is missing, or fail it where this environment must carry it."""
+    why = missing(name)
+    if why is None:
+        return
+    if skip_reason(name) is None:
+        pytest.fail(f"the {ENVIRONMENT} environment must carry {REGISTRY[name].title}, but: {why}", pytrace=False)
+    pytest.skip(why)
+
+
+def run(*args, env=None, cwd=ROOT) -> subprocess.CompletedProcess:
+    """``python -m backends ARGS`` in a process of its own."""
+    return subprocess.run(
+        [sys.executable, "-m", "backends", *map(str, args)],
+        capture_output=True, text=True, cwd=cwd, env={**os.environ, **(env or {})}, timeout=600,
+    )
+
+
+def user_error(capsys, *argv) -> str:
+    """The command line in this process, which must refuse ``argv`` as a user's mistake: its message."""
+    code = main([str(a) for a in argv])
+    captured = capsys.readouterr()
+    assert code == 2, captured
+    return captured.err
+
+
+def scripted_backend(losses_per_example, interrupt_at=None, work=None) -> types.SimpleNamespace:
+    """A backend whose step k calls ``work`` (if given) and returns losses_per_example[k] (times the batch size)."""
+
+    class Trainer:
+        def __init__(self, center_weights, context_weights, lr, device):
+            self.device_name, self.calls, self.table = "cpu", 0, center_weights
+
+        def step(self, batch):
+            self.calls += 1
+            if self.calls == interrupt_at:
+                raise KeyboardInterrupt
+            if work is not None:
+                work()
+            return losses_per_example[self.calls - 1] * batch.size
+
+        def embeddings(self):
+            return self.table
+
+    return types.SimpleNamespace(NAME="fake", Trainer=Trainer, losses_to_numpy=np.asarray)
