@@ -99,6 +99,10 @@ def test_comparison_files(comparison):
     markdown = (out / "summary.md").read_text()
     assert "| tensorflow | failed: TensorFlow is installed but failed" in markdown
     assert "| torch | ok | cpu | 25 |" in markdown
+    settings_line = next(line for line in markdown.splitlines() if line.startswith("Settings: "))
+    assert settings_line.startswith("Settings: 5 epochs, at most 25 steps, batches of 512 centers, Adam with")
+    assert "None" not in settings_line and "False" not in settings_line and "min count" not in settings_line
+    assert "words seen at least 10 times, context windows of 1 to 5, 5 noise words per context word" in settings_line
     assert "| torch/numpy |" in markdown
     assert not [p for p in out.rglob("*.tmp")]
 

@@ -259,3 +259,19 @@ def test_every_model_the_settings_name_has_a_type():
     from backends.pipeline.models import MODELS
 
     assert tuple(MODELS) == NAMES and all(MODELS[name].name == name for name in NAMES)
+
+
+def test_a_dataset_and_its_draws_are_immutable_and_alike_for_both_models(data, cbow):
+    """The same attributes whichever the model (a CBOW dataset used to lack the skip-gram rows and fail with an
+    AttributeError), and nothing to change after the draw: batches() never redraws in place."""
+    import dataclasses
+
+    assert [f.name for f in dataclasses.fields(data.first)] == [f.name for f in dataclasses.fields(cbow.first)]
+    assert cbow.first.center_rows().shape == (cbow.num_centers, cbow.settings.num_noise)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        data.first = cbow.first
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        data.first.centers = None
+    first = data.first
+    list(data.batches(4096, epoch=1))
+    assert data.first is first

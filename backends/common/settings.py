@@ -54,7 +54,7 @@ class Settings:
     seed: int = _setting(0, DATA, "seed", "one seed for the batches and the initial weights",
                          check=_at_least(0), expected="0 or more")
     model: str = _setting("skipgram", DATA, "model", "skipgram (the chapter's) or cbow", choices=MODELS,
-                          describe=lambda value: {"skipgram": "skip-gram", "cbow": "CBOW"}[value])
+                          describe=lambda value: {"skipgram": "the skip-gram model", "cbow": "the CBOW model"}[value])
     min_count: int = _setting(10, DATA, "min count", "keep words seen at least this often", check=_at_least(1),
                               expected="at least 1", describe=lambda value: f"words seen at least {value} times")
     max_window: int = _setting(5, DATA, "max window", "largest context window on each side", check=_at_least(1),
@@ -120,11 +120,6 @@ class Settings:
     def describe(self) -> str:
         """Every setting in words, for a summary: '5 epochs, no step limit, batches of 512 centers, ...'."""
         return ", ".join(item.metadata["describe"](getattr(self, item.name)) for item in _fields(TRAINING, DATA))
-
-    def differences(self, other: Settings, names: tuple[str, ...] | None = None) -> list[str]:
-        """'lr 0.002 there, 0.01 now' for every setting (of ``names``) where ``other`` (there) differs."""
-        return [f"{name} {getattr(other, name)!r} there, {getattr(self, name)!r} now"
-                for name in names or NAMES if getattr(self, name) != getattr(other, name)]
 
     def argv(self) -> list[str]:
         """These settings as command-line flags (those that differ from the defaults), for a child process."""

@@ -24,9 +24,9 @@ class TrainerState:
     step: int
 
     @classmethod
-    def fresh(cls, tables: tuple[np.ndarray, np.ndarray], step: int = 0, moments=None) -> TrainerState:
-        """A state whose moments are zeros where they are not given (an optimizer before its first step)."""
-        return cls(tables, moments or tuple((np.zeros_like(t), np.zeros_like(t)) for t in tables), step)
+    def fresh(cls, tables: tuple[np.ndarray, np.ndarray]) -> TrainerState:
+        """The state of an optimizer before its first step: the tables, zero moments, step 0."""
+        return cls(tables, tuple((np.zeros_like(t), np.zeros_like(t)) for t in tables), 0)
 
     def arrays(self) -> dict[str, np.ndarray]:
         """The checkpoint's layout: center, context, center_m, center_v, context_m, context_v, adam_step."""
