@@ -135,6 +135,7 @@ def execute(notebook: nbformat.NotebookNode, folder: Path) -> nbformat.NotebookN
     NotebookClient(notebook, kernel_name="python3", timeout=3600, record_timing=False,
                    resources={"metadata": {"path": str(folder)}}).execute()
     notebook.metadata.pop("widgets", None)  # no widget state in the repository
+    notebook.metadata["language_info"] = {"name": "python"}  # as written, not the kernel's details of the day
     notebook.metadata["w2v"]["executed"] = {"code": code_hash(notebook), "environment": environment,
                                             "python": platform.python_version(), "max_steps": None}
     print(f"  ran in {time.perf_counter() - start:.0f} s")

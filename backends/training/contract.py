@@ -47,6 +47,9 @@ class Backend(Protocol):
     def resolve_device(self, request: str = "auto") -> Any:
         """The framework's device for a request of auto, cpu or gpu; a GPU asked for but absent is an error."""
 
+    def describe_device(self, device: Any) -> str:
+        """The device as every backend names it: 'cpu', or 'gpu (its name)' (backends.training.devices)."""
+
     def embedding(self, weights: np.ndarray) -> Any:
         """An embedding table holding ``weights`` (one row per word, float32 or float64), callable on indices."""
 
