@@ -121,6 +121,7 @@ def test_diff_of_two_result_folders(comparison, tmp_path, capsys):
     history = json.loads((other / "numpy" / "history.json").read_text())
     history["step_losses"][7] *= 1.001
     history["versions"]["numpy"] = "9.9.9"
+    history["config"] = history.pop("settings")  # as histories written before the settings' rename hold them
     (other / "numpy" / "history.json").write_text(json.dumps(history))
     (other / "torch" / "history.json").rename(other / "torch" / "elsewhere.json")
     assert cli.main(["diff", str(other), str(out)]) == 0
@@ -131,4 +132,5 @@ def test_diff_of_two_result_folders(comparison, tmp_path, capsys):
     assert "torch: 25 steps, identical, final loss" in printed
     numpy_version = json.loads((out / "numpy" / "history.json").read_text())["versions"]["numpy"]
     assert "numpy: 25 steps, largest relative difference 1.0e-03" in printed and f"numpy {numpy_version} / 9.9.9" in printed
+    assert "trained with different settings" not in printed
     assert "no framework was trained into both" in user_error(capsys, "diff", tmp_path / "empty", out)

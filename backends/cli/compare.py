@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 
-from backends.cli.report import NOT_INSTALLED, max_relative_differences, relative_differences, report
+from backends.cli.report import (NOT_INSTALLED, max_relative_differences, recorded_settings, relative_differences,
+                                 report)
 from backends.common.errors import W2VError
 from backends.common.frameworks import FRAMEWORKS, REGISTRY, framework
 from backends.common.settings import Settings
@@ -102,7 +103,7 @@ def diff(first: Path, second: Path) -> dict[str, dict]:
             "identical": runs[0]["step_losses"] == runs[1]["step_losses"],
             "losses": [run["loss"] for run in runs],
             "versions": [run.get("versions", {}) for run in runs],
-            "same_settings": runs[0]["settings"] == runs[1]["settings"],
+            "same_settings": recorded_settings(runs[0]) == recorded_settings(runs[1]),
         }
     if all("only_in" in run for run in result.values()):
         raise W2VError(f"no framework was trained into both {first} and {second}; train the same framework into "

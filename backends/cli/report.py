@@ -45,6 +45,11 @@ def max_relative_differences(step_losses: dict[str, Sequence[float]]) -> dict[st
 
 
 
+def recorded_settings(history: dict) -> dict:
+    """A history's settings; histories written before they were called so keep them under "config"."""
+    return history.get("settings", history.get("config", {}))
+
+
 def report(out: Path, runs: dict[str, dict] | None = None, settings: Settings | None = None) -> dict:
     """Figures and summaries of the runs under ``out``; ``runs`` adds what only a comparison knows.
 
@@ -75,7 +80,7 @@ def report(out: Path, runs: dict[str, dict] | None = None, settings: Settings | 
             )
         frameworks[name] = entry
     if settings is None and histories:
-        settings = Settings.from_dict(next(iter(histories.values()))["settings"])
+        settings = Settings.from_dict(recorded_settings(next(iter(histories.values()))))
     summary = {
         "settings": settings.to_dict() if settings is not None else {},
         "frameworks": frameworks,

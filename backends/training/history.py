@@ -63,3 +63,10 @@ class TrainingDiverged(W2VError):
     def __init__(self, message: str, history: History) -> None:
         super().__init__(message)
         self.history = history
+
+    @classmethod
+    def at(cls, loss: float, history: History, lr: float) -> TrainingDiverged:
+        """The error for a loss that became ``loss`` right after the steps ``history`` holds."""
+        return cls(f"the {history.framework} loss became {loss} at step {history.steps + 1}; training stopped and "
+                   f"the {history.steps} steps before it are kept. Lower the learning rate (--lr, now {lr}) or check "
+                   f"the input data.", history)

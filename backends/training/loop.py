@@ -15,6 +15,7 @@ never waits for the host between steps.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import time
 from dataclasses import dataclass
@@ -204,17 +205,16 @@ class Run:
 
     def record(self) -> dict:
         """Where the run stands, as a checkpoint keeps it beside the trainer's state."""
-        return {"settings": self.history.settings, "epoch": self.position.epoch, "batch": self.position.batch,
-                "epoch_sum": self.position.epoch_sum, "epoch_centers": self.position.epoch_centers,
-                "centers": self.history.centers, "step_losses": self.history.step_losses,
-                "epoch_losses": self.history.epoch_losses}
+        history = self.history
+        return {"settings": history.settings, **dataclasses.asdict(self.position), "centers": history.centers,
+                "step_losses": history.step_losses, "epoch_losses": history.epoch_losses}
 
     def _restore(self, path: str | Path) -> None:
         arrays, saved = checkpoint.load(path, self.history.settings)
         self.backend.load_state(self.trainer, TrainerState.from_arrays(arrays))
         self.history.step_losses, self.history.epoch_losses = saved["step_losses"], saved["epoch_losses"]
         self.history.centers = saved["centers"]
-        self.position = Position(saved["epoch"], saved["batch"], saved["epoch_sum"], saved["epoch_centers"])
+        self.position = Position(**{item.name: saved[item.name] for item in dataclasses.fields(Position)})
 
     def train(self, hooks: Sequence[Hook], interrupted: Callable[[], bool]) -> None:
         """Step through the epochs until every epoch ran or ``max_steps`` steps did; the hooks are called as
@@ -267,16 +267,10 @@ class Run:
         means = sums / sizes
         bad = np.flatnonzero(~np.isfinite(means))
         if bad.size:
-            good = self.history.steps + int(bad[0])
             self.history.step_losses.extend(means[: bad[0]].tolist())
             self.history.embeddings = self.trainer.embeddings()
             self.history.stopped = "diverged"
-            raise TrainingDiverged(
-                f"the {self.backend.NAME} loss became {means[bad[0]]} at step {good + 1}; training stopped and "
-                f"the {good} steps before it are kept. Lower the learning rate (--lr, now {self.settings.lr}) "
-                f"or check the input data.",
-                self.history,
-            )
+            raise TrainingDiverged.at(float(means[bad[0]]), self.history, self.settings.lr)
         self.history.step_losses.extend(means.tolist())
         self.position.epoch_sum += float(sums.sum())
         self.position.epoch_centers += float(sizes.sum())
