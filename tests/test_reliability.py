@@ -61,13 +61,18 @@ def test_a_killed_run_resumes_to_exactly_the_uninterrupted_result(framework, tmp
     assert resumed_vectors == reference_vectors
 
 
-def test_ctrl_c_stops_after_a_step_and_keeps_everything(tmp_path):
+@pytest.mark.needs("torch")
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_ctrl_c_or_sigterm_stops_after_a_step_and_keeps_everything(tmp_path, stop):
     process = start_training("torch", tmp_path)
     wait_for(tmp_path / "torch" / "checkpoint.npz", process)
-    process.send_signal(signal.SIGINT)
-    _, errors = process.communicate(timeout=120)
+    process.send_signal(stop)
+    printed, errors = process.communicate(timeout=120)
     assert process.returncode == 130, errors
     assert "Traceback" not in errors
+    assert printed.strip().splitlines()[-1].startswith("interrupted after ")
+    assert printed.strip().endswith("of 3,000 steps, which are kept; run the same command with --resume to continue "
+                                    "from its checkpoint.")
     history = json.loads((tmp_path / "torch" / "history.json").read_text())
     assert history["stopped"] == "interrupted" and 10 <= history["steps"] < 3000
     # The checkpoint written on Ctrl-C holds exactly the steps in the history.
@@ -130,3 +135,14 @@ def test_written_files_get_the_usual_permissions_not_the_temporary_files_private
     finally:
         os.umask(old)
     assert path.stat().st_mode & 0o777 == 0o644 and path.read_text() == "shared\n"
+
+
+def test_an_interrupted_run_without_checkpoints_says_how_to_make_one(capsys, tmp_path, monkeypatch):
+    fake = scripted_backend([0.69] * 60, interrupt_at=31)
+    fake.train = lambda data, settings, **options: loop.fit(fake, data, settings, **options)
+    monkeypatch.setattr(cli, "load_backend", lambda name: fake)
+    code = cli.main(["train", "--framework", "torch", "--max-steps", "60", "--out", str(tmp_path), "--no-progress"])
+    printed = capsys.readouterr().out.strip().splitlines()
+    assert code == 130 and printed[-1] == ("interrupted after 30 of 60 steps, which are kept; train with "
+                                           "--checkpoint-every N to be able to continue an interrupted run.")
+    assert json.loads((tmp_path / "torch" / "history.json").read_text())["steps"] == 30

@@ -153,7 +153,13 @@ def cmd_train(args: argparse.Namespace) -> int:
             f"{history.centers_per_sec:,.0f} centers/s ({history.cores_busy:.1f} cores busy); "
             f"wrote {folder}/history.json and embeddings.txt"
         )
-    return 130 if history.stopped == "interrupted" else 0
+    if history.stopped != "interrupted":
+        return 0
+    how = ("run the same command with --resume to continue from its checkpoint" if args.checkpoint_every else
+           "train with --checkpoint-every N to be able to continue an interrupted run")
+    print(f"interrupted after {history.steps:,} of {history.planned_steps:,} steps, which are kept; {how}.",
+          file=sys.stderr if args.json else sys.stdout)
+    return 130
 
 
 def _save_run(folder: Path, history: History) -> dict | None:

@@ -8,7 +8,7 @@ hook reads the run (its history, position, settings) and never changes how it tr
   notebooks' live loss curve);
 - :class:`Checkpoints`: the run saved every N steps, and when it is interrupted between two steps.
 
-:func:`interrupts` turns Ctrl-C into a flag the loop checks between steps.
+:func:`interrupts` turns Ctrl-C and SIGTERM into a flag the loop checks between steps.
 """
 
 from __future__ import annotations
@@ -114,23 +114,28 @@ class StopAfterStep(KeyboardInterrupt):
     """Ctrl-C, acted on between two steps."""
 
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)  # Ctrl-C, and a plain `kill`, `timeout` or a job scheduler
+
+
 @contextlib.contextmanager
 def interrupts() -> Iterator[Callable[[], bool]]:
-    """While training, the first Ctrl-C only raises a flag that the loop checks after each step, so a
-    step is never cut in half (half-applied optimizer updates); a second Ctrl-C interrupts at once.
-    Signal handlers belong to the main thread: elsewhere Ctrl-C keeps its usual effect."""
+    """While training, the first Ctrl-C or SIGTERM only raises a flag that the loop checks after each step, so
+    a step is never cut in half (half-applied optimizer updates) and the run ends as after Ctrl-C, its steps
+    kept; a second one interrupts at once. Signal handlers belong to the main thread: elsewhere both keep
+    their usual effect."""
     if threading.current_thread() is not threading.main_thread():
         yield lambda: False
         return
-    pressed: list[bool] = []
+    received: list[int] = []
 
-    def on_interrupt(signum, frame):
-        if pressed:
+    def on_signal(signum, frame):
+        if received:
             raise KeyboardInterrupt
-        pressed.append(True)
+        received.append(signum)
 
-    previous = signal.signal(signal.SIGINT, on_interrupt)
+    previous = {number: signal.signal(number, on_signal) for number in STOP_SIGNALS}
     try:
-        yield lambda: bool(pressed)
+        yield lambda: bool(received)
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for number, handler in previous.items():
+            signal.signal(number, handler)

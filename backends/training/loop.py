@@ -3,7 +3,7 @@
 A backend supplies a ``Trainer`` whose ``step(batch)`` runs one optimisation step on its framework and
 returns that batch's summed loss as a framework scalar, left on its device. Everything around the step lives
 here: the shared seeded initial weights, the epochs over the shared batches, timing, the history and the
-divergence guard; progress, checkpoints and Ctrl-C are hooks (:mod:`backends.training.hooks`). A fix to the
+divergence guard; progress, checkpoints and interruption are hooks (:mod:`backends.training.hooks`). A fix to the
 loop is then one fix, and the frameworks cannot drift apart.
 
 The objective of a step is the *sum* over the batch of each example's masked loss, as in the chapter's
@@ -57,8 +57,8 @@ def fit(
     the history so far each time losses are read back, and once at the end (the notebooks pass
     :class:`backends.display.plotting.LiveLossPlot`, a loss curve redrawn in place). With ``checkpoint`` and
     ``checkpoint_every``, the run is saved there every that many steps (and when interrupted); ``resume``
-    continues from that file, ending exactly as an uninterrupted run would. Ctrl-C stops after the current
-    step and returns what was trained so far; a second Ctrl-C stops at once.
+    continues from that file, ending exactly as an uninterrupted run would. Ctrl-C (or SIGTERM) stops after
+    the current step and returns what was trained so far; a second one stops at once.
     """
     settings = settings_for(data, settings, changes)
     if checkpoint_every is not None and (checkpoint_every < 1 or checkpoint is None):
@@ -277,7 +277,7 @@ class Run:
         return True
 
     def stop(self, reason: str) -> None:
-        """Wind down after Ctrl-C: the partial epoch's mean is the last loss."""
+        """Wind down after Ctrl-C or SIGTERM: the partial epoch's mean is the last loss."""
         if self.position.epoch_centers:
             self.history.epoch_losses.append(self.position.epoch_sum / self.position.epoch_centers)
         self.history.stopped = reason
