@@ -89,6 +89,7 @@ def test_the_synthetic_corpus_has_the_asked_size_and_zipf_shape():
 @pytest.mark.parametrize(("options", "message"), [
     ({"steps": 5}, "steps 5 is out of range: time at least 10 steps"),
     ({"repeats": 0}, "repeats 0 is out of range: it must be at least 1"),
+    ({"corpus_tokens": -1}, "corpus tokens -1 is out of range: time corpora of at least 1000 tokens"),
 ])
 def test_bad_bench_settings_are_refused_before_anything_runs(options, message):
     settings = {"frameworks": ["torch"], "steps": 500, "corpus_tokens": None, "repeats": 1, **options}

@@ -134,3 +134,15 @@ def test_diff_of_two_result_folders(comparison, tmp_path, capsys):
     assert "numpy: 25 steps, largest relative difference 1.0e-03" in printed and f"numpy {numpy_version} / 9.9.9" in printed
     assert "trained with different settings" not in printed
     assert "no framework was trained into both" in user_error(capsys, "diff", tmp_path / "empty", out)
+
+
+@pytest.mark.parametrize("option, value, message", [
+    ("--epochs", "0", "epochs 0 is out of range"), ("--max-steps", "0", "max steps 0 is out of range"),
+    ("--lr", "nan", "learning rate nan is out of range"), ("--num-noise", "0", "noise words 0 is out of range"),
+])
+def test_compare_checks_every_setting_before_the_first_framework_starts(capsys, tmp_path, monkeypatch, option,
+                                                                        value, message):
+    monkeypatch.setattr(compare, "train_isolated", lambda *args, **kwargs: pytest.fail("a framework was started"))
+    (tmp_path / "summary.md").write_text("a good summary\n")
+    assert message in user_error(capsys, "compare", option, value, "--out", tmp_path)
+    assert (tmp_path / "summary.md").read_text() == "a good summary\n"

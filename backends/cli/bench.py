@@ -230,6 +230,8 @@ def benchmark(frameworks: Sequence[str] | None, steps: int, corpus_tokens: int |
         raise W2VError(f"steps {steps} is out of range: time at least 10 steps.")
     if repeats < 1:
         raise W2VError(f"repeats {repeats} is out of range: it must be at least 1.")
+    if corpus_tokens is not None and corpus_tokens < 1000:
+        raise W2VError(f"corpus tokens {corpus_tokens} is out of range: time corpora of at least 1000 tokens.")
     record: dict = {"machine": machine(), "steps": steps, "repeats": repeats}
     pipeline: dict[str, list[dict]] = {"ours": [], "book": []}
     training: dict[str, list[dict]] = {name: [] for name in ("book", *frameworks)}
