@@ -146,3 +146,24 @@ def test_an_interrupted_run_without_checkpoints_says_how_to_make_one(capsys, tmp
     assert code == 130 and printed[-1] == ("interrupted after 30 of 60 steps, which are kept; train with "
                                            "--checkpoint-every N to be able to continue an interrupted run.")
     assert json.loads((tmp_path / "torch" / "history.json").read_text())["steps"] == 30
+
+
+def test_a_checkpoint_is_never_replaced_or_resumed_silently(capsys, tmp_path):
+    """Training again where a checkpoint is asks for --resume or --restart; resuming a finished run, or with
+    fewer max steps than the checkpoint holds, says so; none of them touches what is on disk."""
+    folder = tmp_path / "numpy"
+    train = ["train", "--framework", "numpy", "--checkpoint-every", "2", "--out", tmp_path, "--no-progress"]
+    assert cli.main([str(a) for a in train + ["--max-steps", "4"]]) == 0
+    capsys.readouterr()
+    written = {path.name: path.read_bytes() for path in folder.iterdir()}
+    err = user_error(capsys, *train, "--max-steps", "6")
+    assert "holds an earlier run's checkpoint, which this run would replace: continue that run with --resume, " \
+           "or start over with --restart. Nothing was trained." in err
+    assert "holds a finished run: its 4 steps are all that 5 epochs (--epochs) and max steps 4" in user_error(
+        capsys, *train, "--max-steps", "4", "--resume")
+    assert "holds 4 steps, more than max steps 3: resume with --max-steps 4 or more." in user_error(
+        capsys, *train, "--max-steps", "3", "--resume")
+    assert "choose one" in user_error(capsys, *train, "--resume", "--restart")
+    assert {path.name: path.read_bytes() for path in folder.iterdir()} == written
+    assert cli.main([str(a) for a in train + ["--max-steps", "2", "--restart"]]) == 0
+    assert saved_step(folder / "checkpoint.npz") == 2

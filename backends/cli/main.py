@@ -65,6 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--checkpoint-every", type=int, default=None, metavar="N",
                        help="save OUT/<framework>/checkpoint.npz every N steps (and on Ctrl-C)")
     train.add_argument("--resume", action="store_true", help="continue from OUT/<framework>/checkpoint.npz")
+    train.add_argument("--restart", action="store_true",
+                       help="start over where OUT/<framework>/checkpoint.npz holds an earlier run, replacing it")
 
     similar = commands.add_parser("similar", help="nearest neighbours of a word by cosine similarity")
     similar.add_argument("embeddings", type=Path, help="a word2vec text file, e.g. results/torch/embeddings.txt")
@@ -125,6 +127,7 @@ def cmd_stats(args: argparse.Namespace) -> None:
 def cmd_train(args: argparse.Namespace) -> int:
     settings = settings_.from_args(args)
     folder = writable_folder(args.out / args.framework)  # now, not after the training it would hold
+    _check_checkpoint_choice(folder / "checkpoint.npz", args)
     backend = load_backend(args.framework)
     data = load_data(settings=settings)
     try:
@@ -160,6 +163,15 @@ def cmd_train(args: argparse.Namespace) -> int:
     print(f"interrupted after {history.steps:,} of {history.planned_steps:,} steps, which are kept; {how}.",
           file=sys.stderr if args.json else sys.stdout)
     return 130
+
+
+def _check_checkpoint_choice(path: Path, args: argparse.Namespace) -> None:
+    """A run that would write checkpoints where an earlier run's is must be told to continue it or replace it."""
+    if args.resume and args.restart:
+        raise W2VError("--resume continues the checkpoint's run and --restart replaces it: choose one.")
+    if path.exists() and args.checkpoint_every and not (args.resume or args.restart):
+        raise W2VError(f"{path} holds an earlier run's checkpoint, which this run would replace: continue that run "
+                       f"with --resume, or start over with --restart. Nothing was trained.")
 
 
 def _save_run(folder: Path, history: History) -> dict | None:

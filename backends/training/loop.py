@@ -193,6 +193,11 @@ class Run:
         if resume_from is not None:
             self._restore(resume_from)
         self.clock = Clock(self.history.centers)
+        if resume_from is not None and (self.position.epoch >= settings.epochs or self.budget_spent):
+            raise W2VError(f"the checkpoint {resume_from} holds a finished run: its {self.history.steps:,} steps are "
+                           f"all that {settings.epochs} epochs (--epochs) and max steps {settings.max_steps} "
+                           f"(--max-steps) ask for, so there is nothing to resume. Raise --epochs or --max-steps "
+                           f"to train it longer.")
 
     @property
     def steps_taken(self) -> int:
@@ -211,6 +216,9 @@ class Run:
 
     def _restore(self, path: str | Path) -> None:
         arrays, saved = checkpoint.load(path, self.history.settings)
+        if self.settings.max_steps is not None and len(saved["step_losses"]) > self.settings.max_steps:
+            raise W2VError(f"the checkpoint {path} holds {len(saved['step_losses']):,} steps, more than max steps "
+                           f"{self.settings.max_steps}: resume with --max-steps {len(saved['step_losses'])} or more.")
         self.backend.load_state(self.trainer, TrainerState.from_arrays(arrays))
         self.history.step_losses, self.history.epoch_losses = saved["step_losses"], saved["epoch_losses"]
         self.history.centers = saved["centers"]
