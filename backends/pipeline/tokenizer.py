@@ -88,7 +88,7 @@ def _token_keys(raw: bytes, starts: np.ndarray, lengths: np.ndarray) -> list[np.
     keys = [eight[starts] & masks[np.minimum(lengths, 8)]]
     for word in range(1, width):  # most tokens fit in the first word: the later ones are filled in sparsely
         longer = np.flatnonzero(lengths > 8 * word)
-        keys.append(np.full(starts.size, 0, dtype=np.uint64))  # np.full: see Word2VecData._with_noise
+        keys.append(np.full(starts.size, 0, dtype=np.uint64))  # np.full: see SkipGram.outputs in models.py
         keys[word][longer] = eight[starts[longer] + 8 * word] & masks[np.minimum(lengths[longer] - 8 * word, 8)]
     return keys + [lengths.astype(np.uint64)]
 
