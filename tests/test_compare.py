@@ -146,3 +146,42 @@ def test_compare_checks_every_setting_before_the_first_framework_starts(capsys, 
     (tmp_path / "summary.md").write_text("a good summary\n")
     assert message in user_error(capsys, "compare", option, value, "--out", tmp_path)
     assert (tmp_path / "summary.md").read_text() == "a good summary\n"
+
+
+@pytest.fixture
+def two_runs(tmp_path, capsys):
+    """A 3-step NumPy run, and a copy of it as if JAX had trained it (no framework needed to read them)."""
+    assert cli.main(["train", "--framework", "numpy", "--max-steps", "3", "--out", str(tmp_path), "--no-progress"]) == 0
+    shutil.copytree(tmp_path / "numpy", tmp_path / "jax")
+    capsys.readouterr()
+    return tmp_path
+
+
+def test_report_refuses_runs_with_different_settings_unless_asked(two_runs, capsys):
+    history = json.loads((two_runs / "jax" / "history.json").read_text())
+    history["settings"].update(lr=0.01, min_count=20)
+    (two_runs / "jax" / "history.json").write_text(json.dumps(history))
+    err = user_error(capsys, "report", "--out", two_runs)
+    assert "were trained with different settings: min_count (jax 20, numpy 10); lr (jax 0.01, numpy 0.002)." in err
+    assert "--mixed" in err and not (two_runs / "summary.md").exists()
+    assert cli.main(["report", "--out", str(two_runs), "--mixed"]) == 0
+    assert "The runs differ in: min_count (jax 20, numpy 10); lr (jax 0.01, numpy 0.002)." in (
+        two_runs / "summary.md").read_text()
+
+
+@pytest.mark.parametrize("content, said", [
+    ("", "is empty"), ('{"framework": "numpy", "step_losses": [0.69', "is not a whole history"),
+    ('{"framework": "numpy"}', "is not a history of this project (it lacks device, step_losses"),
+    ("[1, 2]", "is not a history of this project"),
+])
+def test_report_and_diff_read_broken_histories_as_messages(two_runs, capsys, tmp_path_factory, content, said):
+    (two_runs / "jax" / "history.json").write_text(content)
+    assert said in user_error(capsys, "report", "--out", two_runs)
+    assert said in user_error(capsys, "diff", two_runs, two_runs)
+
+
+def test_a_diverged_run_is_reported_as_such(two_runs, capsys):
+    history = json.loads((two_runs / "jax" / "history.json").read_text())
+    history["stopped"] = "diverged"
+    (two_runs / "jax" / "history.json").write_text(json.dumps(history))
+    assert f"the run in {two_runs / 'jax'} diverged after 3 steps" in user_error(capsys, "report", "--out", two_runs)

@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 
-from backends.cli.report import (NOT_INSTALLED, max_relative_differences, recorded_settings, relative_differences,
-                                 report)
+from backends.cli.report import (NOT_INSTALLED, max_relative_differences, read_history, recorded_settings,
+                                 relative_differences, report)
 from backends.common.errors import W2VError
 from backends.common.frameworks import FRAMEWORKS, REGISTRY, framework
 from backends.common.settings import Settings
@@ -95,7 +95,7 @@ def diff(first: Path, second: Path) -> dict[str, dict]:
             result[name] = {"only_in": str(first if present[0] else second)}
         if not all(present):
             continue
-        runs = [json.loads(path.read_text()) for path in paths]
+        runs = [read_history(path) for path in paths]
         relative = relative_differences(runs[0]["step_losses"], runs[1]["step_losses"])
         result[name] = {
             "steps": int(relative.size),

@@ -111,6 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     summary = commands.add_parser("report", help="figures and a summary of the runs under OUT")
     _add_output_options(summary)
+    summary.add_argument("--mixed", action="store_true",
+                         help="put runs trained with different settings in one table, listing the differences")
     return parser
 
 
@@ -261,7 +263,7 @@ def cmd_bench(args: argparse.Namespace) -> None:
 
 
 def cmd_report(args: argparse.Namespace) -> None:
-    print(report.summary_markdown(report.report(args.out)))
+    print(report.summary_markdown(report.report(args.out, mixed=args.mixed)))
 
 
 HANDLERS = {

@@ -15,9 +15,9 @@ from typing import Sequence
 import numpy as np
 
 from backends.common.errors import W2VError
-from backends.common.files import write_json, write_text
+from backends.common.files import readable_file, write_json, write_text
 from backends.common.frameworks import FRAMEWORKS
-from backends.common.settings import Settings
+from backends.common.settings import NAMES, Settings
 from backends.display.plotting import plot_divergence, plot_losses
 from backends.vectors.embeddings import load_word2vec, similar
 from backends.vectors.evaluation import evaluate
@@ -25,6 +25,8 @@ from backends.vectors.evaluation import evaluate
 NOT_INSTALLED = "not installed"
 PROBE_WORD = "chip"
 REFERENCE = "torch"
+HISTORY_KEYS = ("framework", "device", "step_losses", "epoch_losses", "steps", "loss", "centers_per_sec", "seconds",
+                "stopped")
 
 
 def relative_differences(losses: Sequence[float], reference: Sequence[float]) -> np.ndarray:
@@ -44,15 +46,45 @@ def max_relative_differences(step_losses: dict[str, Sequence[float]]) -> dict[st
     return result
 
 
-
 def recorded_settings(history: dict) -> dict:
     """A history's settings; histories written before they were called so keep them under "config"."""
     return history.get("settings", history.get("config", {}))
 
 
-def report(out: Path, runs: dict[str, dict] | None = None, settings: Settings | None = None) -> dict:
+def read_history(path: Path) -> dict:
+    """A run's history.json, checked to be whole: a truncated, empty or foreign file is a message, not a crash."""
+    path = readable_file(path, "the history", "Train that framework again (python -m backends train).")
+    try:
+        history = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as error:
+        raise W2VError(f"{path} is not a whole history ({error}); train that framework again.") from None
+    missing = [key for key in HISTORY_KEYS if not isinstance(history, dict) or key not in history]
+    if missing:
+        raise W2VError(f"{path} is not a history of this project (it lacks {', '.join(missing)}); train that "
+                       f"framework again.")
+    if history["stopped"] == "diverged":
+        raise W2VError(f"the run in {path.parent} diverged after {history['steps']} steps (its loss became NaN or "
+                       f"infinite), so there is nothing to compare: train it again with a lower --lr, or move "
+                       f"{path.parent} away.")
+    return history
+
+
+def settings_apart(histories: dict[str, dict]) -> list[str]:
+    """The settings (the device aside) in which the runs differ, each as 'lr (torch 0.002, jax 0.01)'."""
+    recorded = {name: Settings.from_dict(recorded_settings(history)).to_dict() for name, history in histories.items()}
+    apart = []
+    for key in (key for key in NAMES if key != "device"):
+        values = {name: settings[key] for name, settings in recorded.items()}
+        if len(set(map(repr, values.values()))) > 1:
+            apart.append(f"{key} ({', '.join(f'{name} {value}' for name, value in values.items())})")
+    return apart
+
+
+def report(out: Path, runs: dict[str, dict] | None = None, settings: Settings | None = None,
+           mixed: bool = False) -> dict:
     """Figures and summaries of the runs under ``out``; ``runs`` adds what only a comparison knows.
 
+    Runs trained with different settings are refused unless ``mixed``, which lists the differences instead.
     Writes ``loss_curves.png``, ``divergence.png`` (when there is a reference to diverge from),
     ``summary.md`` and ``summary.json``, each atomically. Returns the summary.
     """
@@ -65,7 +97,7 @@ def report(out: Path, runs: dict[str, dict] | None = None, settings: Settings | 
     for name, run in runs.items():
         entry = {key: run[key] for key in ("status", "error", "wall_seconds") if key in run}
         if run.get("status", "ok") == "ok":
-            history = json.loads((out / name / "history.json").read_text())
+            history = read_history(out / name / "history.json")
             words, matrix = load_word2vec(out / name / "embeddings.txt")
             histories[name] = history
             entry.update(
@@ -79,10 +111,15 @@ def report(out: Path, runs: dict[str, dict] | None = None, settings: Settings | 
                 wordsim=evaluate(words, matrix),
             )
         frameworks[name] = entry
+    apart = settings_apart(histories)
+    if apart and not mixed:
+        raise W2VError(f"the runs under {out} were trained with different settings: {'; '.join(apart)}. Report them "
+                       f"from folders of their own, or pass --mixed to put them in one table all the same.")
     if settings is None and histories:
         settings = Settings.from_dict(recorded_settings(next(iter(histories.values()))))
     summary = {
         "settings": settings.to_dict() if settings is not None else {},
+        "settings_apart": apart,
         "frameworks": frameworks,
         "max_relative_difference": max_relative_differences({n: h["step_losses"] for n, h in histories.items()}),
     }
@@ -126,6 +163,8 @@ def summary_markdown(summary: dict, figures: bool = True) -> str:
     lines = ["# Comparison of the frameworks", ""]
     if summary["settings"]:
         lines += ["Settings: " + Settings.from_dict(summary["settings"]).describe() + ".", ""]
+    if summary.get("settings_apart"):
+        lines += ["The runs differ in: " + "; ".join(summary["settings_apart"]) + ".", ""]
     lines += [
         f'| framework | status | device | steps | final loss | centers/s | train s | wall s | WordSim-353 ρ '
         f'| neighbours of "{PROBE_WORD}" |',
