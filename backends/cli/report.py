@@ -71,10 +71,10 @@ def read_history(path: Path) -> dict:
 
 def settings_apart(histories: dict[str, dict]) -> list[str]:
     """The settings (the device aside) in which the runs differ, each as 'lr (torch 0.002, jax 0.01)'."""
-    recorded = {name: Settings.from_dict(recorded_settings(history)).to_dict() for name, history in histories.items()}
+    recorded = {name: recorded_settings(history) for name, history in histories.items()}
     apart = []
     for key in (key for key in NAMES if key != "device"):
-        values = {name: settings[key] for name, settings in recorded.items()}
+        values = {name: settings.get(key) for name, settings in recorded.items()}
         if len(set(map(repr, values.values()))) > 1:
             apart.append(f"{key} ({', '.join(f'{name} {value}' for name, value in values.items())})")
     return apart
