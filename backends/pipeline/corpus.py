@@ -95,8 +95,7 @@ class Corpus:
 
 def corpus_from_text(text: str, min_count: int = DEFAULTS.min_count) -> Corpus:
     """Tokenize ``text`` (one sentence a line, words split on whitespace) and index it."""
-    if min_count < 1:
-        raise W2VError(f"min count {min_count} is out of range: it must be at least 1.")
+    DEFAULTS.replace(min_count=min_count)  # its range, checked where the setting is declared
     tokens = tokenize(text)
     if not tokens.ids.size:
         raise W2VError("the corpus is empty: it holds no words, only blank lines or whitespace.")

@@ -68,12 +68,12 @@ class Dataset:
 
     def num_batches(self, batch_size: int, draw: Draw | None = None) -> int:
         """Batches of ``batch_size`` centers in one epoch (of ``draw``, or of the first draw)."""
-        _check_batch_size(batch_size)
+        DEFAULTS.replace(batch_size=batch_size)  # its range, checked where the setting is declared
         return -(-(draw or self.first).num_centers // batch_size)
 
     def batches(self, batch_size: int = DEFAULTS.batch_size, epoch: int = 0) -> Iterator[Batch]:
         """The batches of one epoch, shuffled; the last is padded with empty rows to full size."""
-        _check_batch_size(batch_size)
+        DEFAULTS.replace(batch_size=batch_size)
         draw = self.draw(epoch)
         order = rng_for(self.settings.seed, STREAM_SHUFFLE, epoch).permutation(draw.num_centers)
         for begin in range(0, draw.num_centers, batch_size):
@@ -101,11 +101,6 @@ class Dataset:
             "batches": self.num_batches(batch_size),
             "build_seconds": round(self.build_seconds, 4),
         }
-
-
-def _check_batch_size(batch_size: int) -> None:
-    if batch_size < 1:
-        raise W2VError(f"batch size {batch_size} is out of range: it must be at least 1.")
 
 
 def make_dataset(corpus: Corpus, settings: Settings | None = None, *, started: float | None = None,
