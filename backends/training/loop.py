@@ -239,8 +239,7 @@ class Run:
             if complete:
                 self.history.epoch_losses.append(self.position.epoch_loss())
                 self.position = Position(self.position.epoch + 1)
-        if self.position.epoch_centers:  # stopped by max_steps inside an epoch: its partial mean is the last loss
-            self.history.epoch_losses.append(self.position.epoch_sum / self.position.epoch_centers)
+        self._close_partial_epoch()  # stopped by max_steps inside an epoch
 
     def _epoch(self, hooks: Sequence[Hook], interrupted: Callable[[], bool]) -> bool:
         """The rest of the current epoch, or as much of it as the budget allows; whether it ran to its end."""
@@ -286,9 +285,13 @@ class Run:
 
     def stop(self, reason: str) -> None:
         """Wind down after Ctrl-C or SIGTERM: the partial epoch's mean is the last loss."""
+        self._close_partial_epoch()
+        self.history.stopped = reason
+
+    def _close_partial_epoch(self) -> None:
+        """An epoch cut short still counts: its steps' mean loss is the run's last loss."""
         if self.position.epoch_centers:
             self.history.epoch_losses.append(self.position.epoch_sum / self.position.epoch_centers)
-        self.history.stopped = reason
 
     def finish(self) -> None:
         """Speed and vectors into the history: the run is over."""
