@@ -71,7 +71,8 @@ class Settings:
     resample_each_epoch: bool = _setting(False, DATA, "resampling", "redraw subsampling, windows and noise words "
                                          "every epoch", describe=lambda value: "examples drawn anew every epoch"
                                          if value else "one draw of examples for every epoch")
-    data: str | None = _setting(None, DATA, "data", "the corpus: the PTB zip (default: the shipped data/ptb.zip)",
+    data: str | None = _setting(None, DATA, "data", "the corpus: the book's PTB zip (default: the shipped "
+                                "data/ptb.zip), a text file with one sentence a line, or a zip holding one",
                                 describe=lambda value: f"data {value}" if value else "the shipped PTB")
     # -- the training -------------------------------------------------------------------------------------------
     epochs: int = _setting(5, TRAINING, "epochs", "passes over the data", check=_at_least(1), expected="at least 1",

@@ -1,14 +1,29 @@
-"""The Penn Treebank text, read from the shipped zip, and indexed: a vocabulary and the sentences as ids.
+"""The corpus a run trains on, read and indexed: a vocabulary and the sentences as ids.
 
-The zip is checked against its sha1 before it is read, and nothing is ever downloaded.
+``--data`` (the ``data`` setting) names one of three kinds of file, told apart by their content, not their name:
+
+- the book's Penn Treebank zip (the default, the shipped ``data/ptb.zip``), known by its sha1; its training
+  split ``ptb/ptb.train.txt`` is read;
+- a UTF-8 text file, one sentence a line, words separated by whitespace;
+- a zip holding exactly one such text file, under any name (folders, ``__MACOSX/`` and hidden files such as
+  ``.DS_Store`` are ignored).
+
+Anything else is refused with a message that says what the file is instead (a zip of several files, a binary
+file, text in another encoding) and how to turn it into one of these. A file named ``*.zip`` that is no zip is
+refused as damaged rather than read as text (it is most often a truncated download or a saved web page). Nothing is
+ever downloaded.
 """
 
 from __future__ import annotations
 
+import codecs
 import hashlib
+import io
+import shlex
 import zipfile
+import zlib
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import numpy as np
 
@@ -22,20 +37,35 @@ PTB_ZIP = DATA_DIR / "ptb.zip"
 PTB_SHA1 = "319d85e578af0cdc590547f26231e4e31cdf1e42"
 PTB_SPLITS = ("train", "valid", "test")
 UNK = "<unk>"
+EXPECTED = ("--data expects the book's PTB zip, a UTF-8 text file with one sentence a line (words separated by "
+            "whitespace), or a zip holding only such a text file.")
+# The first bytes of compressed files a corpus is often shipped as, and how to unpack each.
+COMPRESSED = {b"\x1f\x8b": ("gzip-compressed", "gunzip"), b"BZh": ("bzip2-compressed", "bunzip2"),
+              b"\xfd7zXZ\x00": ("xz-compressed", "unxz"), b"(\xb5/\xfd": ("zstd-compressed", "unzstd"),
+              b"7z\xbc\xaf\x27\x1c": ("a 7-Zip archive", "7z x")}
+_SHOWN_MEMBERS = 5  # how many of a zip's members a message lists
 
 
-def _restore_hint(path: Path) -> str:
-    return (
-        f"Restore it with `git checkout -- data/ptb.zip` (the repository ships it), or copy the book's "
-        f"ptb.zip (sha1 {PTB_SHA1}) to {path}. Nothing is downloaded."
-    )
+def _is_shipped(path: str | Path | None) -> bool:
+    """Whether ``path`` means the shipped data/ptb.zip (None does)."""
+    return path is None or Path(path).resolve() == PTB_ZIP
+
+
+def _restore_hint(path: str | Path | None) -> str:
+    """What to do when the PTB zip at ``path`` is missing or damaged."""
+    if _is_shipped(path):
+        return (f"Restore it with `git checkout -- data/ptb.zip` (the repository ships it), or copy the book's "
+                f"ptb.zip (sha1 {PTB_SHA1}) to {PTB_ZIP}. Nothing is downloaded.")
+    return ("Leave the path out to read the shipped data/ptb.zip (if that is missing, restore it with "
+            "`git checkout -- data/ptb.zip`); to train on text of your own, give its file to --data "
+            "(load_corpus(path) in Python). Nothing is downloaded.")
 
 
 def read_ptb_text(path: str | Path | None = None, split: str = "train") -> str:
-    """The raw text of one PTB split, read from the zip after checking the zip's sha1."""
+    """The raw text of one PTB split, read from the zip (the shipped one by default) after checking its sha1."""
     if split not in PTB_SPLITS:
         raise W2VError(f"unknown PTB split {split!r}; choose one of {', '.join(PTB_SPLITS)}.")
-    path = readable_file(PTB_ZIP if path is None else path, "the PTB data file", _restore_hint(path or PTB_ZIP))
+    path = readable_file(PTB_ZIP if path is None else path, "the PTB data file", _restore_hint(path))
     raw = path.read_bytes()
     digest = hashlib.sha1(raw).hexdigest()
     if digest != PTB_SHA1:
@@ -51,6 +81,143 @@ def read_ptb_text(path: str | Path | None = None, split: str = "train") -> str:
         raise W2VError(f"the PTB data file {path} is not a readable zip ({exc}). {_restore_hint(path)}")
     except KeyError:
         raise W2VError(f"the PTB data file {path} has no member {member}. {_restore_hint(path)}")
+
+
+def read_corpus_text(path: str | Path | None = None) -> str:
+    """The text ``--data`` names: the PTB's training split, a text file's text, or the text file in a zip.
+
+    ``None`` (or the shipped file's path) reads the shipped PTB zip, whose damage is reported with how to
+    restore it; any other file is the reader's own, and its kind is told by its content (see the module).
+    """
+    if _is_shipped(path):
+        return read_ptb_text(path)
+    path = readable_file(path, "the data file", f"{EXPECTED} Leave --data out to train on the shipped PTB.")
+    raw = path.read_bytes()
+    if hashlib.sha1(raw).hexdigest() == PTB_SHA1:
+        return read_ptb_text(path)
+    if zipfile.is_zipfile(io.BytesIO(raw)):
+        return _read_zipped_text(path, raw)
+    if path.suffix.lower() == ".zip":  # a damaged download, or a web page saved under the zip's name
+        raise W2VError(
+            f"the data file {path} is named like a zip but is not one: it is corrupt or truncated, or something "
+            f"else saved under a .zip name (a web page, say). {EXPECTED} If it is text, rename it so that its "
+            f"name does not end in .zip; to train on the book's PTB, leave --data out."
+        )
+    return _decode(raw, _text_file(path))
+
+
+@dataclass(frozen=True)
+class _Source:
+    """Where bytes came from, as messages name it and as a shell command reads it (for the iconv advice)."""
+
+    where: str  # "the data file my.txt", "corpus.txt in the data file my.zip"
+    pipe: str  # a command whose output iconv reads ("unzip -p my.zip corpus.txt | "), or "" to read a file
+    file: str  # the file iconv reads ("my.txt"), or "" when it reads the pipe
+    target: Path  # where the converted text should go
+
+    def convert(self, encoding: str) -> str:
+        """The shell command that writes this text as UTF-8 to ``target``, read as ``encoding``."""
+        arguments = f" {self.file}" if self.file else ""
+        return f"{self.pipe}iconv -f {encoding} -t utf-8{arguments} > {_quoted(self.target)}"
+
+
+def _quoted(path: str | Path) -> str:
+    return shlex.quote(str(path))
+
+
+def _text_file(path: Path) -> _Source:
+    """A plain file given to --data."""
+    return _Source(f"the data file {path}", "", _quoted(path), path.with_name(f"{path.stem}-utf8.txt"))
+
+
+def _zipped_file(path: Path, member: str) -> _Source:
+    """The one member of a zip given to --data."""
+    return _Source(f"{member} in the data file {path}", f"unzip -p {_quoted(path)} {_quoted(member)} | ", "",
+                   path.with_name(f"{PurePosixPath(member).stem}-utf8.txt"))
+
+
+def _ignored(info: zipfile.ZipInfo) -> bool:
+    """A zip entry that is no candidate for the corpus: a folder, macOS's ``__MACOSX/`` metadata, a hidden file."""
+    parts = PurePosixPath(info.filename).parts
+    return info.is_dir() or not parts or parts[0] == "__MACOSX" or any(part.startswith(".") for part in parts)
+
+
+def _listed(names: list[str]) -> str:
+    """The first few of ``names``, and how many more there are."""
+    shown = ", ".join(names[:_SHOWN_MEMBERS])
+    return shown + (f" and {len(names) - _SHOWN_MEMBERS} more" if len(names) > _SHOWN_MEMBERS else "")
+
+
+def _not_one_text_file(path: Path, raw: bytes, names: list[str], entries: list[str]) -> W2VError:
+    """The error for a zip that is neither the book's PTB zip nor a zip of one text file."""
+    if f"ptb/ptb.{PTB_SPLITS[0]}.txt" in names:
+        return W2VError(
+            f"the data file {path} holds the PTB's files but is not the book's zip (its sha1 is "
+            f"{hashlib.sha1(raw).hexdigest()}, expected {PTB_SHA1}). To train on the book's PTB, leave --data out "
+            f"(the shipped data/ptb.zip is read); to train on this copy, unzip ptb/ptb.train.txt and give --data "
+            f"that text file."
+        )
+    if not names:
+        held = f"only {_listed(entries)}, which are folders or hidden files" if entries else "nothing"
+        return W2VError(f"the data file {path} is a zip with no text file in it: it holds {held}. {EXPECTED} "
+                        f"Zip the text file itself, or give --data the text file.")
+    return W2VError(
+        f"the data file {path} is a zip of {len(names)} files ({_listed(names)}), neither the book's PTB zip nor a "
+        f"zip holding one text file. {EXPECTED} Give --data the one text file you mean to train on, unzipped, or "
+        f"a zip holding only it."
+    )
+
+
+def _read_zipped_text(path: Path, raw: bytes) -> str:
+    """The text of the one text file in the zip ``raw`` (read from ``path``)."""
+    member = None
+    try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+            entries = [info.filename for info in archive.infolist()]
+            names = [info.filename for info in archive.infolist() if not _ignored(info)]
+            if len(names) != 1:
+                raise _not_one_text_file(path, raw, names, entries)
+            member = names[0]
+            data = archive.read(member)
+    except (zipfile.BadZipFile, EOFError, zlib.error) as exc:
+        raise W2VError(f"the data file {path} is a damaged zip ({exc}). Zip the text file again, or give --data "
+                       f"the text file itself.") from None
+    except (RuntimeError, NotImplementedError) as exc:  # a password, or a compression method Python lacks
+        raise W2VError(f"cannot unpack {member} from the data file {path} ({exc}). Unzip it yourself and give "
+                       f"--data the text file.") from None
+    return _decode(data, _zipped_file(path, member))
+
+
+def _refuse_binary(raw: bytes, source: _Source) -> None:
+    """An error if ``raw`` is plainly not UTF-8 text: compressed, UTF-16 or UTF-32, or binary."""
+    for magic, (kind, tool) in COMPRESSED.items():
+        if raw.startswith(magic):
+            raise W2VError(f"{source.where} is {kind}, not text. Unpack it first (with {tool}) and give --data the "
+                           f"text file it holds. {EXPECTED}")
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):  # UTF-32's marks begin the same way
+        encoding = "utf-32" if raw.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)) else "utf-16"
+        raise W2VError(f"{source.where} is {encoding.upper()} text (it starts with a {encoding.upper()} byte-order "
+                       f"mark), not UTF-8. Convert it with `{source.convert(encoding)}` and give --data the new file.")
+    nul = raw.find(b"\x00")
+    if nul >= 0:
+        raise W2VError(f"{source.where} is a binary file, not text: it holds NUL bytes (the first at byte offset "
+                       f"{nul}), which UTF-8 text never does. {EXPECTED}")
+
+
+def _decode(raw: bytes, source: _Source) -> str:
+    """``raw`` as UTF-8 text (a leading byte-order mark dropped), or an error saying where it is not UTF-8."""
+    _refuse_binary(raw, source)
+    start = len(codecs.BOM_UTF8) if raw.startswith(codecs.BOM_UTF8) else 0
+    try:
+        return raw[start:].decode("utf-8")
+    except UnicodeDecodeError as exc:
+        offset = start + exc.start
+        line = raw.count(b"\n", 0, offset) + 1
+        raise W2VError(
+            f"{source.where} is not UTF-8 text: the byte 0x{raw[offset]:02x} at byte offset {offset} (line {line}) "
+            f"is not valid UTF-8 ({exc.reason}), so the text is in another encoding. If that is Latin-1, convert it "
+            f"with `{source.convert('latin1')}` (or name its encoding after -f) and give --data the new file."
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -93,21 +260,26 @@ class Corpus:
         return {"vocab_size": len(self.vocab), "corpus_tokens": self.num_tokens}
 
 
-def corpus_from_text(text: str, min_count: int = DEFAULTS.min_count) -> Corpus:
-    """Tokenize ``text`` (one sentence a line, words split on whitespace) and index it."""
+def corpus_from_text(text: str, min_count: int = DEFAULTS.min_count, source: str = "the text") -> Corpus:
+    """Tokenize ``text`` (one sentence a line, words split on whitespace) and index it.
+
+    ``source`` names the text in the messages for an empty corpus or vocabulary ("the data file my.txt").
+    """
     DEFAULTS.replace(min_count=min_count)  # its range, checked where the setting is declared
     tokens = tokenize(text)
-    if not tokens.ids.size:
-        raise W2VError("the corpus is empty: it holds no words, only blank lines or whitespace.")
     counts = dict(zip(tokens.words, tokens.counts.tolist()))
     counts.pop(UNK, None)
+    if not counts:
+        held = "only <unk> tokens" if tokens.ids.size else "only blank lines or whitespace"
+        raise W2VError(f"the corpus is empty: {source} holds no words, {held}. A corpus is text, one sentence a "
+                       f"line, words separated by whitespace.")
     kept = sorted(w for w, c in counts.items() if c >= min_count)
     kept.sort(key=counts.__getitem__, reverse=True)  # most frequent first; stable, so ties stay alphabetical
     if not kept:
-        top = max(counts.values()) if counts else 0
+        top = max(counts.values())
         raise W2VError(
-            f"min count {min_count} leaves an empty vocabulary (the most frequent word occurs {top} "
-            f"times); lower the min count."
+            f"min count {min_count} leaves an empty vocabulary: the most frequent word of {source} occurs {top} "
+            f"time{'s' if top != 1 else ''}. Lower the min count (--min-count) to {top} or less, or give more text."
         )
     words = (UNK, *kept)
     index = {w: i for i, w in enumerate(words)}
@@ -118,5 +290,6 @@ def corpus_from_text(text: str, min_count: int = DEFAULTS.min_count) -> Corpus:
 
 
 def load_corpus(path: str | Path | None = None, min_count: int = DEFAULTS.min_count) -> Corpus:
-    """The indexed PTB training split."""
-    return corpus_from_text(read_ptb_text(path), min_count=min_count)
+    """The corpus ``--data`` names, indexed: the shipped PTB's training split by default (see the module)."""
+    source = "the shipped PTB" if _is_shipped(path) else f"the data file {path}"
+    return corpus_from_text(read_corpus_text(path), min_count=min_count, source=source)
