@@ -35,7 +35,7 @@ def nothing_loaded(monkeypatch):
 @pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc")
 def test_an_output_folder_that_cannot_be_made_is_refused_before_anything_runs(capsys, nothing_loaded):
     err = one_paragraph(user_error(capsys, "train", "--framework", "torch", "--max-steps", "5", "--out", "/proc/x"))
-    assert "cannot write to the output folder /proc/x/torch (No such file or directory)" in err
+    assert "cannot write to the output folder /proc/x (No such file or directory)" in err
     assert "--out DIR" in err and "Nothing was trained or written" in err
 
 
@@ -109,18 +109,21 @@ def test_resume_refuses_other_data_settings_before_training_and_keeps_the_run(ca
 
 
 @pytest.mark.needs("torch")
-def test_a_comparison_that_trains_nothing_says_so(tmp_path):
+def test_a_comparison_that_trains_nothing_says_so_and_replaces_nothing(tmp_path):
     import torch
 
     if torch.cuda.is_available():
         pytest.skip("this machine has a GPU")
+    (tmp_path / "summary.md").write_text("a good comparison\n")
     done = run("compare", "--frameworks", "torch,numpy", "--device", "gpu", "--max-steps", "2", "--no-progress",
                "--out", tmp_path)
     assert done.returncode == 1
     last = done.stdout.strip().splitlines()[-1]
-    assert last == (f"0 of 2 frameworks trained (2 failed); wrote {tmp_path / 'summary.md'} and summary.json; "
-                    f"no figures, as nothing trained.")
-    assert not (tmp_path / "loss_curves.png").exists()
+    assert last == (f"0 of 2 frameworks trained (2 failed), so nothing in {tmp_path} was replaced: its previous "
+                    f"results are as they were. This comparison's runs and report are in {tmp_path / 'compare.partial'}.")
+    assert (tmp_path / "summary.md").read_text() == "a good comparison\n"
+    assert "| numpy | failed: " in (tmp_path / "compare.partial" / "summary.md").read_text()
+    assert not list(tmp_path.rglob("*.png"))
 
 
 NUMBERS = st.one_of(st.integers(-10**12, 10**12), st.sampled_from([0, 1, 2, -1, 10**9, 2**63]))

@@ -115,7 +115,7 @@ def test_output_folder_that_cannot_be_written(capsys, tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("")
     err = user_error(capsys, "train", "--framework", "torch", "--max-steps", "1", "--no-progress", "--out", blocker)
-    assert f"cannot write to the output folder {blocker / 'torch'} ({blocker} is a file, not a folder)" in err
+    assert f"cannot write to the output folder {blocker} ({blocker} is a file, not a folder)" in err
     assert "--out" in err and blocker.read_text() == ""
 
 

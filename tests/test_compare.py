@@ -67,9 +67,10 @@ def comparison(tmp_path_factory):
     (shadow / "tensorflow" / "__init__.py").write_text("raise ImportError('simulated broken install')\n")
     out = tmp_path_factory.mktemp("compare")
     (out / "notes.txt").write_text("mine\n")  # something the user already had there
+    (out / "summary.md").write_text("a good comparison\n")  # one that went well, made before
     done = run("compare", "--frameworks", "torch,tensorflow,numpy", "--max-steps", "25", "--out", out,
                "--no-progress", env={"PYTHONPATH": str(shadow) + os.pathsep + os.environ.get("PYTHONPATH", "")})
-    return out, done
+    return out / "compare.partial", done  # a comparison with a failure replaces nothing: its results are apart
 
 
 @pytest.mark.needs("torch")
@@ -87,9 +88,14 @@ def test_a_failing_framework_is_reported_and_the_others_finish(comparison):
         assert run_["wall_seconds"] >= run_["train_seconds"] > 0
     assert list(summary["max_relative_difference"]) == ["torch/numpy"]
     assert summary["max_relative_difference"]["torch/numpy"] < 1e-4
-    assert (out / "notes.txt").read_text() == "mine\n"
-    assert done.stdout.strip().splitlines()[-1] == (f"2 of 3 frameworks trained (1 failed); wrote {out / 'summary.md'}, "
-                                                    f"summary.json, loss_curves.png and divergence.png.")
+    results = out.parent
+    assert (results / "notes.txt").read_text() == "mine\n"
+    assert (results / "summary.md").read_text() == "a good comparison\n"
+    assert sorted(p.name for p in results.iterdir() if not p.name.startswith(".")) == [
+        "compare.partial", "notes.txt", "summary.md"]
+    assert done.stdout.strip().splitlines()[-1] == (
+        f"2 of 3 frameworks trained (1 failed), so nothing in {results} was replaced: its previous results are as "
+        f"they were. This comparison's runs and report are in {out}.")
 
 
 @pytest.mark.needs("torch")

@@ -49,11 +49,12 @@ def finished_run(framework, out, *extra):
 @pytest.mark.parametrize("framework", FRAMEWORKS)
 def test_a_killed_run_resumes_to_exactly_the_uninterrupted_result(framework, tmp_path):
     process = start_training(framework, tmp_path / "killed")
-    saved = tmp_path / "killed" / framework / "checkpoint.npz"
+    saved = tmp_path / "killed" / f"{framework}.partial" / "checkpoint.npz"  # a run works in a staging folder
     wait_for(saved, process)
     process.kill()  # SIGKILL: no chance to clean up
     process.wait()
     assert 10 <= saved_step(saved) < STEPS and saved_step(saved) % 10 == 0
+    assert not (tmp_path / "killed" / framework).exists()  # nothing half made where a finished run goes
     resumed, resumed_vectors = finished_run(framework, tmp_path / "killed", "--resume")
     reference, reference_vectors = finished_run(framework, tmp_path / "reference")
     assert resumed["step_losses"] == reference["step_losses"]
@@ -65,7 +66,7 @@ def test_a_killed_run_resumes_to_exactly_the_uninterrupted_result(framework, tmp
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_ctrl_c_or_sigterm_stops_after_a_step_and_keeps_everything(tmp_path, stop):
     process = start_training("torch", tmp_path)
-    wait_for(tmp_path / "torch" / "checkpoint.npz", process)
+    wait_for(tmp_path / "torch.partial" / "checkpoint.npz", process)
     process.send_signal(stop)
     printed, errors = process.communicate(timeout=120)
     assert process.returncode == 130, errors
@@ -78,6 +79,7 @@ def test_ctrl_c_or_sigterm_stops_after_a_step_and_keeps_everything(tmp_path, sto
     # The checkpoint written on Ctrl-C holds exactly the steps in the history.
     assert saved_step(tmp_path / "torch" / "checkpoint.npz") == history["steps"]
     assert (tmp_path / "torch" / "embeddings.txt").read_text().startswith("6719 100\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".torch.lock", "torch"]  # the staging folder swapped in
 
 
 def test_resume_refuses_other_settings_and_broken_checkpoints(capsys, tmp_path):
@@ -88,7 +90,7 @@ def test_resume_refuses_other_settings_and_broken_checkpoints(capsys, tmp_path):
     err = user_error(capsys, "train", "--framework", "numpy", "--resume", "--lr", "0.01", "--out", tmp_path)
     assert "other settings (lr 0.002 there, 0.01 now)" in err
     (folder / "checkpoint.npz").write_bytes(b"half a file")
-    assert "is unreadable" in user_error(capsys, "train", "--framework", "numpy", "--resume", "--out", tmp_path)
+    assert "is not a checkpoint" in user_error(capsys, "train", "--framework", "numpy", "--resume", "--out", tmp_path)
     assert "no checkpoint at" in user_error(capsys, "train", "--framework", "torch", "--resume", "--out", tmp_path)
 
 
@@ -114,7 +116,9 @@ def test_more_out_of_range_settings(capsys, tmp_path, flag, value, message):
 def test_checkpoints_are_written_atomically_and_read_back_whole(tmp_path):
     state = {name: np.full((3, 2), index, dtype=np.float32) for index, name in enumerate(KEYS[:-1])}
     saved = TrainerState.from_arrays({**state, "adam_step": np.array(4)})
-    path = checkpoint.save(tmp_path / "c.npz", saved, {"settings": {}, "step_losses": []})
+    position = {"settings": {}, "epoch": 0, "batch": 4, "epoch_sum": 2.8, "epoch_centers": 4.0, "centers": 4,
+                "step_losses": [0.7] * 4, "epoch_losses": []}
+    path = checkpoint.save(tmp_path / "c.npz", saved, position)
     assert [p.name for p in tmp_path.iterdir()] == ["c.npz"]
     loaded, position = checkpoint.load(path, {})
     assert np.array_equal(loaded["context_v"], state["context_v"]) and position["format"] == checkpoint.FORMAT

@@ -9,22 +9,29 @@ draws the figures and summaries, so a report can also be made from runs trained 
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 
-from backends.cli.report import (NOT_INSTALLED, max_relative_differences, read_history, recorded_settings,
+from backends.cli.report import (FIGURES, NOT_INSTALLED, max_relative_differences, read_history, recorded_settings,
                                  relative_differences, report)
 from backends.common.errors import W2VError
 from backends.common.frameworks import FRAMEWORKS, REGISTRY, framework
+from backends.common.runs import CHECKPOINT, RunFolder, replace_files
 from backends.common.settings import Settings
+from backends.training.hooks import STOP_SIGNALS
 
 PARITY_TOLERANCE = 1e-4
+INTERRUPTED = "interrupted"
 
 
 def check_frameworks(frameworks: Iterable[str] | None) -> list[str]:
@@ -35,12 +42,13 @@ def check_frameworks(frameworks: Iterable[str] | None) -> list[str]:
     return [framework(name).name for name in frameworks]
 
 
-def train_isolated(name: str, out: Path, options: Sequence[str] = (), progress: bool = True) -> dict:
+def train_isolated(name: str, out: Path, options: Sequence[str] = (), progress: bool = True,
+                   started: Callable[[subprocess.Popen | None], None] = lambda process: None) -> dict:
     """Run ``python -m backends train`` for one framework in a fresh process; never raises for its failure.
 
     Returns the run's JSON summary with ``status`` "ok", or ``status`` "failed" and the error it printed,
     or, with no process started, ``status`` "not installed" and what to install. Progress bars pass
-    through to this process's stderr as they come.
+    through to this process's stderr as they come. ``started`` is told the process, and None when it ended.
     """
     if not REGISTRY[name].installed:
         return {"framework": name, "status": NOT_INSTALLED, "error": REGISTRY[name].how_to_install(), "wall_seconds": 0.0}
@@ -48,9 +56,11 @@ def train_isolated(name: str, out: Path, options: Sequence[str] = (), progress: 
     command += list(options) + ([] if progress else ["--no-progress"])
     start = time.perf_counter()
     with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as process:
+        started(process)
         errors = _relay(process.stderr, sys.stderr if progress else None)
         output = process.stdout.read()
         code = process.wait()
+        started(None)
     wall = time.perf_counter() - start
     if code == 0:
         return {**json.loads(output.strip().splitlines()[-1]), "status": "ok", "wall_seconds": wall}
@@ -58,7 +68,8 @@ def train_isolated(name: str, out: Path, options: Sequence[str] = (), progress: 
     message = said[-1] if said else (errors.strip().splitlines() or [f"exit code {code}"])[-1]
     if code < 0:
         message = f"the process died with signal {-code}. {message}"
-    return {"framework": name, "status": "failed", "error": message, "wall_seconds": wall}
+    status = INTERRUPTED if code == 130 else "failed"
+    return {"framework": name, "status": status, "error": message, "wall_seconds": wall}
 
 
 def succeeded(runs: dict[str, dict], named: bool) -> bool:
@@ -113,23 +124,81 @@ def diff(first: Path, second: Path) -> dict[str, dict]:
 
 def compare(frameworks: Sequence[str] | None, out: Path, settings: Settings | None = None,
             progress: bool = True) -> dict:
-    """Train each framework (None: every one) with ``settings`` in its own process into ``out``, then
-    :func:`backends.cli.report.report`. Returns the summary.
+    """Train each framework (None: every one) with ``settings`` in its own process, then
+    :func:`backends.cli.report.report`. Returns the summary; when the runs were not put in place, its
+    ``kept_apart`` says where they are.
 
-    One line per framework says how it went; ``progress`` also relays each run's progress bars.
+    The comparison is one unit: its runs and report are made in ``OUT/compare.partial/`` and moved into
+    ``OUT`` only when it went well, so a failed or interrupted comparison leaves the previous one whole (and
+    its own runs in ``compare.partial`` to look at). One line per framework says how it went; ``progress``
+    also relays each run's progress bars. Ctrl-C or SIGTERM stops the framework training now (its run ends
+    as an interrupted one) and starts no other.
     """
     settings = settings or Settings()
-    runs = {}
-    for name in check_frameworks(frameworks):
-        if progress and REGISTRY[name].installed:
-            print(f"--- {name}", file=sys.stderr, flush=True)
-        run = runs[name] = train_isolated(name, out, settings.argv(), progress)
-        if run["status"] == "ok":
-            print(f"{name}: {run['steps']} steps on {run['device']}, loss {run['loss']:.4f}, "
-                  f"{run['centers_per_sec']:,.0f} centers/s ({run['wall_seconds']:.0f} s)", flush=True)
-        else:
-            print(f"{name}: {run['status']}: {run['error']}", flush=True)
-    return report(out, runs, settings)
+    names = check_frameworks(frameworks)
+    with contextlib.ExitStack() as stack:
+        whole = stack.enter_context(RunFolder(out / "compare"))
+        folders = {name: stack.enter_context(RunFolder(out / name)) for name in names}
+        _refuse_checkpoints(folders.values())
+        staging = whole.stage()
+        runs = {}
+        with _stop_signals() as (stopped, started):
+            for name in names:
+                if stopped():
+                    runs[name] = {"framework": name, "status": INTERRUPTED, "error": "not started, as the comparison "
+                                  "was interrupted", "wall_seconds": 0.0}
+                    continue
+                if progress and REGISTRY[name].installed:
+                    print(f"--- {name}", file=sys.stderr, flush=True)
+                run = runs[name] = train_isolated(name, staging, settings.argv(), progress, started)
+                if run["status"] == "ok":
+                    print(f"{name}: {run['steps']} steps on {run['device']}, loss {run['loss']:.4f}, "
+                          f"{run['centers_per_sec']:,.0f} centers/s ({run['wall_seconds']:.0f} s)", flush=True)
+                else:
+                    print(f"{name}: {run['status']}: {run['error']}", flush=True)
+        summary = report(staging, runs, settings)
+        if stopped() or not succeeded(runs, named=frameworks is not None):
+            return {**summary, "kept_apart": str(whole.keep())}
+        for name, run in runs.items():
+            if run["status"] == "ok":
+                os.replace(staging / name, folders[name].stage())
+                folders[name].commit()
+        replace_files(staging, out, [*summary["figures"], "summary.json", "summary.md"], stale=FIGURES)
+    return summary
+
+
+def _refuse_checkpoints(folders: Iterable[RunFolder]) -> None:
+    """A comparison writes no checkpoints, so it must not replace a folder that holds one."""
+    held = [str(path) for folder in folders
+            for path in (folder.left_checkpoint(), folder.folder / CHECKPOINT) if path is not None and path.is_file()]
+    if held:
+        raise W2VError(f"{', '.join(held)} hold{'s' if len(held) == 1 else ''} the checkpoint of a run that a "
+                       f"comparison would replace; continue it with `train --resume`, delete it, or compare into "
+                       f"another folder (--out DIR). Nothing was trained.")
+
+
+@contextlib.contextmanager
+def _stop_signals() -> Iterator[tuple[Callable[[], bool], Callable[[subprocess.Popen | None], None]]]:
+    """While a comparison trains: Ctrl-C or SIGTERM raises a flag, and a SIGTERM is passed on to the framework
+    training then (Ctrl-C from a terminal reaches it already), which ends its run as an interrupted one."""
+    received: list[int] = []
+    child: list[subprocess.Popen] = []
+
+    def on_signal(signum, frame):
+        received.append(signum)
+        if signum == signal.SIGTERM and child:
+            child[0].send_signal(signal.SIGTERM)
+
+    def started(process: subprocess.Popen | None) -> None:
+        child[:] = [process] if process is not None else []
+
+    handled = STOP_SIGNALS if threading.current_thread() is threading.main_thread() else ()
+    previous = {number: signal.signal(number, on_signal) for number in handled}
+    try:
+        yield (lambda: bool(received)), started
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 def parity(frameworks: Sequence[str] | None, steps: int, seed: int = 0, device: str = "cpu") -> dict:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -17,8 +18,9 @@ from backends import load_backend
 from backends.cli import bench, compare, report
 from backends.common import settings as settings_
 from backends.common.errors import W2VError
-from backends.common.files import writable_folder, write_json
+from backends.common.files import os_error_message, writable_folder, write_json
 from backends.common.frameworks import FRAMEWORKS
+from backends.common.runs import CHECKPOINT, RunFolder
 from backends.common.settings import DATA, TRAINING
 from backends.pipeline.dataset import load_data
 from backends.training.baseline import train_gensim
@@ -128,17 +130,25 @@ def cmd_stats(args: argparse.Namespace) -> None:
 
 def cmd_train(args: argparse.Namespace) -> int:
     settings = settings_.from_args(args)
-    folder = writable_folder(args.out / args.framework)  # now, not after the training it would hold
-    _check_checkpoint_choice(folder / "checkpoint.npz", args)
+    if args.resume and args.restart:
+        raise W2VError("--resume continues the checkpoint's run and --restart replaces it: choose one.")
+    out = writable_folder(args.out)  # now, not after the training it would hold
     backend = load_backend(args.framework)
-    data = load_data(settings=settings)
-    try:
-        history = backend.train(data, settings, progress=not args.no_progress, checkpoint=folder / "checkpoint.npz",
-                                checkpoint_every=args.checkpoint_every, resume=args.resume)
-    except TrainingDiverged as diverged:
-        _save_run(folder, diverged.history)
-        raise
-    _save_run(folder, history)
+    with RunFolder(out / args.framework) as run:
+        resume_from = _checkpoint_choice(run, args)
+        evaluation.load_wordsim()  # read now, not found missing after the training it scores
+        data = load_data(settings=settings)
+        staging = run.stage(keep=resume_from is not None and resume_from == run.left_checkpoint())
+        checkpoint = staging / CHECKPOINT
+        if resume_from is not None and resume_from != checkpoint:
+            shutil.copyfile(resume_from, checkpoint)  # continued in the staging folder; the original stays
+        try:
+            history = backend.train(data, settings, progress=not args.no_progress, checkpoint=checkpoint,
+                                    checkpoint_every=args.checkpoint_every, resume=resume_from is not None)
+        except TrainingDiverged as diverged:
+            _save_run(run, diverged.history, keep_checkpoint=bool(args.checkpoint_every))
+            raise
+        folder = _save_run(run, history, keep_checkpoint=bool(args.checkpoint_every))
     summary = {
         "framework": history.framework,
         "device": history.device,
@@ -160,38 +170,57 @@ def cmd_train(args: argparse.Namespace) -> int:
         )
     if history.stopped != "interrupted":
         return 0
-    how = ("run the same command with --resume to continue from its checkpoint" if args.checkpoint_every else
-           "train with --checkpoint-every N to be able to continue an interrupted run")
+    how = ("run the same command with --resume to continue from its checkpoint" if (folder / CHECKPOINT).is_file()
+           else "train with --checkpoint-every N to be able to continue an interrupted run")
     print(f"interrupted after {history.steps:,} of {history.planned_steps:,} steps, which are kept; {how}.",
           file=sys.stderr if args.json else sys.stdout)
     return 130
 
 
-def _check_checkpoint_choice(path: Path, args: argparse.Namespace) -> None:
-    """A run that would write checkpoints where an earlier run's is must be told to continue it or replace it."""
-    if args.resume and args.restart:
-        raise W2VError("--resume continues the checkpoint's run and --restart replaces it: choose one.")
-    if path.exists() and args.checkpoint_every and not (args.resume or args.restart):
-        raise W2VError(f"{path} holds an earlier run's checkpoint, which this run would replace: continue that run "
-                       f"with --resume, or start over with --restart. Nothing was trained.")
-
-
-def _save_run(folder: Path, history: History) -> dict | None:
-    """Write history.json, embeddings.txt and evaluation.json (WordSim-353) of a run; returns the evaluation."""
-    write_json(folder / "history.json", history.to_dict())
-    if history.embeddings is None:
+def _checkpoint_choice(run: RunFolder, args: argparse.Namespace) -> Path | None:
+    """The checkpoint to resume from, if any. A run where an earlier run's checkpoint is must be told to
+    continue it (--resume) or to replace it (--restart), as this run's folder replaces the earlier one's."""
+    left, finished = run.left_checkpoint(), run.folder / CHECKPOINT
+    if args.resume:
+        if left or finished.is_file():
+            return left or finished
+        raise W2VError(f"there is no checkpoint at {finished} to resume from; train with --checkpoint-every N "
+                       f"first. Nothing was trained.")
+    if args.restart:
         return None
-    embeddings.save_word2vec(folder / "embeddings.txt", history.words, history.embeddings)
-    return write_json(folder / "evaluation.json",
-                      {"wordsim353": evaluation.evaluate(history.words, history.embeddings)})
+    if left:
+        raise W2VError(f"{left} holds the checkpoint of a run into {run.folder} that did not finish (it was "
+                       f"stopped or failed): continue it with --resume, or start over with --restart. Nothing was "
+                       f"trained.")
+    if finished.is_file():
+        raise W2VError(f"{finished} holds an earlier run's checkpoint, which this run would replace: continue that "
+                       f"run with --resume, or start over with --restart. Nothing was trained.")
+    return None
+
+
+def _save_run(run: RunFolder, history: History, keep_checkpoint: bool = False) -> Path:
+    """Write history.json, embeddings.txt and evaluation.json (WordSim-353) into the run's staging folder,
+    then swap it in whole; a checkpoint this run did not write (one it resumed from) is not kept."""
+    staging = run.stage(keep=True)
+    if not keep_checkpoint:
+        (staging / CHECKPOINT).unlink(missing_ok=True)
+    write_json(staging / "history.json", history.to_dict())
+    if history.embeddings is not None:
+        embeddings.save_word2vec(staging / "embeddings.txt", history.words, history.embeddings)
+        write_json(staging / "evaluation.json",
+                   {"wordsim353": evaluation.evaluate(history.words, history.embeddings)})
+    return run.commit()
 
 
 def cmd_baseline(args: argparse.Namespace) -> None:
     settings = settings_.from_args(args)
-    folder = writable_folder(args.out / "gensim")
-    history = train_gensim(load_data(settings=settings), epochs=settings.epochs, embed_size=settings.embed_size,
-                           workers=args.workers)
-    wordsim = _save_run(folder, history)["wordsim353"]
+    with RunFolder(writable_folder(args.out) / "gensim") as run:
+        run.stage()
+        evaluation.load_wordsim()
+        history = train_gensim(load_data(settings=settings), epochs=settings.epochs, embed_size=settings.embed_size,
+                               workers=args.workers)
+        folder = _save_run(run, history)
+    wordsim = json.loads((folder / "evaluation.json").read_text(encoding="utf-8"))["wordsim353"]
     summary = {"framework": "gensim", "seconds": history.seconds, "centers_per_sec": history.centers_per_sec,
                "wordsim353": wordsim, "out": str(folder)}
     if args.json:
@@ -218,7 +247,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
     summary = compare.compare(args.frameworks, writable_folder(args.out), settings, not args.no_progress)
     print(report.summary_markdown(summary))
     print(report.outcome(summary, args.out))
-    return 0 if compare.succeeded(summary["frameworks"], named=args.frameworks is not None) else 1
+    if "kept_apart" not in summary:
+        return 0
+    interrupted = any(run["status"] == compare.INTERRUPTED for run in summary["frameworks"].values())
+    return 130 if interrupted else 1
 
 
 def cmd_parity(args: argparse.Namespace) -> int:
@@ -288,4 +320,7 @@ def main(argv: list[str] | None = None) -> int:
         return HANDLERS[args.command](args) or 0
     except W2VError as error:
         print(f"error: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:  # a full disk, a read-only folder, a name too long: the user's to fix
+        print(f"error: {os_error_message(error)}", file=sys.stderr)
         return 2

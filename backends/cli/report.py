@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import tempfile
 from pathlib import Path
 from typing import Sequence
 
@@ -17,6 +18,7 @@ import numpy as np
 from backends.common.errors import W2VError
 from backends.common.files import readable_file, write_json, write_text
 from backends.common.frameworks import FRAMEWORKS
+from backends.common.runs import replace_files
 from backends.common.settings import NAMES, Settings
 from backends.display.plotting import plot_divergence, plot_losses
 from backends.vectors.embeddings import load_word2vec, similar
@@ -25,6 +27,7 @@ from backends.vectors.evaluation import evaluate
 NOT_INSTALLED = "not installed"
 PROBE_WORD = "chip"
 REFERENCE = "torch"
+FIGURES = ("loss_curves.png", "divergence.png")
 HISTORY_KEYS = ("framework", "device", "step_losses", "epoch_losses", "steps", "loss", "centers_per_sec", "seconds",
                 "stopped")
 
@@ -86,10 +89,9 @@ def report(out: Path, runs: dict[str, dict] | None = None, settings: Settings | 
 
     Runs trained with different settings are refused unless ``mixed``, which lists the differences instead.
     Writes ``loss_curves.png``, ``divergence.png`` (when there is a reference to diverge from),
-    ``summary.md`` and ``summary.json``, each atomically. Returns the summary.
+    ``summary.md`` and ``summary.json``: made in a folder of their own and moved in together, so a fault leaves
+    the previous report whole (a figure the new one lacks is removed). Returns the summary.
     """
-    import matplotlib.pyplot as plt  # imported when figures are drawn: it takes a second
-
     runs = dict(runs or {name: {"framework": name} for name in FRAMEWORKS if (out / name / "history.json").is_file()})
     if not runs:
         raise W2VError(f"no runs under {out}; train first, e.g. python -m backends train --framework torch.")
@@ -123,38 +125,50 @@ def report(out: Path, runs: dict[str, dict] | None = None, settings: Settings | 
         "frameworks": frameworks,
         "max_relative_difference": max_relative_differences({n: h["step_losses"] for n, h in histories.items()}),
     }
-    figures = []
-    if histories:
-        plt.close(plot_losses(
-            {n: h["step_losses"] for n, h in histories.items()},
-            out / "loss_curves.png",
-            epoch_losses={n: h["epoch_losses"] for n, h in histories.items()},
-        ))  # written to a file, not shown: a notebook would otherwise show it again
-        figures.append("loss_curves.png")
-        reference = REFERENCE if REFERENCE in histories else next(iter(histories))
-        others = {
-            n: relative_differences(h["step_losses"], histories[reference]["step_losses"])
-            for n, h in histories.items()
-            if n != reference
-        }
-        if others:
-            plt.close(plot_divergence(others, reference, out / "divergence.png"))
-            figures.append("divergence.png")
-    summary["figures"] = figures
-    write_json(out / "summary.json", summary)
-    write_text(out / "summary.md", summary_markdown(summary))
+    with tempfile.TemporaryDirectory(prefix=".report-", dir=out) as written:  # the report's files, made whole
+        summary["figures"] = _draw_figures(histories, Path(written))
+        write_json(Path(written) / "summary.json", summary)
+        write_text(Path(written) / "summary.md", summary_markdown(summary))
+        replace_files(Path(written), out, [*summary["figures"], "summary.json", "summary.md"], stale=FIGURES)
     return summary
+
+
+def _draw_figures(histories: dict[str, dict], folder: Path) -> list[str]:
+    """Draw the loss curves and, when there is a reference to diverge from, the divergence into ``folder``;
+    returns the files' names."""
+    import matplotlib.pyplot as plt  # imported when figures are drawn: it takes a second
+
+    if not histories:
+        return []
+    plt.close(plot_losses(
+        {n: h["step_losses"] for n, h in histories.items()},
+        folder / "loss_curves.png",
+        epoch_losses={n: h["epoch_losses"] for n, h in histories.items()},
+    ))  # written to a file, not shown: a notebook would otherwise show it again
+    reference = REFERENCE if REFERENCE in histories else next(iter(histories))
+    others = {
+        n: relative_differences(h["step_losses"], histories[reference]["step_losses"])
+        for n, h in histories.items()
+        if n != reference
+    }
+    if not others:
+        return ["loss_curves.png"]
+    plt.close(plot_divergence(others, reference, folder / "divergence.png"))
+    return list(FIGURES)
 
 
 def outcome(summary: dict, out: Path) -> str:
     """The comparison's last line: how many frameworks trained, how the others went, and what was written."""
     statuses = [run["status"] for run in summary["frameworks"].values()]
     others = ", ".join(f"{statuses.count(s)} {s}" for s in dict.fromkeys(statuses) if s != "ok")
+    trained = f"{statuses.count('ok')} of {len(statuses)} frameworks trained{f' ({others})' if others else ''}"
+    if "kept_apart" in summary:
+        return (f"{trained}, so nothing in {out} was replaced: its previous results are as they were. This "
+                f"comparison's runs and report are in {summary['kept_apart']}.")
     files = [str(out / "summary.md"), "summary.json", *summary["figures"]]
     written = ", ".join(files[:-1]) + " and " + files[-1]
     nothing = "" if summary["figures"] else "; no figures, as nothing trained"
-    return (f"{statuses.count('ok')} of {len(statuses)} frameworks trained{f' ({others})' if others else ''}; "
-            f"wrote {written}{nothing}.")
+    return f"{trained}; wrote {written}{nothing}."
 
 
 def summary_markdown(summary: dict, figures: bool = True) -> str:

@@ -10,6 +10,7 @@ work, and an input file that cannot be used is described as it is: missing, a fo
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import tempfile
@@ -34,15 +35,15 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         path.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as exc:
-        raise W2VError(
-            f"cannot write to {path.parent} ({exc.strerror}); choose a writable output folder (--out DIR)."
-        ) from None
+        raise W2VError(os_error_message(exc, path)) from None
     os.close(handle)
     temporary = Path(temporary)
     try:
         yield temporary
         os.chmod(temporary, _default_mode())  # mkstemp's file is private (0o600); results are meant to be shared
         os.replace(temporary, path)
+    except OSError as exc:  # the disk filled up while writing, say
+        raise W2VError(os_error_message(exc, path)) from None
     finally:
         temporary.unlink(missing_ok=True)
 
@@ -105,3 +106,25 @@ def _no_nan(value):
     if isinstance(value, (list, tuple)):
         return [_no_nan(v) for v in value]
     return value
+
+
+_OS_ERRORS = {  # errno: (what happened to the file, what to do)
+    errno.ENOSPC: ("the disk is full", "free some space, or write somewhere else (--out DIR)"),
+    errno.EDQUOT: ("the disk quota is used up", "free some space, or write somewhere else (--out DIR)"),
+    errno.ENAMETOOLONG: ("its name is too long for the file system", "choose a shorter name (--out DIR)"),
+    errno.EACCES: ("permission was denied", "choose a folder you may write to (--out DIR), or change its permissions"),
+    errno.EPERM: ("the operation is not permitted", "choose a folder you may write to (--out DIR)"),
+    errno.EROFS: ("the file system is read-only", "choose a writable folder (--out DIR)"),
+    errno.ENOTDIR: ("a part of its path is a file, not a folder", "choose another folder (--out DIR), or move "
+                                                                 "that file away"),
+    errno.EISDIR: ("it is a folder, not a file", "give a file, or move the folder away"),
+}
+
+
+def os_error_message(error: OSError, path: str | Path | None = None) -> str:
+    """An operating system's error while reading or writing (disk full, read-only, ...) as one paragraph that
+    names the file (``path``, else the error's), the reason in words and the fix."""
+    path = path or error.filename or "a file"
+    what, fix = _OS_ERRORS.get(error.errno, (error.strerror or str(error), "check the path and try again"))
+    return (f"cannot use {path}: {what} ({error.strerror or error}). {fix[0].upper()}{fix[1:]}. Results "
+            f"written before are unchanged.")

@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import sys
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
+from backends.common.errors import W2VError
 from backends.training import checkpoint
 
 if TYPE_CHECKING:
@@ -103,7 +105,11 @@ class Checkpoints(Hook):
             self.save(run)
 
     def on_interrupt(self, run: Run) -> None:
-        self.save(run)
+        try:
+            self.save(run)
+        except W2VError as error:  # a full disk, say: the run's history and vectors may still fit, so go on
+            print(f"warning: the checkpoint at the interrupt could not be saved, so the last one saved is the one to "
+                  f"resume from. {error}", file=sys.stderr)
 
     def save(self, run: Run) -> None:
         run.read_back()  # the history must hold every step the trainer took

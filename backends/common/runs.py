@@ -1,0 +1,131 @@
+"""A run's outputs as one unit: staged in a folder of their own, swapped into place whole, one run at a time.
+
+``OUT/torch/`` always holds one complete run (history, vectors, evaluation, checkpoint), never parts of two.
+While a run works it holds a lock on ``OUT/.torch.lock`` (an OS lock, so the operating system releases it
+however the process ends, ``kill -9`` included) and writes into ``OUT/torch.partial/``. Only when every file
+is written is that folder swapped in: the previous ``OUT/torch/`` is renamed aside, the new one renamed into
+its place, the old one removed. A second run into a folder that a live run holds is refused, naming the
+holder. What a dead run left is dealt with by the next one: a swap cut between its two renames is finished
+or undone, and a ``.partial`` folder is removed, unless it holds a checkpoint, which is the user's to
+continue (``--resume``) or drop (``--restart``).
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import shutil
+import socket
+import sys
+import time
+from pathlib import Path
+from typing import Iterable
+
+import filelock
+
+from backends.common.errors import W2VError
+
+CHECKPOINT = "checkpoint.npz"
+
+
+class RunFolder:
+    """The folder ``OUT/<name>/`` of one run, locked while the run works and staged until it is complete.
+
+    Use it as a context manager: entering takes the lock (or refuses) and tidies what a dead run left;
+    :meth:`stage` gives the folder to write into, :meth:`commit` swaps it in, leaving without a commit
+    drops what was staged (a checkpoint in it aside, as a run that failed can be resumed from it).
+    """
+
+    def __init__(self, folder: str | Path) -> None:
+        self.folder = Path(folder)
+        self.staging = self.folder.with_name(self.folder.name + ".partial")
+        self.aside = self.folder.with_name(f".{self.folder.name}.old")
+        self.owner = self.folder.with_name(f".{self.folder.name}.owner")
+        self._lock = filelock.FileLock(str(self.folder.with_name(f".{self.folder.name}.lock")), timeout=0)
+        self.done = False  # committed, or kept for the user to look at
+
+    def __enter__(self) -> RunFolder:
+        self.folder.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._lock.acquire()
+        except filelock.Timeout:
+            raise W2VError(f"{self.folder} is being written by another run ({self.holder()}); wait for it to "
+                           f"finish or stop it, or write to another folder (--out DIR). Nothing was done.") from None
+        self.owner.write_text(json.dumps(_whoami()), encoding="utf-8")
+        self._finish_cut_swap()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        try:
+            if not self.done and self.staging.exists() and not (self.staging / CHECKPOINT).exists():
+                shutil.rmtree(self.staging, ignore_errors=True)
+            self.owner.unlink(missing_ok=True)
+        finally:
+            self._lock.release()
+
+    def holder(self) -> str:
+        """Who holds the lock, in words, from what the holder wrote when it took it."""
+        try:
+            who = json.loads(self.owner.read_text(encoding="utf-8"))
+            return (f"process {who['pid']} of {who['user']} on {who['host']}, started {who['started']}: "
+                    f"{who['command']}")
+        except (OSError, ValueError, KeyError, TypeError):
+            return "a process that has not said who it is"
+
+    def left_checkpoint(self) -> Path | None:
+        """The checkpoint a run that did not finish left in the staging folder, if any."""
+        path = self.staging / CHECKPOINT
+        return path if path.is_file() else None
+
+    def stage(self, keep: bool = False) -> Path:
+        """The empty staging folder to write the run into (with ``keep``, what a dead run left stays)."""
+        if self.staging.exists() and not keep:
+            shutil.rmtree(self.staging)
+        self.staging.mkdir(exist_ok=True)
+        return self.staging
+
+    def keep(self) -> Path:
+        """Leave the staging folder as it is, uncommitted, for the user to look at; returns it."""
+        self.done = True
+        return self.staging
+
+    def commit(self) -> Path:
+        """Swap the staged run in for the previous one; returns the run's folder."""
+        if self.folder.exists():
+            os.replace(self.folder, self.aside)
+        os.replace(self.staging, self.folder)
+        self.done = True
+        shutil.rmtree(self.aside, ignore_errors=True)
+        return self.folder
+
+    def _finish_cut_swap(self) -> None:
+        """A run killed between the two renames of :meth:`commit` left the previous run aside: put it back if
+        the new one did not get in, else drop it."""
+        if self.aside.exists():
+            if self.folder.exists():
+                shutil.rmtree(self.aside)
+            else:
+                os.replace(self.aside, self.folder)
+
+
+def replace_files(source: Path, folder: Path, names: Iterable[str], stale: Iterable[str] = ()) -> None:
+    """Move the files ``names`` from ``source`` into ``folder``, and remove the ``stale`` ones there that the new
+    set lacks. Each move is a rename within one file system, which a full disk cannot stop, so a set of files
+    written whole in ``source`` arrives whole."""
+    names = list(names)
+    for name in names:
+        os.replace(source / name, folder / name)
+    for name in set(stale) - set(names):
+        (folder / name).unlink(missing_ok=True)
+
+
+def _whoami() -> dict:
+    """Who this process is, for a second run's message: pid, user, host, start time and command line."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (a container)
+        user = "an unnamed user"
+    command = ["python -m backends", *sys.argv[1:]] if sys.argv[0].endswith("__main__.py") else sys.argv
+    return {"pid": os.getpid(), "user": user, "host": socket.gethostname(),
+            "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "command": " ".join(command)}

@@ -1,0 +1,185 @@
+"""Real faults, really produced: two runs at once, kill -9, a full disk (a small tmpfs), a read-only one, a name
+too long, SIGTERM to a comparison. Each must leave either the previous complete run or the new one, and say so."""
+
+import contextlib
+import errno
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from helpers import ROOT, run, user_error
+
+LONG_RUN = ("--max-steps", "3000")  # minutes of training: the tests stop it long before its end
+
+
+class Training:
+    """``python -m backends ARGS`` in the background, its progress bars (stderr) read as they come."""
+
+    def __init__(self, *args):
+        self.process = subprocess.Popen([sys.executable, "-m", "backends", *map(str, args)], cwd=ROOT,
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.errors: list[str] = []
+        self.reader = threading.Thread(target=lambda: self.errors.extend(iter(lambda: self.process.stderr.read(64), "")))
+        self.reader.start()
+
+    def wait_until_training(self, timeout=300):
+        """Until a progress bar says an epoch has begun: the run holds its folder and its signal handlers."""
+        deadline = time.monotonic() + timeout
+        while " epoch 1/" not in "".join(self.errors):
+            assert self.process.poll() is None, "".join(self.errors)
+            assert time.monotonic() < deadline, f"no training after {timeout} s"
+            time.sleep(0.05)
+
+    def end(self, timeout=300):
+        printed = self.process.stdout.read()
+        code = self.process.wait(timeout)
+        self.reader.join()
+        return code, printed, "".join(self.errors)
+
+
+@contextlib.contextmanager
+def small_disk(folder, megabytes, read_only=False):
+    """A real file system of ``megabytes`` (tmpfs, which needs root) mounted at ``folder`` for the test."""
+    folder.mkdir()
+    options = f"size={megabytes}m" + (",ro" if read_only else "")
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)], capture_output=True)
+    if mounted.returncode:
+        pytest.skip(f"cannot mount a small tmpfs here (needs root): {mounted.stderr.decode().strip()}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=True)
+
+
+def fill(disk, leave_bytes=0):
+    """Write a filler file until the disk has only ``leave_bytes`` free."""
+    free = os.statvfs(disk).f_bavail * os.statvfs(disk).f_frsize
+    with open(disk / "filler", "wb") as filler:
+        try:
+            filler.write(b"\0" * max(free - leave_bytes, 0))
+        except OSError as error:
+            assert error.errno == errno.ENOSPC
+
+
+def files_under(folder):
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
+
+
+def one_paragraph(err):
+    assert err.startswith("error: ") and "Traceback" not in err and err.count("\n") == 1, err
+    return err
+
+
+def test_a_second_run_into_a_live_runs_folder_is_refused_naming_the_holder(tmp_path):
+    first = Training("train", "--framework", "numpy", *LONG_RUN, "--out", tmp_path)
+    first.wait_until_training()
+    second = run("train", "--framework", "numpy", "--max-steps", "5", "--out", tmp_path, "--no-progress")
+    assert second.returncode == 2
+    err = one_paragraph(second.stderr)
+    assert f"{tmp_path / 'numpy'} is being written by another run (process {first.process.pid} of " in err
+    assert "python -m backends train --framework numpy --max-steps 3000" in err and "Nothing was done" in err
+    # A comparison needs the folder too, and is refused as well.
+    assert "is being written by another run" in run("compare", "--frameworks", "numpy", "--out", tmp_path).stderr
+    first.process.send_signal(signal.SIGTERM)
+    code, printed, _ = first.end()
+    assert code == 130 and printed.strip().splitlines()[-1].startswith("interrupted after ")
+    assert json.loads((tmp_path / "numpy" / "history.json").read_text())["stopped"] == "interrupted"
+
+
+def test_what_a_killed_run_left_is_cleaned_up_and_the_previous_run_stays(tmp_path):
+    assert run("train", "--framework", "numpy", "--max-steps", "5", "--out", tmp_path, "--no-progress").returncode == 0
+    before = (tmp_path / "numpy" / "history.json").read_text()
+    killed = Training("train", "--framework", "numpy", *LONG_RUN, "--out", tmp_path)
+    killed.wait_until_training()
+    killed.process.kill()
+    killed.end()
+    assert (tmp_path / "numpy.partial").is_dir()  # what it left: a staging folder, no checkpoint in it
+    assert (tmp_path / "numpy" / "history.json").read_text() == before  # the previous run, whole
+    assert run("train", "--framework", "numpy", "--max-steps", "7", "--out", tmp_path, "--no-progress").returncode == 0
+    assert not (tmp_path / "numpy.partial").exists()
+    assert json.loads((tmp_path / "numpy" / "history.json").read_text())["steps"] == 7
+    assert files_under(tmp_path / "numpy") == ["embeddings.txt", "evaluation.json", "history.json"]
+
+
+def test_a_swap_cut_between_its_two_renames_is_undone(tmp_path):
+    """kill -9 between the renames leaves the previous run aside and no run in place: the next run puts it back."""
+    assert run("train", "--framework", "numpy", "--max-steps", "5", "--out", tmp_path, "--no-progress").returncode == 0
+    (tmp_path / "numpy").rename(tmp_path / ".numpy.old")
+    err = run("train", "--framework", "numpy", "--resume", "--out", tmp_path).stderr
+    assert "no checkpoint at" in err  # refused, after putting the previous run back
+    assert json.loads((tmp_path / "numpy" / "history.json").read_text())["steps"] == 5
+    assert not (tmp_path / ".numpy.old").exists()
+
+
+def test_a_full_disk_leaves_the_previous_run_whole(tmp_path):
+    with small_disk(tmp_path / "disk", 12) as disk:  # one run's files (7.3 MB of vectors) fit, two do not
+        assert run("train", "--framework", "numpy", "--max-steps", "5", "--out", disk, "--no-progress").returncode == 0
+        before = {name: (disk / "numpy" / name).read_bytes() for name in files_under(disk / "numpy")}
+        failed = run("train", "--framework", "numpy", "--max-steps", "9", "--out", disk, "--no-progress")
+        assert failed.returncode == 2
+        err = one_paragraph(failed.stderr)
+        assert f"cannot use {disk / 'numpy.partial' / 'embeddings.txt'}: the disk is full (No space left on device)" in err
+        assert "Free some space, or write somewhere else (--out DIR). Results written before are unchanged." in err
+        assert {name: (disk / "numpy" / name).read_bytes() for name in before} == before
+        assert files_under(disk) == [".numpy.lock", "numpy", "numpy/embeddings.txt", "numpy/evaluation.json", "numpy/history.json"]
+
+
+def test_sigterm_on_a_full_disk_still_keeps_the_history_and_vectors(tmp_path):
+    with small_disk(tmp_path / "disk", 12) as disk:  # the vectors fit, a checkpoint (16 MB) does not
+        training = Training("train", "--framework", "numpy", *LONG_RUN, "--checkpoint-every", "100000", "--out", disk)
+        training.wait_until_training()
+        training.process.send_signal(signal.SIGTERM)
+        code, printed, errors = training.end()
+        assert code == 130 and "Traceback" not in errors
+        assert "warning: the checkpoint at the interrupt could not be saved" in errors and "the disk is full" in errors
+        assert printed.strip().endswith("train with --checkpoint-every N to be able to continue an interrupted run.")
+        assert json.loads((disk / "numpy" / "history.json").read_text())["stopped"] == "interrupted"
+        assert files_under(disk) == [".numpy.lock", "numpy", "numpy/embeddings.txt", "numpy/evaluation.json", "numpy/history.json"]
+
+
+def test_a_report_that_cannot_be_written_leaves_the_previous_one(tmp_path):
+    with small_disk(tmp_path / "disk", 12) as disk:
+        assert run("train", "--framework", "numpy", "--max-steps", "5", "--out", disk, "--no-progress").returncode == 0
+        assert run("report", "--out", disk).returncode == 0
+        (disk / "summary.md").write_text("the previous report\n")
+        fill(disk, leave_bytes=4096)
+        failed = run("report", "--out", disk)
+        assert failed.returncode == 2
+        assert "the disk is full" in one_paragraph(failed.stderr)
+        assert (disk / "summary.md").read_text() == "the previous report\n"
+        assert [p.name for p in disk.iterdir() if p.name.startswith(".report")] == []
+
+
+def test_a_read_only_disk_is_named(capsys, tmp_path):
+    with small_disk(tmp_path / "disk", 1, read_only=True) as disk:
+        err = one_paragraph(user_error(capsys, "train", "--framework", "numpy", "--max-steps", "2", "--out", disk))
+        assert f"cannot write to the output folder {disk} (Read-only file system)" in err
+
+
+def test_a_name_too_long_is_named(capsys, tmp_path):
+    out = tmp_path / ("x" * 300)
+    err = one_paragraph(user_error(capsys, "train", "--framework", "numpy", "--max-steps", "2", "--out", out))
+    assert "(File name too long)" in err and "--out DIR" in err
+
+
+def test_sigterm_to_a_comparison_replaces_nothing(tmp_path):
+    (tmp_path / "summary.md").write_text("a good comparison\n")
+    comparison = Training("compare", "--frameworks", "numpy,torch", *LONG_RUN, "--out", tmp_path)
+    comparison.wait_until_training()
+    comparison.process.send_signal(signal.SIGTERM)
+    code, printed, errors = comparison.end()
+    assert code == 130 and "Traceback" not in errors, errors
+    assert "| numpy | interrupted: interrupted after " in printed
+    assert "| torch | interrupted: not started, as the comparison was interrupted |" in printed
+    assert printed.strip().splitlines()[-1].startswith("0 of 2 frameworks trained (2 interrupted), so nothing in ")
+    assert (tmp_path / "summary.md").read_text() == "a good comparison\n"
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".")) == ["compare.partial",
+                                                                                        "summary.md"]
+    kept = json.loads((tmp_path / "compare.partial" / "numpy" / "history.json").read_text())
+    assert kept["stopped"] == "interrupted"
