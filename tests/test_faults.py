@@ -12,7 +12,6 @@ import threading
 import time
 
 import pytest
-
 from helpers import ROOT, run, user_error
 
 LONG_RUN = ("--max-steps", "3000")  # minutes of training: the tests stop it long before its end

@@ -21,9 +21,15 @@ import time
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
-
-from backends.cli.report import (FIGURES, NOT_INSTALLED, max_relative_differences, read_history, recorded_settings,
-                                 relative_differences, report)
+from backends.cli.report import (
+    FIGURES,
+    NOT_INSTALLED,
+    max_relative_differences,
+    read_history,
+    recorded_settings,
+    relative_differences,
+    report,
+)
 from backends.common.errors import W2VError
 from backends.common.frameworks import FRAMEWORKS, REGISTRY, framework
 from backends.common.runs import CHECKPOINT, RunFolder, replace_files

@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import sys
 from pathlib import Path
 
@@ -139,12 +138,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         evaluation.load_wordsim()  # read now, not found missing after the training it scores
         data = load_data(settings=settings)
         staging = run.stage(keep=resume_from is not None and resume_from == run.left_checkpoint())
-        checkpoint = staging / CHECKPOINT
-        if resume_from is not None and resume_from != checkpoint:
-            shutil.copyfile(resume_from, checkpoint)  # continued in the staging folder; the original stays
-        try:
-            history = backend.train(data, settings, progress=not args.no_progress, checkpoint=checkpoint,
-                                    checkpoint_every=args.checkpoint_every, resume=resume_from is not None)
+        try:  # a run resumed from the finished folder's checkpoint writes its own in the staging folder
+            history = backend.train(data, settings, progress=not args.no_progress, checkpoint=staging / CHECKPOINT,
+                                    checkpoint_every=args.checkpoint_every, resume=resume_from or False)
         except TrainingDiverged as diverged:
             _save_run(run, diverged.history, keep_checkpoint=bool(args.checkpoint_every))
             raise
