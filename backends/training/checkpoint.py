@@ -7,25 +7,41 @@ random state: an epoch's batches depend only on the seed and the epoch, so skipp
 trained puts it exactly where it was.
 The file is written to a temporary name and renamed, so a run killed while saving leaves the previous
 checkpoint whole.
+
+:func:`load` trusts nothing in the file: before any of it is used, every array is checked against its header
+(dtype, shape, size) before its data is read, the position field by field (types, ranges, finite numbers),
+and the two against each other and against the run resuming it (the vocabulary's size, the embedding size,
+the number of batches an epoch has). A file that fails any check is one sentence naming the field.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import zipfile
+import zlib
+from collections.abc import Callable
 from pathlib import Path
+from typing import IO, Any, NoReturn
 
 import numpy as np
 
 from backends.common.errors import W2VError
 from backends.common.files import atomic_path, readable_file
 from backends.common.settings import MUST_MATCH_ON_RESUME
-from backends.training.state import KEYS, TrainerState
+from backends.training.state import KEYS, TABLES, TrainerState
 
 FORMAT = 3  # 3: the run's settings are recorded under "settings", every one of them
 # What must match to continue a run: every setting but those a resumed run may change (epochs, max_steps, the
 # device), and the corpus, by its size.
 MUST_MATCH = (*MUST_MATCH_ON_RESUME, "vocab_size", "corpus_tokens")
+# The fields of the position beside "format" and "settings": whole numbers, numbers, and lists of numbers.
+WHOLE = ("epoch", "batch", "centers")  # the next step is batch `batch` of epoch `epoch`; examples trained so far
+NUMBERS = ("epoch_sum", "epoch_centers")  # the current epoch's summed losses, and over how many examples
+LOSSES = ("step_losses", "epoch_losses")
+FIX = "Train again with --restart to start over, replacing it."
+NOT_A_CHECKPOINT = "is not a checkpoint (a .npz file written by train --checkpoint-every)"
+_READ_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, ValueError, OSError, NotImplementedError, RuntimeError)
 
 
 def save(path: str | Path, state: TrainerState, position: dict) -> Path:
@@ -35,27 +51,245 @@ def save(path: str | Path, state: TrainerState, position: dict) -> Path:
     return Path(path)
 
 
-def load(path: str | Path, settings: dict) -> tuple[dict[str, np.ndarray], dict]:
-    """The state and position saved at ``path``, after checking the run's ``settings`` match its own."""
+def load(path: str | Path, settings: dict, batches_in_epoch: Callable[[int], int] | None = None,
+         ) -> tuple[dict[str, np.ndarray], dict]:
+    """The state and position saved at ``path``, after checking the file field by field and that the run's
+    ``settings`` (with the corpus facts ``vocab_size`` and ``corpus_tokens``) match its own.
+
+    ``batches_in_epoch(epoch)``, when given, is how many batches that epoch has: the saved batch must lie
+    within it, and without resampling the saved steps must be exactly the epochs and batches before it.
+    """
     path = Path(path)
     if not path.exists():
         raise W2VError(f"there is no checkpoint at {path} to resume from; train with --checkpoint-every N first.")
-    readable_file(path, "the checkpoint", "Delete it and train without --resume.")
-    try:
-        with np.load(path) as saved:
-            arrays = {name: saved[name] for name in saved.files}
-        position = json.loads(str(arrays.pop("position")))
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
-        raise W2VError(f"the checkpoint {path} is unreadable ({exc}); delete it and train without --resume.") from None
-    if position.get("format") != FORMAT:
-        raise W2VError(f"the checkpoint {path} has format {position.get('format')}, not {FORMAT}; train afresh.")
-    shapes = {name: arrays[name].shape for name in KEYS if name in arrays}
-    if len(shapes) != len(KEYS) or len(set(shapes.values())) != 2:
-        raise W2VError(f"the checkpoint {path} is incomplete (it holds {', '.join(arrays) or 'nothing'}); delete it "
-                       f"and train without --resume.")
-    differ = [f"{key} {position['settings'].get(key)!r} there, {settings.get(key)!r} now"
-              for key in MUST_MATCH if position["settings"].get(key) != settings.get(key)]
-    if differ:
-        raise W2VError(f"the checkpoint {path} was trained with other settings ({'; '.join(differ)}); "
-                       f"resume with the same settings, or train afresh without --resume.")
+    readable_file(path, "the checkpoint", FIX)
+    checked = _Checked(path)
+    with checked.zip() as archive:
+        position = checked.position(archive)
+        differ = [f"{key} {position['settings'].get(key)!r} there, {settings.get(key)!r} now"
+                  for key in MUST_MATCH if position["settings"].get(key) != settings.get(key)]
+        if differ:
+            raise W2VError(f"the checkpoint {path} was trained with other settings ({'; '.join(differ)}); "
+                           f"resume with the same settings, or train afresh without --resume.")
+        known = {**position["settings"], **settings}
+        checked.ranges(position, known, batches_in_epoch)
+        arrays = checked.arrays(archive, known)
+    steps = len(position["step_losses"])
+    if int(arrays["adam_step"]) != steps:
+        checked.fail(f"Adam's step count (adam_step) is {int(arrays['adam_step'])}, but the position holds "
+                     f"{steps} steps (step_losses)")
     return arrays, position
+
+
+class _Checked:
+    """The checks of one checkpoint file, each failing with a sentence that names what is wrong."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def fail(self, problem: str, word: str = "is damaged") -> NoReturn:
+        raise W2VError(f"the checkpoint {self.path} {word}: {problem}. {FIX}")
+
+    def zip(self) -> zipfile.ZipFile:
+        path = self.path
+        if not zipfile.is_zipfile(path):
+            with open(path, "rb") as head:
+                if head.read(4) == b"PK\x03\x04":  # a zip's beginning without its end: a copy cut short
+                    self.fail("it begins as a .npz file does, but its end is missing (the file is cut short)",
+                              "is truncated")
+            raise W2VError(f"{path} {NOT_A_CHECKPOINT}; it is another kind of file. {FIX}")
+        try:
+            return zipfile.ZipFile(path)
+        except _READ_ERRORS as error:
+            self.fail(f"its zip directory cannot be read ({error})")
+
+    # -- the position ---------------------------------------------------------------------------------------
+    def position(self, archive: zipfile.ZipFile) -> dict:
+        """The position, parsed and checked field by field (not yet against the arrays)."""
+        if "position.npy" not in archive.namelist():
+            if not any(f"{key}.npy" in archive.namelist() for key in KEYS):
+                raise W2VError(f"{self.path} {NOT_A_CHECKPOINT}: it is a zip file without a checkpoint's arrays "
+                               f"(it holds {_listing(archive)}). {FIX}")
+            self.fail("it holds no position (where the run stood)", "is incomplete")
+        text = self._array(archive, "position", lambda dtype, shape: None if dtype.kind == "U" and shape == () else
+                           f"is {_describe(dtype, shape)}, not a text (a 0-d unicode array)")
+        try:
+            position = json.loads(str(text[()]))
+        except RecursionError:
+            self.fail("its position is not valid JSON (it is nested too deeply)")
+        except ValueError as error:
+            self.fail(f"its position is not valid JSON ({str(error)[:80]})")
+        if not isinstance(position, dict):
+            self.fail(f"its position is {_short(position)}, not a JSON object of fields")
+        form = position.get("format")
+        if form != FORMAT or isinstance(form, bool):
+            raise W2VError(f"the checkpoint {self.path} has format {_short(form)}, not {FORMAT}: it was written by "
+                           f"another version of this project and cannot be resumed. {FIX}")
+        missing = [key for key in ("settings", *WHOLE, *NUMBERS, *LOSSES) if key not in position]
+        if missing:
+            self.fail(f"its position has no {', '.join(missing)}", "is incomplete")
+        if not isinstance(position["settings"], dict):
+            self.fail(f"its position's settings are {_short(position['settings'])}, not an object of settings")
+        for key in WHOLE:
+            value = position[key]
+            if not _is_int(value) or value < 0:
+                self.fail(f"its position's {key} is {_short(value)}, not a whole number 0 or more")
+        for key in NUMBERS:
+            value = position[key]
+            if not _is_number(value) or not math.isfinite(value) or value < 0:
+                self.fail(f"its position's {key} is {_short(value)}, not a finite number 0 or more")
+        for key in LOSSES:
+            values = position[key]
+            if not isinstance(values, list):
+                self.fail(f"its position's {key} is {_short(values)}, not a list of losses")
+            bad = next((i for i, v in enumerate(values) if not _is_number(v) or not math.isfinite(v)), None)
+            if bad is not None:
+                self.fail(f"its position's {key} holds {_short(values[bad])} at index {bad}, not a finite number")
+            position[key] = [float(v) for v in values]
+        return position
+
+    def ranges(self, position: dict, known: dict, batches_in_epoch: Callable[[int], int] | None) -> None:
+        """The position's fields against each other, the run's batch size and the epoch's batches; each message
+        names every field its check reads."""
+        epoch, batch, centers = position["epoch"], position["batch"], position["centers"]
+        losses, epoch_sum, epoch_centers = position["step_losses"], position["epoch_sum"], position["epoch_centers"]
+        steps = len(losses)
+        if len(position["epoch_losses"]) != epoch:
+            self.fail(f"its position's epoch is {_short(epoch)}, but it holds the losses of "
+                      f"{_count(len(position['epoch_losses']), 'finished epoch')} (epoch_losses)")
+        if batch > steps:
+            self.fail(f"its position's batch is {_short(batch)}, more than the {steps} steps it holds (step_losses)")
+        size = known.get("batch_size")
+        size = size if _is_int(size) and size > 0 else None  # each step trains 1 to batch_size examples
+        most = steps * size if size else "any number of"
+        if centers < steps or (size and centers > steps * size):
+            self.fail(f"its position's centers is {_short(centers)}, but {steps} steps (step_losses) train between "
+                      f"{steps} and {most} examples")
+        if not batch <= epoch_centers <= min(centers, batch * size if size else centers):
+            self.fail(f"its position's epoch_centers is {_short(epoch_centers)}, but the epoch's {batch} steps "
+                      f"(batch) trained between {batch} and {batch * size if size else centers} of the {centers} "
+                      f"examples (centers)")
+        if batch:  # the epoch's summed losses: its steps' mean losses (the last of step_losses), weighted by size
+            low, high = min(losses[-batch:]) * epoch_centers, max(losses[-batch:]) * epoch_centers
+            if not low - 1e-6 * abs(low) - 1e-9 <= epoch_sum <= high + 1e-6 * abs(high) + 1e-9:
+                self.fail(f"its position's epoch_sum is {_short(epoch_sum)}, but the epoch's {batch} step losses "
+                          f"(the last of step_losses) over {epoch_centers:g} examples (epoch_centers) sum to "
+                          f"between {low:.6g} and {high:.6g}")
+        elif epoch_sum != 0:
+            self.fail(f"its position's epoch_sum is {_short(epoch_sum)} before the epoch's first batch (batch 0)")
+        if batches_in_epoch is None:
+            return
+        batches = batches_in_epoch(epoch)
+        if batch > batches:
+            self.fail(f"its position's batch is {_short(batch)}, but epoch {epoch} has {batches} batches")
+        if not known.get("resample_each_epoch"):
+            expected = epoch * batches + batch
+            if steps != expected:
+                self.fail(f"it holds {steps} step losses (step_losses), but epoch {epoch} batch {batch} is "
+                          f"{expected} steps in, at {batches} batches an epoch")
+
+    # -- the arrays -----------------------------------------------------------------------------------------
+    def arrays(self, archive: zipfile.ZipFile, known: dict) -> dict[str, np.ndarray]:
+        """The state's arrays, each header checked (dtype, shape, size) before its data is read."""
+        rows, columns = (value if _is_int(value) else None for value in (known.get("vocab_size"),
+                                                                         known.get("embed_size")))
+        missing = [name for name in KEYS if f"{name}.npy" not in archive.namelist()]
+        if missing:
+            self.fail(f"it holds no array {', '.join(missing)}", "is incomplete")
+        first: list[tuple[int, ...]] = []  # the first table's shape: every table and moment has it
+
+        def table(dtype: np.dtype, shape: tuple) -> str | None:
+            if dtype.kind != "f" or dtype.itemsize != 4:
+                return f"is {_describe(dtype, shape)}, not float32"
+            if len(shape) != 2:
+                return f"is {_describe(dtype, shape)}, not a table (2 dimensions)"
+            if rows is not None and shape[0] != rows:
+                return f"has {_count(shape[0], 'row')}, but the vocabulary has {_count(rows, 'word')}, one row each"
+            if columns is not None and shape[1] != columns:
+                return f"has {_count(shape[1], 'column')}, but the embedding size is {columns:,}"
+            if first and shape != first[0]:
+                return f"is of shape {shape}, and {TABLES[0]} of shape {first[0]}"
+            first.append(shape)
+            return None
+
+        def step(dtype: np.dtype, shape: tuple) -> str | None:
+            if dtype.kind not in "iu" or shape != ():
+                return f"is {_describe(dtype, shape)}, not a whole number (a 0-d integer array)"
+            return None
+
+        arrays = {name: self._array(archive, name, step if name == "adam_step" else table) for name in KEYS}
+        for name in KEYS[:-1]:
+            values = arrays[name]
+            if not np.isfinite(values).all():
+                bad = int(np.count_nonzero(~np.isfinite(values)))
+                self.fail(f"its array {name} holds {_count(bad, 'value')} that {'is' if bad == 1 else 'are'} not "
+                          f"finite (NaN or infinity)")
+            if name.endswith("_v") and (values < 0).any():
+                self.fail(f"its array {name} holds negative values, which Adam's second moments never are")
+            arrays[name] = values.astype(np.float32, copy=False)
+        if int(arrays["adam_step"]) < 0:
+            self.fail(f"Adam's step count (adam_step) is {int(arrays['adam_step'])}, below 0")
+        arrays["adam_step"] = arrays["adam_step"].astype(np.int64)
+        return arrays
+
+    def _array(self, archive: zipfile.ZipFile, name: str, wrong: Callable[[np.dtype, tuple], str | None]
+               ) -> np.ndarray:
+        """Member ``name``.npy: its header is read and ``wrong(dtype, shape)`` asked (None, or what is wrong)
+        before the data, whose size must be the header's, is read."""
+        try:
+            with archive.open(f"{name}.npy") as member:
+                dtype, shape, order, offset = _header(member)
+                if not all(_is_int(d) and d >= 0 for d in shape):
+                    self.fail(f"its array {name} has the shape {shape!r}")
+                problem = wrong(dtype, shape)
+                if problem is not None:
+                    self.fail(f"its array {name} {problem}")
+                size = math.prod(shape) * dtype.itemsize
+                stored = archive.getinfo(f"{name}.npy").file_size - offset
+                if stored != size:
+                    self.fail(f"its array {name} holds {stored:,} bytes of data, but its header says "
+                              f"{_describe(dtype, shape)}, which is {size:,} bytes")
+                data = member.read(size)
+                if len(data) != size or member.read(1):  # reading to the end checks the zip's CRC too
+                    self.fail(f"its array {name} is cut short")
+        except _READ_ERRORS as error:
+            self.fail(f"its array {name} cannot be read ({str(error)[:120]})")
+        return np.frombuffer(data, dtype=dtype).reshape(shape, order=order).copy()
+
+
+def _header(member: IO[bytes]) -> tuple[np.dtype, tuple, str, int]:
+    """The dtype, shape and order of a .npy stream, and the offset of its data: the header only."""
+    version = np.lib.format.read_magic(member)
+    readers = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+    if version not in readers:
+        raise ValueError(f".npy version {version[0]}.{version[1]}, which checkpoints are never written in")
+    shape, fortran, dtype = readers[version](member)
+    return dtype, tuple(shape), "F" if fortran else "C", member.tell()
+
+
+def _describe(dtype: np.dtype, shape: tuple) -> str:
+    what = "float32" if dtype.kind == "f" and dtype.itemsize == 4 else str(dtype)
+    return f"{what} of shape {shape}" if shape else f"a single {what}"
+
+
+def _count(number: int, thing: str) -> str:
+    return f"{number:,} {thing}{'' if number == 1 else 's'}"
+
+
+def _listing(archive: zipfile.ZipFile) -> str:
+    names = archive.namelist()
+    return (", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")) or "nothing"
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _short(value: Any) -> str:
+    """A value as a message quotes it: its repr, cut to a readable length."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."

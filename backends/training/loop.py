@@ -215,7 +215,10 @@ class Run:
                 "step_losses": history.step_losses, "epoch_losses": history.epoch_losses}
 
     def _restore(self, path: str | Path) -> None:
-        arrays, saved = checkpoint.load(path, self.history.settings)
+        def batches_in_epoch(epoch: int) -> int:  # the batch saved must lie in its epoch
+            return self.data.num_batches(self.settings.batch_size, self.data.draw(epoch))
+
+        arrays, saved = checkpoint.load(path, self.history.settings, batches_in_epoch)
         if self.settings.max_steps is not None and len(saved["step_losses"]) > self.settings.max_steps:
             raise W2VError(f"the checkpoint {path} holds {len(saved['step_losses']):,} steps, more than max steps "
                            f"{self.settings.max_steps}: resume with --max-steps {len(saved['step_losses'])} or more.")
