@@ -182,3 +182,16 @@ def test_sigterm_to_a_comparison_replaces_nothing(tmp_path):
                                                                                         "summary.md"]
     kept = json.loads((tmp_path / "compare.partial" / "numpy" / "history.json").read_text())
     assert kept["stopped"] == "interrupted"
+
+
+def test_a_folder_of_the_users_is_never_replaced_by_a_run(capsys, tmp_path):
+    """`--out ~` with a ~/torch checkout of one's own: a run replaces its folder whole, so it must refuse."""
+    (tmp_path / "torch").mkdir()
+    (tmp_path / "torch" / "setup.py").write_text("mine")
+    (tmp_path / "numpy").write_text("mine too")
+    for framework, what in (("torch", "holds files that are not a run's (setup.py)"), ("numpy", "is not a folder")):
+        err = one_paragraph(user_error(capsys, "train", "--framework", framework, "--max-steps", "2", "--out", tmp_path))
+        assert f"{tmp_path / framework} {what}, and a run replaces that folder whole; move it away" in err
+    assert "holds files that are not a run's" in user_error(capsys, "compare", "--frameworks", "torch", "--out", tmp_path)
+    assert (tmp_path / "torch" / "setup.py").read_text() == "mine" and (tmp_path / "numpy").read_text() == "mine too"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".compare.lock", ".numpy.lock", ".torch.lock", "numpy", "torch"]

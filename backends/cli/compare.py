@@ -24,6 +24,8 @@ from typing import Callable, Iterable, Iterator, Sequence
 from backends.cli.report import (
     FIGURES,
     NOT_INSTALLED,
+    REPORT_FILES,
+    SUMMARIES,
     max_relative_differences,
     read_history,
     recorded_settings,
@@ -38,6 +40,8 @@ from backends.training.hooks import STOP_SIGNALS
 
 PARITY_TOLERANCE = 1e-4
 INTERRUPTED = "interrupted"
+# What a comparison's staging folder holds: each framework's run (or what a killed one left) and the report.
+COMPARISON_FILES = (*FRAMEWORKS, *(f"{name}.partial" for name in FRAMEWORKS), *REPORT_FILES)
 
 
 def check_frameworks(frameworks: Iterable[str] | None) -> list[str]:
@@ -143,7 +147,7 @@ def compare(frameworks: Sequence[str] | None, out: Path, settings: Settings | No
     settings = settings or Settings()
     names = check_frameworks(frameworks)
     with contextlib.ExitStack() as stack:
-        whole = stack.enter_context(RunFolder(out / "compare"))
+        whole = stack.enter_context(RunFolder(out / "compare", holds=COMPARISON_FILES))
         folders = {name: stack.enter_context(RunFolder(out / name)) for name in names}
         _refuse_checkpoints(folders.values())
         staging = whole.stage()
@@ -169,7 +173,7 @@ def compare(frameworks: Sequence[str] | None, out: Path, settings: Settings | No
             if run["status"] == "ok":
                 os.replace(staging / name, folders[name].stage())
                 folders[name].commit()
-        replace_files(staging, out, [*summary["figures"], "summary.json", "summary.md"], stale=FIGURES)
+        replace_files(staging, out, [*summary["figures"], *SUMMARIES], stale=FIGURES)
     return summary
 
 

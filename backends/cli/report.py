@@ -28,6 +28,8 @@ NOT_INSTALLED = "not installed"
 PROBE_WORD = "chip"
 REFERENCE = "torch"
 FIGURES = ("loss_curves.png", "divergence.png")
+SUMMARIES = ("summary.json", "summary.md")
+REPORT_FILES = (*FIGURES, *SUMMARIES)
 HISTORY_KEYS = ("framework", "device", "step_losses", "epoch_losses", "steps", "loss", "centers_per_sec", "seconds",
                 "stopped")
 
@@ -129,7 +131,7 @@ def report(out: Path, runs: dict[str, dict] | None = None, settings: Settings | 
         summary["figures"] = _draw_figures(histories, Path(written))
         write_json(Path(written) / "summary.json", summary)
         write_text(Path(written) / "summary.md", summary_markdown(summary))
-        replace_files(Path(written), out, [*summary["figures"], "summary.json", "summary.md"], stale=FIGURES)
+        replace_files(Path(written), out, [*summary["figures"], *SUMMARIES], stale=FIGURES)
     return summary
 
 

@@ -27,6 +27,7 @@ import filelock
 from backends.common.errors import W2VError
 
 CHECKPOINT = "checkpoint.npz"
+RUN_FILES = ("history.json", "embeddings.txt", "evaluation.json", CHECKPOINT)  # all a run's folder may hold
 
 
 class RunFolder:
@@ -37,8 +38,8 @@ class RunFolder:
     drops what was staged (a checkpoint in it aside, as a run that failed can be resumed from it).
     """
 
-    def __init__(self, folder: str | Path) -> None:
-        self.folder = Path(folder)
+    def __init__(self, folder: str | Path, holds: Iterable[str] = RUN_FILES) -> None:
+        self.folder, self.holds = Path(folder), frozenset(holds)  # holds: the names its files may have
         self.staging = self.folder.with_name(self.folder.name + ".partial")
         self.aside = self.folder.with_name(f".{self.folder.name}.old")
         self.owner = self.folder.with_name(f".{self.folder.name}.owner")
@@ -52,8 +53,14 @@ class RunFolder:
         except filelock.Timeout:
             raise W2VError(f"{self.folder} is being written by another run ({self.holder()}); wait for it to "
                            f"finish or stop it, or write to another folder (--out DIR). Nothing was done.") from None
-        self.owner.write_text(json.dumps(_whoami()), encoding="utf-8")
-        self._finish_cut_swap()
+        try:
+            self._finish_cut_swap()
+            for folder in (self.folder, self.staging):
+                _check_replaceable(folder, self.holds)
+            self.owner.write_text(json.dumps(_whoami()), encoding="utf-8")
+        except BaseException:
+            self._lock.release()
+            raise
         return self
 
     def __exit__(self, *exc_info) -> None:
@@ -107,6 +114,21 @@ class RunFolder:
                 shutil.rmtree(self.aside)
             else:
                 os.replace(self.aside, self.folder)
+
+
+def _check_replaceable(folder: Path, holds: frozenset[str]) -> None:
+    """A run replaces its folder whole, so the folder must hold a run's files (``holds``) and nothing of the
+    user's."""
+    if not folder.exists():
+        return
+    is_folder = folder.is_dir() and not folder.is_symlink()
+    others = sorted(p.name for p in folder.iterdir() if p.name not in holds and not p.name.startswith(".")) \
+        if is_folder else []
+    if is_folder and not others:
+        return
+    what = f"holds files that are not a run's ({', '.join(others[:5])})" if others else "is not a folder"
+    raise W2VError(f"{folder} {what}, and a run replaces that folder whole; move it away, or write the run to "
+                   f"another folder (--out DIR). Nothing was done.")
 
 
 def replace_files(source: Path, folder: Path, names: Iterable[str], stale: Iterable[str] = ()) -> None:
