@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from backends.vectors import embeddings
 from backends.common.errors import W2VError
 from backends.common.files import write_text
+from backends.vectors import embeddings
 
 WORDS = ["<unk>", "king", "queen", "apple", "pear"]
 MATRIX = np.array([[0, 0, 1], [1, 0.1, 0], [0.9, 0.2, 0], [0, 1, 0.1], [0.1, 0.9, 0]], dtype=np.float32)
@@ -48,9 +48,9 @@ def test_a_failed_write_leaves_the_old_file_whole(tmp_path):
 
     def words_then_failure():
         yield from WORDS[:2]
-        raise OSError("disk full")
+        raise OSError(28, "No space left on device")
 
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(W2VError, match=f"cannot use {target}: the disk is full"):
         embeddings.save_word2vec(target, words_then_failure(), MATRIX)
     assert target.read_text() == "old and complete\n"
     assert [p.name for p in tmp_path.iterdir()] == ["e.txt"]

@@ -359,8 +359,6 @@ def test_evaluate_json_is_strict_json(two_runs):
     assert result["pairs_total"] == 353 and result["pairs"] > 100 and -1 <= result["spearman"] <= 1
 
 
-@pytest.mark.xfail(strict=True, reason="evaluate --json prints the NaN Spearman of fewer than 3 pairs as NaN, not "
-                                       "null: backends/cli/main.py cmd_evaluate (or evaluation.evaluate) needs the fix")
 def test_evaluate_json_of_too_few_pairs_says_null(tmp_path):
     (tmp_path / "e.txt").write_text("3 2\nking 1 0\nqueen 0 1\nman 1 1\n")
     done = run("evaluate", tmp_path / "e.txt", "--json")

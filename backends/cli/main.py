@@ -17,7 +17,7 @@ from backends import load_backend
 from backends.cli import bench, compare, report
 from backends.common import settings as settings_
 from backends.common.errors import W2VError
-from backends.common.files import os_error_message, writable_folder, write_json
+from backends.common.files import os_error_message, to_json, writable_folder, write_json
 from backends.common.frameworks import FRAMEWORKS
 from backends.common.runs import CHECKPOINT, RunFolder
 from backends.common.settings import DATA, TRAINING
@@ -121,7 +121,7 @@ def cmd_stats(args: argparse.Namespace) -> None:
     settings = settings_.from_args(args)
     stats = load_data(settings=settings).stats(settings.batch_size)
     if args.json:
-        print(json.dumps(stats))
+        print(to_json(stats))
     else:
         for key, value in stats.items():
             print(f"{key:>17}: {value:,}" if isinstance(value, int) else f"{key:>17}: {value}")
@@ -157,7 +157,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         "out": str(folder),
     }
     if args.json:
-        print(json.dumps(summary))
+        print(to_json(summary))
     else:
         print(
             f"{history.framework} on {history.device}: {history.steps} steps, loss {history.loss:.4f}, "
@@ -220,7 +220,7 @@ def cmd_baseline(args: argparse.Namespace) -> None:
     summary = {"framework": "gensim", "seconds": history.seconds, "centers_per_sec": history.centers_per_sec,
                "wordsim353": wordsim, "out": str(folder)}
     if args.json:
-        print(json.dumps(summary))
+        print(to_json(summary))
     else:
         print(f"gensim ({args.workers} worker{'s' if args.workers > 1 else ''}): {settings.epochs} epochs in "
               f"{history.seconds:.1f} s, {history.centers_per_sec:,.0f} centers/s, WordSim-353 Spearman "
@@ -235,7 +235,7 @@ def cmd_similar(args: argparse.Namespace) -> None:
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
     result = evaluation.evaluate(*embeddings.load_word2vec(args.embeddings))
-    print(json.dumps(result) if args.json else evaluation.describe(result))
+    print(to_json(result) if args.json else evaluation.describe(result))
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -252,7 +252,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 def cmd_parity(args: argparse.Namespace) -> int:
     result = compare.parity(args.frameworks, args.steps, settings_.from_args(args).seed)
     if args.json:
-        print(json.dumps(result))
+        print(to_json(result))
     else:
         for pair, value in result["max_relative_difference"].items():
             print(f"{pair:>22}: {value:.2e}{'' if value <= result['tolerance'] else '  over the tolerance'}")
@@ -268,7 +268,7 @@ def cmd_parity(args: argparse.Namespace) -> int:
 def cmd_diff(args: argparse.Namespace) -> None:
     result = compare.diff(args.first, args.second)
     if args.json:
-        print(json.dumps(result))
+        print(to_json(result))
         return
     for name, run in result.items():
         if "only_in" in run:
@@ -287,7 +287,7 @@ def cmd_bench(args: argparse.Namespace) -> None:
     record = bench.benchmark(args.frameworks, args.steps, args.corpus_tokens, args.repeats,
                              progress=lambda line: print(line, file=sys.stderr, flush=True))
     write_json(args.out / "bench.json", record)
-    print(json.dumps(record) if args.json else bench.table(record) + f"\n\nwrote {args.out / 'bench.json'}")
+    print(to_json(record) if args.json else bench.table(record) + f"\n\nwrote {args.out / 'bench.json'}")
 
 
 def cmd_report(args: argparse.Namespace) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import json
+import math
 import os
 import tempfile
 from pathlib import Path
@@ -93,13 +94,18 @@ def write_text(path: str | Path, text: str) -> Path:
 
 
 def write_json(path: str | Path, record: dict) -> dict:
-    """Write ``record`` as indented JSON, atomically (NaN becomes null, as JSON has no NaN); returns it."""
-    write_text(path, json.dumps(_no_nan(record), indent=1) + "\n")
+    """Write ``record`` as indented JSON, atomically (NaN and infinities become null, as JSON has neither); returns it."""
+    write_text(path, to_json(record, indent=1) + "\n")
     return record
 
 
+def to_json(record: dict, indent: int | None = None) -> str:
+    """``record`` as strict JSON: NaN and infinities become null (Python's json would write NaN and Infinity)."""
+    return json.dumps(_no_nan(record), indent=indent, allow_nan=False)
+
+
 def _no_nan(value):
-    if isinstance(value, float) and value != value:
+    if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):
         return {k: _no_nan(v) for k, v in value.items()}

@@ -16,6 +16,7 @@ the number of batches an epoch has). A file that fails any check is one sentence
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import zipfile
@@ -46,8 +47,10 @@ _READ_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, ValueError, OSError, N
 
 def save(path: str | Path, state: TrainerState, position: dict) -> Path:
     """Write the trainer's ``state`` and the run's ``position`` to ``path`` atomically."""
-    with atomic_path(path) as temporary, open(temporary, "wb") as out:
-        np.savez(out, **state.arrays(), position=np.array(json.dumps({**position, "format": FORMAT})))
+    packed = io.BytesIO()  # made in memory: np.savez on a file that fills up leaves a zip whose cleanup raises again
+    np.savez(packed, **state.arrays(), position=np.array(json.dumps({**position, "format": FORMAT})))
+    with atomic_path(path) as temporary:
+        temporary.write_bytes(packed.getbuffer())
     return Path(path)
 
 

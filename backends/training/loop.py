@@ -47,7 +47,7 @@ def fit(
     sync_every: int = 20,
     checkpoint: str | Path | None = None,
     checkpoint_every: int | None = None,
-    resume: bool = False,
+    resume: bool | str | Path = False,
     **changes: Any,
 ) -> History:
     """Train ``backend``'s model on ``data`` and return its :class:`History`.
@@ -57,18 +57,20 @@ def fit(
     the history so far each time losses are read back, and once at the end (the notebooks pass
     :class:`backends.display.plotting.LiveLossPlot`, a loss curve redrawn in place). With ``checkpoint`` and
     ``checkpoint_every``, the run is saved there every that many steps (and when interrupted); ``resume``
-    continues from that file, ending exactly as an uninterrupted run would. Ctrl-C (or SIGTERM) stops after
-    the current step and returns what was trained so far; a second one stops at once.
+    continues from that file (or from the file it names), ending exactly as an uninterrupted run would.
+    Ctrl-C (or SIGTERM) stops after the current step and returns what was trained so far; a second one stops
+    at once.
     """
     settings = settings_for(data, settings, changes)
     if checkpoint_every is not None and (checkpoint_every < 1 or checkpoint is None):
         raise W2VError(f"checkpoint every {checkpoint_every} steps needs a positive number and a checkpoint file.")
-    if resume and checkpoint is None:
+    if resume is True and checkpoint is None:
         raise W2VError("resuming needs the checkpoint file to resume from.")
+    resume_from = checkpoint if resume is True else resume or None
     hooks: list[Hook] = [ProgressBar()] if progress is True else [Report(progress)] if callable(progress) else []
     if checkpoint_every:
         hooks.append(Checkpoints(checkpoint, checkpoint_every))
-    run = Run(backend, data, settings, sync_every, resume_from=checkpoint if resume else None)
+    run = Run(backend, data, settings, sync_every, resume_from=resume_from)
     try:
         with interrupts() as interrupted:
             try:
