@@ -189,9 +189,57 @@ def test_a_folder_of_the_users_is_never_replaced_by_a_run(capsys, tmp_path):
     (tmp_path / "torch").mkdir()
     (tmp_path / "torch" / "setup.py").write_text("mine")
     (tmp_path / "numpy").write_text("mine too")
-    for framework, what in (("torch", "holds files that are not a run's (setup.py)"), ("numpy", "is not a folder")):
+    (tmp_path / "jax").mkdir()
+    (tmp_path / "jax" / ".notes").write_text("hidden, and mine")  # a hidden file is the user's too
+    (tmp_path / "tensorflow").symlink_to(tmp_path / "nowhere")
+    for framework, what in (("torch", "holds files that are not a run's (setup.py)"), ("numpy", "is not a folder"),
+                            ("jax", "holds files that are not a run's (.notes)"),
+                            ("tensorflow", "is a symbolic link to nothing (a broken link)")):
         err = one_paragraph(user_error(capsys, "train", "--framework", framework, "--max-steps", "2", "--out", tmp_path))
         assert f"{tmp_path / framework} {what}, and a run replaces that folder whole; move it away" in err
     assert "holds files that are not a run's" in user_error(capsys, "compare", "--frameworks", "torch", "--out", tmp_path)
     assert (tmp_path / "torch" / "setup.py").read_text() == "mine" and (tmp_path / "numpy").read_text() == "mine too"
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".compare.lock", ".numpy.lock", ".torch.lock", "numpy", "torch"]
+    assert (tmp_path / "jax" / ".notes").read_text() == "hidden, and mine"
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.endswith(".lock")) == [
+        "jax", "numpy", "tensorflow", "torch"]
+
+
+def test_ctrl_c_while_the_data_loads_is_a_message_and_leaves_nothing(tmp_path):
+    training = Training("train", "--framework", "numpy", "--max-steps", "5", "--out", tmp_path)
+    deadline = time.monotonic() + 120
+    while not (tmp_path / ".numpy.owner").exists():  # written once the folder is locked, before the data loads
+        assert training.process.poll() is None and time.monotonic() < deadline, "".join(training.errors)
+        time.sleep(0.005)
+    training.process.send_signal(signal.SIGINT)
+    code, printed, errors = training.end()
+    assert code == 130 and "Traceback" not in errors, errors
+    assert errors.strip().splitlines()[-1] == ("error: interrupted (Ctrl-C or SIGTERM) before the command finished; "
+                                               "results written before are unchanged.")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".numpy.lock"]
+
+
+def test_sigterm_while_the_results_are_written_waits_for_them(tmp_path):
+    training = Training("train", "--framework", "numpy", "--max-steps", "3", "--out", tmp_path)
+    deadline = time.monotonic() + 120
+    while not list((tmp_path / "numpy.partial").glob(".embeddings.txt.*.tmp")):
+        assert training.process.poll() is None and time.monotonic() < deadline, "".join(training.errors)
+        time.sleep(0.002)
+    training.process.send_signal(signal.SIGTERM)
+    code, printed, errors = training.end()
+    assert code == 0 and "Traceback" not in errors, errors
+    assert files_under(tmp_path) == [".numpy.lock", "numpy", "numpy/embeddings.txt", "numpy/evaluation.json",
+                                     "numpy/history.json"]
+    assert (tmp_path / "numpy" / "embeddings.txt").read_text().startswith("6719 100\n")
+
+
+def test_a_history_of_the_wrong_kinds_is_a_message(capsys, tmp_path):
+    assert run("train", "--framework", "numpy", "--max-steps", "3", "--out", tmp_path, "--no-progress").returncode == 0
+    history = json.loads((tmp_path / "numpy" / "history.json").read_text())
+    (tmp_path / "numpy" / "history.json").write_text(json.dumps({**history, "step_losses": "abc", "loss": "0.5"}))
+    err = one_paragraph(user_error(capsys, "report", "--out", tmp_path))
+    assert f"{tmp_path / 'numpy' / 'history.json'} is damaged: step_losses, loss do not hold what a history holds" in err
+
+
+def test_a_framework_named_twice_is_refused(capsys, tmp_path):
+    err = one_paragraph(user_error(capsys, "compare", "--frameworks", "numpy,torch,numpy", "--out", tmp_path))
+    assert "numpy named more than once in --frameworks; name each framework once." in err

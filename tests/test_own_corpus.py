@@ -233,3 +233,16 @@ def test_a_bad_data_file_is_exit_code_2_and_one_paragraph(capsys, tmp_path):
     err = user_error(capsys, "stats", "--data", path)
     assert err.startswith("error: ") and err.count("\n") == 1 and "Traceback" not in err
     assert f"{path} is a zip of 2 files (a.txt, b.txt)" in err and EXPECTED_ONLY in err
+
+
+def test_a_checkpoint_resumes_only_on_its_own_corpus(capsys, tmp_path):
+    """Same sizes, other words: the corpus' fingerprint tells them apart."""
+    path = tmp_path / "generated.txt"
+    text = random_text(lines=400, words=40, seed=7)
+    path.write_text(text)
+    options = ("--framework", "numpy", "--data", path, "--subsample-t", "0.05", "--no-progress", "--out", tmp_path)
+    assert run("train", *options, "--max-steps", "4", "--checkpoint-every", "2").returncode == 0
+    path.write_text(text.replace("w", "z"))  # every word renamed: the same counts, sizes and sentences
+    err = user_error(capsys, "train", *options, "--max-steps", "6", "--resume")
+    assert "was trained with other settings or on another corpus (corpus_sha1 '" in err
+    assert "resume with the same settings and --data, or start over with --restart." in err

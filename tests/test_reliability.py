@@ -88,7 +88,7 @@ def test_resume_refuses_other_settings_and_broken_checkpoints(capsys, tmp_path):
                      str(tmp_path), "--no-progress"]) == 0
     capsys.readouterr()
     err = user_error(capsys, "train", "--framework", "numpy", "--resume", "--lr", "0.01", "--out", tmp_path)
-    assert "other settings (lr 0.002 there, 0.01 now)" in err
+    assert "other settings or on another corpus (lr 0.002 there, 0.01 now)" in err
     (folder / "checkpoint.npz").write_bytes(b"half a file")
     assert "is not a checkpoint" in user_error(capsys, "train", "--framework", "numpy", "--resume", "--out", tmp_path)
     assert "no checkpoint at" in user_error(capsys, "train", "--framework", "torch", "--resume", "--out", tmp_path)

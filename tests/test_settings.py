@@ -67,7 +67,7 @@ def test_the_chapters_settings_in_words():
 def test_groups_and_what_a_resumed_run_must_keep():
     assert set(Settings().group(DATA)) | set(Settings().group(TRAINING)) == set(NAMES)
     assert set(NAMES) - set(MUST_MATCH_ON_RESUME) == {"epochs", "max_steps", "device", "data"}
-    assert set(MUST_MATCH) == set(MUST_MATCH_ON_RESUME) | {"vocab_size", "corpus_tokens"}
+    assert set(MUST_MATCH) == set(MUST_MATCH_ON_RESUME) | {"vocab_size", "corpus_tokens", "corpus_sha1"}
 
 
 @pytest.mark.parametrize("change, message", [

@@ -41,7 +41,8 @@ from backends.training.hooks import STOP_SIGNALS
 PARITY_TOLERANCE = 1e-4
 INTERRUPTED = "interrupted"
 # What a comparison's staging folder holds: each framework's run (or what a killed one left) and the report.
-COMPARISON_FILES = (*FRAMEWORKS, *(f"{name}.partial" for name in FRAMEWORKS), *REPORT_FILES)
+COMPARISON_FILES = (*FRAMEWORKS, *(f"{name}.partial" for name in FRAMEWORKS), *REPORT_FILES, ".*.lock",
+                    ".*.owner", ".*.old", ".report-*")
 
 
 def check_frameworks(frameworks: Iterable[str] | None) -> list[str]:
@@ -49,6 +50,9 @@ def check_frameworks(frameworks: Iterable[str] | None) -> list[str]:
     frameworks = list(FRAMEWORKS if frameworks is None else frameworks)
     if not frameworks:
         raise W2VError(f"no framework given; choose from {', '.join(FRAMEWORKS)}.")
+    twice = sorted({name for name in frameworks if frameworks.count(name) > 1})
+    if twice:
+        raise W2VError(f"{', '.join(twice)} named more than once in --frameworks; name each framework once.")
     return [framework(name).name for name in frameworks]
 
 
@@ -152,7 +156,7 @@ def compare(frameworks: Sequence[str] | None, out: Path, settings: Settings | No
         _refuse_checkpoints(folders.values())
         staging = whole.stage()
         runs = {}
-        with _stop_signals() as (stopped, started):
+        with _stop_signals() as (stopped, started):  # held until the end: a signal never cuts the moves in half
             for name in names:
                 if stopped():
                     runs[name] = {"framework": name, "status": INTERRUPTED, "error": "not started, as the comparison "
@@ -166,14 +170,14 @@ def compare(frameworks: Sequence[str] | None, out: Path, settings: Settings | No
                           f"{run['centers_per_sec']:,.0f} centers/s ({run['wall_seconds']:.0f} s)", flush=True)
                 else:
                     print(f"{name}: {run['status']}: {run['error']}", flush=True)
-        summary = report(staging, runs, settings)
-        if stopped() or not succeeded(runs, named=frameworks is not None):
-            return {**summary, "kept_apart": str(whole.keep())}
-        for name, run in runs.items():
-            if run["status"] == "ok":
-                os.replace(staging / name, folders[name].stage())
-                folders[name].commit()
-        replace_files(staging, out, [*summary["figures"], *SUMMARIES], stale=FIGURES)
+            summary = report(staging, runs, settings)
+            if stopped() or not succeeded(runs, named=frameworks is not None):
+                return {**summary, "interrupted": stopped(), "kept_apart": str(whole.keep())}
+            for name, run in runs.items():
+                if run["status"] == "ok":
+                    os.replace(staging / name, folders[name].stage())
+                    folders[name].commit()
+            replace_files(staging, out, [*summary["figures"], *SUMMARIES], stale=FIGURES)
     return summary
 
 

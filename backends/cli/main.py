@@ -8,22 +8,27 @@ The options that are settings come from :class:`backends.common.settings.Setting
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import signal
 import sys
+import threading
 from pathlib import Path
+from typing import Iterator
 
 from backends import load_backend
 from backends.cli import bench, compare, report
 from backends.common import settings as settings_
 from backends.common.errors import W2VError
 from backends.common.files import os_error_message, to_json, writable_folder, write_json
-from backends.common.frameworks import FRAMEWORKS
+from backends.common.frameworks import FRAMEWORKS, framework
 from backends.common.runs import CHECKPOINT, RunFolder
 from backends.common.settings import DATA, TRAINING
 from backends.pipeline.dataset import load_data
 from backends.training.baseline import train_gensim
 from backends.training.history import History, TrainingDiverged
+from backends.training.hooks import interrupts
 from backends.vectors import embeddings, evaluation
 
 RESULTS = Path("results")
@@ -131,6 +136,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     settings = settings_.from_args(args)
     if args.resume and args.restart:
         raise W2VError("--resume continues the checkpoint's run and --restart replaces it: choose one.")
+    if args.checkpoint_every is not None and args.checkpoint_every < 1:
+        raise W2VError(f"--checkpoint-every {args.checkpoint_every} is out of range: save a checkpoint every N steps, "
+                       f"N at least 1.")
+    framework(args.framework)  # a known name, before any folder is made for it
     out = writable_folder(args.out)  # now, not after the training it would hold
     backend = load_backend(args.framework)
     with RunFolder(out / args.framework) as run:
@@ -142,9 +151,11 @@ def cmd_train(args: argparse.Namespace) -> int:
             history = backend.train(data, settings, progress=not args.no_progress, checkpoint=staging / CHECKPOINT,
                                     checkpoint_every=args.checkpoint_every, resume=resume_from or False)
         except TrainingDiverged as diverged:
-            _save_run(run, diverged.history, keep_checkpoint=bool(args.checkpoint_every))
+            with interrupts():
+                _save_run(run, diverged.history, keep_checkpoint=bool(args.checkpoint_every))
             raise
-        folder = _save_run(run, history, keep_checkpoint=bool(args.checkpoint_every))
+        with interrupts():  # a signal now waits for the run's files (a second one stops at once, none half written)
+            folder = _save_run(run, history, keep_checkpoint=bool(args.checkpoint_every))
     summary = {
         "framework": history.framework,
         "device": history.device,
@@ -245,8 +256,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     print(report.outcome(summary, args.out))
     if "kept_apart" not in summary:
         return 0
-    interrupted = any(run["status"] == compare.INTERRUPTED for run in summary["frameworks"].values())
-    return 130 if interrupted else 1
+    return 130 if summary["interrupted"] else 1
 
 
 def cmd_parity(args: argparse.Namespace) -> int:
@@ -309,14 +319,33 @@ HANDLERS = {
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run one command; returns the exit code (2 for a user's mistake)."""
+    """Run one command; returns the exit code (2 for a user's mistake, 130 when Ctrl-C or SIGTERM stopped it)."""
     os.environ.setdefault("MPLBACKEND", "Agg")
     try:
-        args = build_parser().parse_args(argv)
-        return HANDLERS[args.command](args) or 0
+        with _sigterm_as_ctrl_c():
+            args = build_parser().parse_args(argv)
+            return HANDLERS[args.command](args) or 0
     except W2VError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except OSError as error:  # a full disk, a read-only folder, a name too long: the user's to fix
         print(f"error: {os_error_message(error)}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # outside training, which handles its own (loading the data, say)
+        print("error: interrupted (Ctrl-C or SIGTERM) before the command finished; results written before are "
+              "unchanged.", file=sys.stderr)
+        return 130
+
+
+@contextlib.contextmanager
+def _sigterm_as_ctrl_c() -> Iterator[None]:
+    """SIGTERM (a plain `kill`, `timeout`, a job scheduler) acts as Ctrl-C for the whole command, so that
+    every stop goes through the same cleanup; training and the final writes defer both to a safe point."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -30,8 +30,10 @@ REFERENCE = "torch"
 FIGURES = ("loss_curves.png", "divergence.png")
 SUMMARIES = ("summary.json", "summary.md")
 REPORT_FILES = (*FIGURES, *SUMMARIES)
-HISTORY_KEYS = ("framework", "device", "step_losses", "epoch_losses", "steps", "loss", "centers_per_sec", "seconds",
-                "stopped")
+HISTORY_TYPES = {"framework": str, "device": str, "step_losses": list, "epoch_losses": list, "steps": int,
+                 "loss": float, "centers_per_sec": float, "seconds": float,
+                 "stopped": (str, type(None))}  # stopped: None for a run that trained its whole budget
+HISTORY_KEYS = tuple(HISTORY_TYPES)  # what a history must hold, and of what kind
 
 
 def relative_differences(losses: Sequence[float], reference: Sequence[float]) -> np.ndarray:
@@ -71,7 +73,24 @@ def read_history(path: Path) -> dict:
         raise W2VError(f"the run in {path.parent} diverged after {history['steps']} steps (its loss became NaN or "
                        f"infinite), so there is nothing to compare: train it again with a lower --lr, or move "
                        f"{path.parent} away.")
+    wrong = [key for key, kind in HISTORY_TYPES.items() if not _is(history[key], kind)]
+    wrong += [] if isinstance(recorded_settings(history), dict) else ["settings"]
+    if wrong:
+        raise W2VError(f"{path} is damaged: {', '.join(wrong)} {'does' if len(wrong) == 1 else 'do'} not hold what a "
+                       f"history holds (text, whole numbers, numbers or lists of numbers); train that framework again.")
     return history
+
+
+def _is(value, kind: type | tuple[type, ...]) -> bool:
+    """Whether a JSON ``value`` is of ``kind``: a whole number is a number too, a list must hold numbers, and
+    true and false are neither."""
+    if isinstance(value, bool):
+        return False
+    if kind is list:
+        return isinstance(value, list) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+    if kind is float:
+        return isinstance(value, (int, float))
+    return isinstance(value, kind)
 
 
 def settings_apart(histories: dict[str, dict]) -> list[str]:
@@ -165,6 +184,8 @@ def outcome(summary: dict, out: Path) -> str:
     others = ", ".join(f"{statuses.count(s)} {s}" for s in dict.fromkeys(statuses) if s != "ok")
     trained = f"{statuses.count('ok')} of {len(statuses)} frameworks trained{f' ({others})' if others else ''}"
     if "kept_apart" in summary:
+        if summary["interrupted"] and "interrupted" not in statuses:  # stopped after its last run had finished
+            trained += ", then the comparison was interrupted"
         return (f"{trained}, so nothing in {out} was replaced: its previous results are as they were. This "
                 f"comparison's runs and report are in {summary['kept_apart']}.")
     files = [str(out / "summary.md"), "summary.json", *summary["figures"]]

@@ -20,6 +20,11 @@ from typing import Iterator
 
 from backends.common.errors import W2VError
 
+# The first bytes of compressed files and archives, with what they are and the tool that unpacks them.
+COMPRESSED = {b"\x1f\x8b": ("gzip-compressed", "gunzip"), b"BZh": ("bzip2-compressed", "bunzip2"),
+              b"\xfd7zXZ\x00": ("xz-compressed", "unxz"), b"(\xb5/\xfd": ("zstd-compressed", "unzstd"),
+              b"7z\xbc\xaf\x27\x1c": ("a 7-Zip archive", "7z x")}
+
 
 def _default_mode() -> int:
     """The permissions a plain ``open(path, "w")`` would give a new file: 0o666 less the process's umask."""

@@ -12,6 +12,7 @@ continue (``--resume``) or drop (``--restart``).
 
 from __future__ import annotations
 
+import fnmatch
 import getpass
 import json
 import os
@@ -27,7 +28,8 @@ import filelock
 from backends.common.errors import W2VError
 
 CHECKPOINT = "checkpoint.npz"
-RUN_FILES = ("history.json", "embeddings.txt", "evaluation.json", CHECKPOINT)  # all a run's folder may hold
+# All a run's folder may hold (patterns, as fnmatch reads them): its files, and the temporaries of atomic writes.
+RUN_FILES = ("history.json", "embeddings.txt", "evaluation.json", CHECKPOINT, ".*.tmp")
 
 
 class RunFolder:
@@ -39,7 +41,7 @@ class RunFolder:
     """
 
     def __init__(self, folder: str | Path, holds: Iterable[str] = RUN_FILES) -> None:
-        self.folder, self.holds = Path(folder), frozenset(holds)  # holds: the names its files may have
+        self.folder, self.holds = Path(folder), frozenset(holds)  # holds: patterns of the names its files may have
         self.staging = self.folder.with_name(self.folder.name + ".partial")
         self.aside = self.folder.with_name(f".{self.folder.name}.old")
         self.owner = self.folder.with_name(f".{self.folder.name}.owner")
@@ -117,16 +119,19 @@ class RunFolder:
 
 
 def _check_replaceable(folder: Path, holds: frozenset[str]) -> None:
-    """A run replaces its folder whole, so the folder must hold a run's files (``holds``) and nothing of the
-    user's."""
-    if not folder.exists():
+    """A run replaces its folder whole, so the folder must hold nothing but what a run writes (``holds``, patterns):
+    nothing of the user's, hidden files included."""
+    if not os.path.lexists(folder):
         return
-    is_folder = folder.is_dir() and not folder.is_symlink()
-    others = sorted(p.name for p in folder.iterdir() if p.name not in holds and not p.name.startswith(".")) \
-        if is_folder else []
-    if is_folder and not others:
-        return
-    what = f"holds files that are not a run's ({', '.join(others[:5])})" if others else "is not a folder"
+    if folder.is_symlink():
+        what = "is a symbolic link" + ("" if folder.exists() else " to nothing (a broken link)")
+    elif not folder.is_dir():
+        what = "is not a folder"
+    else:
+        others = sorted(p.name for p in folder.iterdir() if not any(fnmatch.fnmatch(p.name, h) for h in holds))
+        if not others:
+            return
+        what = f"holds files that are not a run's ({', '.join(others[:5])})"
     raise W2VError(f"{folder} {what}, and a run replaces that folder whole; move it away, or write the run to "
                    f"another folder (--out DIR). Nothing was done.")
 

@@ -28,7 +28,7 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 
 from backends.common.errors import W2VError
-from backends.common.files import readable_file
+from backends.common.files import COMPRESSED, readable_file
 from backends.common.settings import DEFAULTS
 from backends.pipeline.tokenizer import tokenize
 
@@ -37,12 +37,10 @@ PTB_ZIP = DATA_DIR / "ptb.zip"
 PTB_SHA1 = "319d85e578af0cdc590547f26231e4e31cdf1e42"
 PTB_SPLITS = ("train", "valid", "test")
 UNK = "<unk>"
+FACTS = ("vocab_size", "corpus_tokens", "corpus_sha1")  # the keys of Corpus.facts()
 EXPECTED = ("--data expects the book's PTB zip, a UTF-8 text file with one sentence a line (words separated by "
             "whitespace), or a zip holding only such a text file.")
 # The first bytes of compressed files a corpus is often shipped as, and how to unpack each.
-COMPRESSED = {b"\x1f\x8b": ("gzip-compressed", "gunzip"), b"BZh": ("bzip2-compressed", "bunzip2"),
-              b"\xfd7zXZ\x00": ("xz-compressed", "unxz"), b"(\xb5/\xfd": ("zstd-compressed", "unzstd"),
-              b"7z\xbc\xaf\x27\x1c": ("a 7-Zip archive", "7z x")}
 _SHOWN_MEMBERS = 5  # how many of a zip's members a message lists
 
 
@@ -255,9 +253,14 @@ class Corpus:
     def num_tokens(self) -> int:
         return int(self.ids.size)
 
-    def facts(self) -> dict[str, int]:
-        """What identifies the corpus beside the settings: a checkpoint must come from the same one."""
-        return {"vocab_size": len(self.vocab), "corpus_tokens": self.num_tokens}
+    def facts(self) -> dict[str, int | str]:
+        """What identifies the corpus beside the settings (its sizes, and a fingerprint of its words and
+        sentences): a checkpoint must come from the same one."""
+        fingerprint = hashlib.sha1("\n".join(self.vocab.tokens).encode("utf-8"))
+        for array in (self.ids, self.lengths):
+            fingerprint.update(np.ascontiguousarray(array, dtype=np.int64).tobytes())
+        return {"vocab_size": len(self.vocab), "corpus_tokens": self.num_tokens,
+                "corpus_sha1": fingerprint.hexdigest()}
 
 
 def corpus_from_text(text: str, min_count: int = DEFAULTS.min_count, source: str = "the text") -> Corpus:

@@ -30,12 +30,13 @@ import numpy as np
 from backends.common.errors import W2VError
 from backends.common.files import atomic_path, readable_file
 from backends.common.settings import MUST_MATCH_ON_RESUME
+from backends.pipeline.corpus import FACTS
 from backends.training.state import KEYS, TABLES, TrainerState
 
 FORMAT = 3  # 3: the run's settings are recorded under "settings", every one of them
 # What must match to continue a run: every setting but those a resumed run may change (epochs, max_steps, the
-# device), and the corpus, by its size.
-MUST_MATCH = (*MUST_MATCH_ON_RESUME, "vocab_size", "corpus_tokens")
+# device), and the corpus, by its sizes and fingerprint.
+MUST_MATCH = (*MUST_MATCH_ON_RESUME, *FACTS)
 # The fields of the position beside "format" and "settings": whole numbers, numbers, and lists of numbers.
 WHOLE = ("epoch", "batch", "centers")  # the next step is batch `batch` of epoch `epoch`; examples trained so far
 NUMBERS = ("epoch_sum", "epoch_centers")  # the current epoch's summed losses, and over how many examples
@@ -57,7 +58,7 @@ def save(path: str | Path, state: TrainerState, position: dict) -> Path:
 def load(path: str | Path, settings: dict, batches_in_epoch: Callable[[int], int] | None = None,
          ) -> tuple[dict[str, np.ndarray], dict]:
     """The state and position saved at ``path``, after checking the file field by field and that the run's
-    ``settings`` (with the corpus facts ``vocab_size`` and ``corpus_tokens``) match its own.
+    ``settings`` (with the corpus facts, :data:`backends.pipeline.corpus.FACTS`) match its own.
 
     ``batches_in_epoch(epoch)``, when given, is how many batches that epoch has: the saved batch must lie
     within it, and without resampling the saved steps must be exactly the epochs and batches before it.
@@ -72,8 +73,9 @@ def load(path: str | Path, settings: dict, batches_in_epoch: Callable[[int], int
         differ = [f"{key} {position['settings'].get(key)!r} there, {settings.get(key)!r} now"
                   for key in MUST_MATCH if position["settings"].get(key) != settings.get(key)]
         if differ:
-            raise W2VError(f"the checkpoint {path} was trained with other settings ({'; '.join(differ)}); "
-                           f"resume with the same settings, or train afresh without --resume.")
+            raise W2VError(f"the checkpoint {path} was trained with other settings or on another corpus "
+                           f"({'; '.join(differ)}); resume with the same settings and --data, or start over with "
+                           f"--restart.")
         known = {**position["settings"], **settings}
         checked.ranges(position, known, batches_in_epoch)
         arrays = checked.arrays(archive, known)

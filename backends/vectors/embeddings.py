@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
@@ -15,7 +16,7 @@ from typing import NoReturn
 import numpy as np
 
 from backends.common.errors import W2VError
-from backends.common.files import atomic_path, readable_file
+from backends.common.files import COMPRESSED, atomic_path, readable_file
 from backends.common.resources import check_memory
 
 
@@ -207,8 +208,25 @@ def _text_line(path: Path, number: int, raw: bytes) -> str:
     return text
 
 
+def _is_checkpoint(path: Path) -> bool:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return "position.npy" in archive.namelist()
+    except (zipfile.BadZipFile, OSError):
+        return False
+
+
 def _binary(path: Path, number: int) -> NoReturn:
     if number == 1:  # not even a header line: a pickled model, an .npy, an archive
+        with open(path, "rb") as head:
+            start = head.read(8)
+        for magic, (kind, tool) in COMPRESSED.items():
+            if start.startswith(magic):
+                raise W2VError(f"{path} is {kind}, not word2vec's text format. Unpack it first (with {tool}) and "
+                               f"read the file it holds.")
+        if start.startswith(b"PK\x03\x04") and _is_checkpoint(path):
+            raise W2VError(f"{path} is a checkpoint of this project (train --checkpoint-every), not vectors: the "
+                           f"run's vectors are in embeddings.txt beside it.")
         raise W2VError(
             f"{path} line 1 is not text: this looks like a binary file (a gensim model saved with .save(), perhaps), "
             f"not word2vec's text format. Write its vectors as text with gensim, KeyedVectors.load(path)"
