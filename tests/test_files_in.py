@@ -172,7 +172,7 @@ def test_files_that_are_not_checkpoints_say_so(saved, tmp_path):
 
 
 def test_other_settings_are_named(saved):
-    with pytest.raises(W2VError, match=r"other settings \(vocab_size 41 there, 42 now\)"):
+    with pytest.raises(W2VError, match=r"other settings or on another corpus \(vocab_size 41 there, 42 now\)"):
         checkpoint.load(saved[0], {**saved[1], "vocab_size": 42})
 
 

@@ -107,7 +107,8 @@ def test_a_diverging_run_keeps_its_history_and_vectors(capsys, tmp_path, monkeyp
 
 @pytest.mark.parametrize("flag, value, message", [
     ("--min-count", "100000", "leaves an empty vocabulary"), ("--max-window", "0", "max window 0 is out of range"),
-    ("--num-noise", "0", "noise words 0 is out of range"), ("--checkpoint-every", "0", "checkpoint every 0 steps"),
+    ("--num-noise", "0", "noise words 0 is out of range"),
+    ("--checkpoint-every", "0", "--checkpoint-every 0 is out of range: save a checkpoint every N steps, N at least 1."),
 ])
 def test_more_out_of_range_settings(capsys, tmp_path, flag, value, message):
     assert message in user_error(capsys, "train", "--framework", "numpy", flag, value, "--out", tmp_path)
