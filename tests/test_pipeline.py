@@ -166,9 +166,12 @@ def test_resampling_each_epoch_draws_anew_from_the_seed_and_the_epoch(corpus):
     assert not np.array_equal(first_batch.centers, next(fixed.batches(512, epoch=1)).centers)
 
 
-def test_missing_data_file_names_the_fix(tmp_path):
+def test_missing_data_file_names_the_fix(tmp_path, monkeypatch):
+    monkeypatch.setattr(ptb, "PTB_ZIP", tmp_path / "ptb.zip")  # the shipped file, gone
     with pytest.raises(W2VError, match=r"ptb\.zip does not exist.*git checkout -- data/ptb\.zip"):
-        ptb.read_ptb_text(tmp_path / "ptb.zip")
+        ptb.read_ptb_text()
+    with pytest.raises(W2VError, match=r"other\.zip does not exist\. Leave the path out to read the shipped ptb\.zip"):
+        ptb.read_ptb_text(tmp_path / "other.zip")
 
 
 def test_corrupt_data_file_names_both_hashes(tmp_path):

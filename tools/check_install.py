@@ -1,9 +1,11 @@
-"""`make check-install`: installing the package into an environment that has its framework changes nothing there.
+"""`make check-install`: the package as readers install it, into an environment that already has its framework.
 
-A reader with a working environment (a conda env, Colab's preinstalled torch) runs `pip install -e ".[torch]"`
-from a clone. pip must then leave their NumPy and their torch alone: the package declares ranges, not pins.
-This builds a fresh virtual environment holding NumPy 2 and torch at the current environment's versions,
-installs the package with the torch extra, checks that neither moved, and trains two steps.
+A reader with a working environment (a conda env, Colab's preinstalled torch) installs the package from a
+wheel, an sdist or the repository's address, not as an editable clone. This builds the wheel and the sdist
+from a clean copy of the tree (only what git tracks), checks that both carry the shipped data, then builds a
+fresh virtual environment holding NumPy 2 and torch at the current environment's versions, installs the
+wheel with the torch extra (not editable), checks that neither moved, and, from an empty folder, trains two
+steps of the NumPy oracle and of torch: the data must come from the installed package.
 
     python tools/check_install.py
 """
@@ -11,13 +13,18 @@ installs the package with the torch extra, checks that neither moved, and trains
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
+import time
+import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 KEPT = ("numpy", "torch")
+DATA = ("backends/data/ptb.zip", "backends/data/wordsim353.tsv")
 
 
 def pins(path: Path, names: tuple[str, ...]) -> list[str]:
@@ -32,28 +39,73 @@ def installed(python: Path) -> dict[str, str]:
     return dict(line.lower().split("==", 1) for line in freeze.stdout.splitlines() if "==" in line)
 
 
+def clean_copy(folder: Path) -> Path:
+    """The files git tracks, copied to ``folder`` (links kept as links): what a fresh clone holds."""
+    tracked = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, text=True, check=True)
+    for name in filter(None, tracked.stdout.split("\0")):
+        source, target = ROOT / name, folder / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, target, follow_symlinks=False)
+    return folder
+
+
+def build(source: Path, dist: Path) -> tuple[Path, Path]:
+    """The wheel (pip, in an isolated build) and the sdist (setuptools) of the tree at ``source``."""
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--disable-pip-version-check", "--no-deps",
+                    str(source), "-w", str(dist)], check=True)
+    subprocess.run([sys.executable, "-c", f"from setuptools import build_meta; build_meta.build_sdist({str(dist)!r})"],
+                   cwd=source, check=True, capture_output=True)
+    return next(dist.glob("*.whl")), next(dist.glob("*.tar.gz"))
+
+
+def missing_data(wheel: Path, sdist: Path) -> list[str]:
+    """The shipped data files that the wheel or the sdist lacks."""
+    with zipfile.ZipFile(wheel) as archive:
+        in_wheel = set(archive.namelist())
+    with tarfile.open(sdist) as archive:
+        in_sdist = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
+    return [f"{name} in the {kind}" for kind, names in (("wheel", in_wheel), ("sdist", in_sdist))
+            for name in DATA if name not in names]
+
+
 def main() -> int:
+    started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="w2v-check-install-") as folder:
-        python = Path(folder) / "venv" / "bin" / "python"
+        folder = Path(folder)
+        wheel, sdist = build(clean_copy(folder / "tree"), folder / "dist")
+        print(f"built {wheel.name} ({wheel.stat().st_size / 1e6:.1f} MB) and {sdist.name} "
+              f"({sdist.stat().st_size / 1e6:.1f} MB)")
+        lacking = missing_data(wheel, sdist)
+        python = folder / "venv" / "bin" / "python"
         subprocess.run([sys.executable, "-m", "venv", python.parent.parent], check=True)
         pip = [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
         first = pins(ROOT / "requirements-current.txt", KEPT)
         print(f"a reader's environment: {' '.join(first)}")
         subprocess.run([*pip, *first], check=True)
         before = installed(python)
-        subprocess.run([*pip, "-e", f"{ROOT}[torch]"], check=True)
+        subprocess.run([*pip, f"{wheel}[torch]"], check=True)  # as from PyPI or a repository's address: no clone
         after = installed(python)
         moved = [f"{name} {before[name]} -> {after.get(name)}" for name in KEPT if after.get(name) != before[name]]
         added = sorted(set(after) - set(before))
-        print(f'pip install -e ".[torch]" added {len(added)} packages: {", ".join(added)}')
-        training = subprocess.run(
-            [python, "-m", "backends", "train", "--framework", "torch", "--max-steps", "2", "--no-progress",
-             "--out", Path(folder) / "results"], cwd=folder, capture_output=True, text=True,
-        )
-        print(training.stdout.strip() or training.stderr.strip())
-    if moved:
-        print(f"FAILED: installing the package changed {'; '.join(moved)}")
-    return 1 if moved or training.returncode else 0
+        print(f'pip install "{wheel.name}[torch]" added {len(added)} packages: {", ".join(added)}')
+        elsewhere = folder / "elsewhere"  # an empty folder: nothing of the clone is reachable from it
+        elsewhere.mkdir()
+        failed = []
+        for name in ("numpy", "torch"):
+            training = subprocess.run(
+                [python, "-m", "backends", "train", "--framework", name, "--max-steps", "2", "--no-progress"],
+                cwd=elsewhere, capture_output=True, text=True,
+            )
+            print(training.stdout.strip() or training.stderr.strip())
+            if training.returncode or not (elsewhere / "results" / name / "history.json").is_file():
+                failed.append(name)
+    for problem in (f"installing the package changed {'; '.join(moved)}" if moved else "",
+                    f"missing: {', '.join(lacking)}" if lacking else "",
+                    f"training failed from an empty folder: {', '.join(failed)}" if failed else ""):
+        if problem:
+            print(f"FAILED: {problem}")
+    print(f"check-install took {time.perf_counter() - started:.0f} s")
+    return 1 if moved or lacking or failed else 0
 
 
 if __name__ == "__main__":

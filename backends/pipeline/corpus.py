@@ -30,9 +30,9 @@ import numpy as np
 from backends.common.errors import W2VError
 from backends.common.files import COMPRESSED, readable_file
 from backends.common.settings import DEFAULTS
+from backends.common.shipped import DATA_DIR, restore_hint
 from backends.pipeline.tokenizer import tokenize
 
-DATA_DIR = Path(__file__).resolve().parents[2] / "data"
 PTB_ZIP = DATA_DIR / "ptb.zip"
 PTB_SHA1 = "319d85e578af0cdc590547f26231e4e31cdf1e42"
 PTB_SPLITS = ("train", "valid", "test")
@@ -40,7 +40,6 @@ UNK = "<unk>"
 FACTS = ("vocab_size", "corpus_tokens", "corpus_sha1")  # the keys of Corpus.facts()
 EXPECTED = ("--data expects the book's PTB zip, a UTF-8 text file with one sentence a line (words separated by "
             "whitespace), or a zip holding only such a text file.")
-# The first bytes of compressed files a corpus is often shipped as, and how to unpack each.
 _SHOWN_MEMBERS = 5  # how many of a zip's members a message lists
 
 
@@ -52,10 +51,9 @@ def _is_shipped(path: str | Path | None) -> bool:
 def _restore_hint(path: str | Path | None) -> str:
     """What to do when the PTB zip at ``path`` is missing or damaged."""
     if _is_shipped(path):
-        return (f"Restore it with `git checkout -- data/ptb.zip` (the repository ships it), or copy the book's "
-                f"ptb.zip (sha1 {PTB_SHA1}) to {PTB_ZIP}. Nothing is downloaded.")
-    return ("Leave the path out to read the shipped data/ptb.zip (if that is missing, restore it with "
-            "`git checkout -- data/ptb.zip`); to train on text of your own, give its file to --data "
+        return (f"{restore_hint('ptb.zip')} Or copy the book's ptb.zip (sha1 {PTB_SHA1}) to {PTB_ZIP}. Nothing is "
+                f"downloaded.")
+    return ("Leave the path out to read the shipped ptb.zip; to train on text of your own, give its file to --data "
             "(load_corpus(path) in Python). Nothing is downloaded.")
 
 

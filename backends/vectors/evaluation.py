@@ -14,7 +14,7 @@ import numpy as np
 
 from backends.common.errors import W2VError
 from backends.common.files import readable_file
-from backends.pipeline.corpus import DATA_DIR
+from backends.common.shipped import DATA_DIR, restore_hint
 
 WORDSIM = DATA_DIR / "wordsim353.tsv"
 
@@ -22,7 +22,7 @@ WORDSIM = DATA_DIR / "wordsim353.tsv"
 def load_wordsim(path: str | Path | None = None) -> list[tuple[str, str, float]]:
     """The (word, word, human score) triples of the shipped WordSim-353 file, lower-cased."""
     path = readable_file(WORDSIM if path is None else path, "the WordSim-353 file",
-                         "Restore the shipped one with `git checkout -- data/wordsim353.tsv`.")
+                         restore_hint("wordsim353.tsv"))
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:

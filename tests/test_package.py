@@ -1,0 +1,33 @@
+"""The package as it is installed: the shipped data inside it, and messages true for the layout they are in.
+
+`make check-install` builds the wheel and the sdist and trains from an empty folder with the package
+installed (not editable); these are the quick checks of the same things in this environment.
+"""
+
+import tomllib
+from pathlib import Path
+
+from backends.common import shipped
+from backends.pipeline import corpus
+from backends.vectors import evaluation
+from helpers import ROOT
+
+
+def test_the_package_reads_the_one_copy_of_the_data_through_its_link():
+    assert (ROOT / "backends" / "data").is_symlink() and (ROOT / "backends" / "data").resolve() == ROOT / "data"
+    assert shipped.DATA_DIR == ROOT / "data" and shipped.IN_CLONE
+    assert corpus.PTB_ZIP == ROOT / "data" / "ptb.zip" and evaluation.WORDSIM == ROOT / "data" / "wordsim353.tsv"
+
+
+def test_the_wheel_is_told_to_carry_every_file_the_code_reads():
+    package_data = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    assert sorted(package_data["backends.data"]) == sorted([corpus.PTB_ZIP.name, evaluation.WORDSIM.name])
+    assert all((ROOT / "data" / name).stat().st_size > 1000 for name in package_data["backends.data"])
+
+
+def test_how_to_restore_a_shipped_file_depends_on_the_layout(monkeypatch):
+    assert shipped.restore_hint("ptb.zip") == "Restore it with `git checkout -- data/ptb.zip` (the repository ships it)."
+    monkeypatch.setattr(shipped, "IN_CLONE", False)  # as in a wheel installed into site-packages
+    hint = shipped.restore_hint("wordsim353.tsv")
+    assert "git" not in hint and "reinstall it (pip install --force-reinstall --no-deps" in hint
+    assert str(Path(shipped.DATA_DIR) / "wordsim353.tsv") in hint
