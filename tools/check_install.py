@@ -5,13 +5,15 @@ wheel, an sdist or the repository's address, not as an editable clone. This buil
 from a clean copy of the tree (only what git tracks), checks that both carry the shipped data, then builds a
 fresh virtual environment holding NumPy 2 and torch at the current environment's versions, installs the
 wheel with the torch extra (not editable), checks that neither moved, and, from an empty folder, trains two
-steps of the NumPy oracle and of torch: the data must come from the installed package.
+steps of the NumPy oracle and of torch and executes the torch notebook copied there alone (20 steps): the
+data must come from the installed package.
 
     python tools/check_install.py
 """
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -25,6 +27,20 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 KEPT = ("numpy", "torch")
 DATA = ("backends/data/ptb.zip", "backends/data/wordsim353.tsv")
+NOTEBOOK = "notebooks/torch/word2vec-pretraining.ipynb"
+NOTEBOOK_RUNNER = ("nbclient", "nbformat", "ipykernel")
+# Run in the reader's environment, in the folder holding the notebook alone: execute it, and fail on an error
+# or anything on stderr in any cell.
+EXECUTE = """
+import sys, time, nbclient, nbformat
+started = time.perf_counter()
+notebook = nbformat.read(sys.argv[1], as_version=4)
+nbclient.NotebookClient(notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": "."}}).execute()
+bad = [o for c in notebook.cells for o in c.get("outputs", []) if o.output_type == "error" or o.get("name") == "stderr"]
+print(f"executed {sys.argv[1]} alone in an empty folder: {len(notebook.cells)} cells, "
+      f"{len(bad)} with errors or stderr, {time.perf_counter() - started:.0f} s")
+sys.exit(1 if bad else 0)
+"""
 
 
 def pins(path: Path, names: tuple[str, ...]) -> list[str]:
@@ -99,6 +115,13 @@ def main() -> int:
             print(training.stdout.strip() or training.stderr.strip())
             if training.returncode or not (elsewhere / "results" / name / "history.json").is_file():
                 failed.append(name)
+        subprocess.run([*pip, *pins(ROOT / "requirements-current.txt", NOTEBOOK_RUNNER)], check=True)
+        shutil.copy(ROOT / NOTEBOOK, elsewhere)  # the notebook alone, as a reader downloads it
+        executed = subprocess.run([python, "-c", EXECUTE, Path(NOTEBOOK).name], cwd=elsewhere, capture_output=True,
+                                  text=True, env={**os.environ, "W2V_MAX_STEPS": "20"})
+        print(executed.stdout.strip() or executed.stderr.strip()[-2000:])
+        if executed.returncode:
+            failed.append(f"the notebook {NOTEBOOK}")
     for problem in (f"installing the package changed {'; '.join(moved)}" if moved else "",
                     f"missing: {', '.join(lacking)}" if lacking else "",
                     f"training failed from an empty folder: {', '.join(failed)}" if failed else ""):
