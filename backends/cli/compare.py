@@ -16,17 +16,15 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
 from backends.cli.report import (
-    FIGURES,
     NOT_INSTALLED,
     REPORT_FILES,
-    SUMMARIES,
     max_relative_differences,
+    move_report,
     read_history,
     recorded_settings,
     relative_differences,
@@ -34,9 +32,9 @@ from backends.cli.report import (
 )
 from backends.common.errors import W2VError
 from backends.common.frameworks import FRAMEWORKS, REGISTRY, framework
-from backends.common.runs import CHECKPOINT, RunFolder, replace_files
+from backends.common.runs import CHECKPOINT, RunFolder
 from backends.common.settings import Settings
-from backends.training.hooks import STOP_SIGNALS
+from backends.training.hooks import handling
 
 PARITY_TOLERANCE = 1e-4
 INTERRUPTED = "interrupted"
@@ -177,7 +175,7 @@ def compare(frameworks: Sequence[str] | None, out: Path, settings: Settings | No
                 if run["status"] == "ok":
                     os.replace(staging / name, folders[name].stage())
                     folders[name].commit()
-            replace_files(staging, out, [*summary["figures"], *SUMMARIES], stale=FIGURES)
+            move_report(staging, out, summary)
     return summary
 
 
@@ -206,13 +204,8 @@ def _stop_signals() -> Iterator[tuple[Callable[[], bool], Callable[[subprocess.P
     def started(process: subprocess.Popen | None) -> None:
         child[:] = [process] if process is not None else []
 
-    handled = STOP_SIGNALS if threading.current_thread() is threading.main_thread() else ()
-    previous = {number: signal.signal(number, on_signal) for number in handled}
-    try:
+    with handling(on_signal):
         yield (lambda: bool(received)), started
-    finally:
-        for number, handler in previous.items():
-            signal.signal(number, handler)
 
 
 def parity(frameworks: Sequence[str] | None, steps: int, seed: int = 0, device: str = "cpu") -> dict:

@@ -13,9 +13,7 @@ import json
 import os
 import signal
 import sys
-import threading
 from pathlib import Path
-from typing import Iterator
 
 from backends import load_backend
 from backends.cli import bench, compare, report
@@ -28,7 +26,7 @@ from backends.common.settings import DATA, TRAINING
 from backends.pipeline.dataset import load_data
 from backends.training.baseline import train_gensim
 from backends.training.history import History, TrainingDiverged
-from backends.training.hooks import interrupts
+from backends.training.hooks import handling, interrupts
 from backends.vectors import embeddings, evaluation
 
 RESULTS = Path("results")
@@ -337,15 +335,7 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-@contextlib.contextmanager
-def _sigterm_as_ctrl_c() -> Iterator[None]:
+def _sigterm_as_ctrl_c() -> contextlib.AbstractContextManager:
     """SIGTERM (a plain `kill`, `timeout`, a job scheduler) acts as Ctrl-C for the whole command, so that
     every stop goes through the same cleanup; training and the final writes defer both to a safe point."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    return handling(signal.default_int_handler, (signal.SIGTERM,))

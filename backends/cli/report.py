@@ -150,8 +150,14 @@ def report(out: Path, runs: dict[str, dict] | None = None, settings: Settings | 
         summary["figures"] = _draw_figures(histories, Path(written))
         write_json(Path(written) / "summary.json", summary)
         write_text(Path(written) / "summary.md", summary_markdown(summary))
-        replace_files(Path(written), out, [*summary["figures"], *SUMMARIES], stale=FIGURES)
+        move_report(Path(written), out, summary)
     return summary
+
+
+def move_report(source: Path, out: Path, summary: dict) -> None:
+    """Move a report's files (its figures and summaries) from ``source`` into ``out`` together, removing a
+    figure of the previous report that this one lacks."""
+    replace_files(source, out, [*summary["figures"], *SUMMARIES], stale=FIGURES)
 
 
 def _draw_figures(histories: dict[str, dict], folder: Path) -> list[str]:

@@ -124,14 +124,25 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)  # Ctrl-C, and a plain `kill`, `t
 
 
 @contextlib.contextmanager
+def handling(handler: Callable, signals: tuple[int, ...] = STOP_SIGNALS) -> Iterator[bool]:
+    """``handler`` for ``signals`` while the block runs, the previous handlers afterwards. Signal handlers
+    belong to the main thread: elsewhere nothing changes, and the block is told so (False)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield False
+        return
+    previous = {number: signal.signal(number, handler) for number in signals}
+    try:
+        yield True
+    finally:
+        for number, old in previous.items():
+            signal.signal(number, old)
+
+
+@contextlib.contextmanager
 def interrupts() -> Iterator[Callable[[], bool]]:
     """While training, the first Ctrl-C or SIGTERM only raises a flag that the loop checks after each step, so
     a step is never cut in half (half-applied optimizer updates) and the run ends as after Ctrl-C, its steps
-    kept; a second one interrupts at once. Signal handlers belong to the main thread: elsewhere both keep
-    their usual effect."""
-    if threading.current_thread() is not threading.main_thread():
-        yield lambda: False
-        return
+    kept; a second one interrupts at once. Outside the main thread both keep their usual effect."""
     received: list[int] = []
 
     def on_signal(signum, frame):
@@ -139,9 +150,5 @@ def interrupts() -> Iterator[Callable[[], bool]]:
             raise KeyboardInterrupt
         received.append(signum)
 
-    previous = {number: signal.signal(number, on_signal) for number in STOP_SIGNALS}
-    try:
+    with handling(on_signal):
         yield lambda: bool(received)
-    finally:
-        for number, handler in previous.items():
-            signal.signal(number, handler)
