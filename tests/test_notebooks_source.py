@@ -112,3 +112,26 @@ def test_nbvals_check_of_the_chapters_values_can_fail(tmp_path):
     nbformat.write(notebook, path)
     altered = _nbval(path)
     assert altered.returncode == 1 and re.search(r"Cell outputs differ", altered.stdout), altered.stdout[-3000:]
+
+
+# The first code cell of a chapter notebook run by IPython, as a kernel without this package runs it: importing
+# `backends` fails as it does where nothing provides it (None in sys.modules blocks the editable install).
+WITHOUT_PACKAGE = """
+import sys
+sys.modules["backends"] = None
+from IPython.testing.globalipapp import start_ipython
+shell = start_ipython()
+result = shell.run_cell(sys.stdin.read())
+print("failed" if result.error_in_exec is not None else "passed")
+"""
+
+
+@pytest.mark.parametrize("framework", [n for n, e in REGISTRY.items() if e.chapter])
+def test_the_first_cell_without_the_package_says_in_one_line_how_to_install_it(framework):
+    first = next(cell for cell in committed(f"{framework}/word2vec-pretraining.ipynb").cells if cell.cell_type == "code")
+    run = subprocess.run([sys.executable, "-c", WITHOUT_PACKAGE], input=first.source, capture_output=True, text=True,
+                         cwd=ROOT, env={**os.environ, "MPLBACKEND": "agg"}, timeout=120)
+    assert run.stdout.splitlines()[-1] == "failed"
+    assert run.stderr.splitlines() == [f"UsageError: {REGISTRY[framework].notebook_install()}"]
+    assert f'%pip install "w2v-companion[{framework}] @ git+ADDRESS"' in run.stderr
+    assert ("Python 3.11" in run.stderr) == (framework == "mxnet")

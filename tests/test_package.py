@@ -8,6 +8,7 @@ import tomllib
 from pathlib import Path
 
 from backends.common import shipped
+from backends.common.frameworks import REGISTRY
 from backends.pipeline import corpus
 from backends.vectors import evaluation
 from helpers import ROOT
@@ -31,3 +32,12 @@ def test_how_to_restore_a_shipped_file_depends_on_the_layout(monkeypatch):
     hint = shipped.restore_hint("wordsim353.tsv")
     assert "git" not in hint and "reinstall it (pip install --force-reinstall --no-deps" in hint
     assert str(Path(shipped.DATA_DIR) / "wordsim353.tsv") in hint
+
+
+def test_how_to_install_a_framework_depends_on_the_layout(monkeypatch):
+    torch, mxnet = REGISTRY["torch"], REGISTRY["mxnet"]
+    assert torch.how_to_install() == 'Install it with `pip install -e ".[torch]"` in the project folder.'
+    monkeypatch.setattr(shipped, "IN_CLONE", False)  # installed from a wheel or the repository's address
+    assert torch.how_to_install() == 'Install it with `pip install "w2v-companion[torch] @ git+ADDRESS"`.'
+    assert mxnet.how_to_install().startswith('Install it with `pip install "w2v-companion[mxnet] @ git+ADDRESS"` '
+                                             "(MXNet 1.9.1, its last release, needs Python 3.11")

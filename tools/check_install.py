@@ -6,7 +6,8 @@ from a clean copy of the tree (only what git tracks), checks that both carry the
 fresh virtual environment holding NumPy 2 and torch at the current environment's versions, installs the
 wheel with the torch extra (not editable), checks that neither moved, and, from an empty folder, trains two
 steps of the NumPy oracle and of torch and executes the torch notebook copied there alone (20 steps): the
-data must come from the installed package.
+data must come from the installed package. Before the wheel goes in, the same notebook must stop in its first
+code cell with the one line saying how to install the package.
 
     python tools/check_install.py
 """
@@ -30,13 +31,31 @@ DATA = ("backends/data/ptb.zip", "backends/data/wordsim353.tsv")
 NOTEBOOK = "notebooks/torch/word2vec-pretraining.ipynb"
 NOTEBOOK_RUNNER = ("nbclient", "nbformat", "ipykernel")
 # Run in the reader's environment, in the folder holding the notebook alone: execute it, and fail on an error
-# or anything on stderr in any cell.
+# or anything on stderr in any cell. With "absent" (the package not installed yet), the first code cell must
+# stop the run with the one-line install message instead, and no later cell may have run.
 EXECUTE = """
 import sys, time, nbclient, nbformat
 started = time.perf_counter()
+absent = sys.argv[2:] == ["absent"]
 notebook = nbformat.read(sys.argv[1], as_version=4)
-nbclient.NotebookClient(notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": "."}}).execute()
-bad = [o for c in notebook.cells for o in c.get("outputs", []) if o.output_type == "error" or o.get("name") == "stderr"]
+for cell in notebook.cells:  # the committed outputs cleared: what is judged below comes from this run alone
+    if cell.cell_type == "code":
+        cell.outputs, cell.execution_count = [], None
+client = nbclient.NotebookClient(notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": "."}})
+try:
+    client.execute()
+except nbclient.exceptions.CellExecutionError:  # as Jupyter's Run All, it stops at the first failing cell
+    if not absent:
+        raise
+code = [c for c in notebook.cells if c.cell_type == "code"]
+if absent:
+    shown = [line for o in code[0].outputs for line in o.get("text", "").splitlines()]
+    later = [c for c in code[1:] if c.outputs or c.execution_count]
+    print(f"the package absent, the first code cell shows {len(shown)} line(s): {' | '.join(shown)}; "
+          f"{len(later)} later cells ran")
+    expected = 'UsageError: no w2v-companion package in this kernel: run %pip install "w2v-companion[torch] @ '
+    sys.exit(0 if len(shown) == 1 and shown[0].startswith(expected) and not later else 1)
+bad = [o for c in code for o in c.outputs if o.output_type == "error" or o.get("name") == "stderr"]
 print(f"executed {sys.argv[1]} alone in an empty folder: {len(notebook.cells)} cells, "
       f"{len(bad)} with errors or stderr, {time.perf_counter() - started:.0f} s")
 sys.exit(1 if bad else 0)
@@ -84,6 +103,14 @@ def missing_data(wheel: Path, sdist: Path) -> list[str]:
             for name in DATA if name not in names]
 
 
+def notebook(python: Path, folder: Path, *mode: str) -> bool:
+    """Whether the notebook copied into ``folder`` runs as it should with ``python``'s kernel (see EXECUTE)."""
+    executed = subprocess.run([python, "-c", EXECUTE, Path(NOTEBOOK).name, *mode], cwd=folder, capture_output=True,
+                              text=True, env={**os.environ, "W2V_MAX_STEPS": "20"})
+    print(executed.stdout.strip() or executed.stderr.strip()[-2000:])
+    return executed.returncode == 0
+
+
 def main() -> int:
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="w2v-check-install-") as folder:
@@ -98,15 +125,17 @@ def main() -> int:
         first = pins(ROOT / "requirements-current.txt", KEPT)
         print(f"a reader's environment: {' '.join(first)}")
         subprocess.run([*pip, *first], check=True)
+        subprocess.run([*pip, *pins(ROOT / "requirements-current.txt", NOTEBOOK_RUNNER)], check=True)
+        elsewhere = folder / "elsewhere"  # an empty folder: nothing of the clone is reachable from it
+        elsewhere.mkdir()
+        shutil.copy(ROOT / NOTEBOOK, elsewhere)  # the notebook alone, as a reader downloads it
+        failed = [] if notebook(python, elsewhere, "absent") else [f"{NOTEBOOK}'s message without the package"]
         before = installed(python)
         subprocess.run([*pip, f"{wheel}[torch]"], check=True)  # as from PyPI or a repository's address: no clone
         after = installed(python)
         moved = [f"{name} {before[name]} -> {after.get(name)}" for name in KEPT if after.get(name) != before[name]]
         added = sorted(set(after) - set(before))
         print(f'pip install "{wheel.name}[torch]" added {len(added)} packages: {", ".join(added)}')
-        elsewhere = folder / "elsewhere"  # an empty folder: nothing of the clone is reachable from it
-        elsewhere.mkdir()
-        failed = []
         for name in ("numpy", "torch"):
             training = subprocess.run(
                 [python, "-m", "backends", "train", "--framework", name, "--max-steps", "2", "--no-progress"],
@@ -114,17 +143,12 @@ def main() -> int:
             )
             print(training.stdout.strip() or training.stderr.strip())
             if training.returncode or not (elsewhere / "results" / name / "history.json").is_file():
-                failed.append(name)
-        subprocess.run([*pip, *pins(ROOT / "requirements-current.txt", NOTEBOOK_RUNNER)], check=True)
-        shutil.copy(ROOT / NOTEBOOK, elsewhere)  # the notebook alone, as a reader downloads it
-        executed = subprocess.run([python, "-c", EXECUTE, Path(NOTEBOOK).name], cwd=elsewhere, capture_output=True,
-                                  text=True, env={**os.environ, "W2V_MAX_STEPS": "20"})
-        print(executed.stdout.strip() or executed.stderr.strip()[-2000:])
-        if executed.returncode:
+                failed.append(f"training {name}")
+        if not notebook(python, elsewhere):
             failed.append(f"the notebook {NOTEBOOK}")
     for problem in (f"installing the package changed {'; '.join(moved)}" if moved else "",
                     f"missing: {', '.join(lacking)}" if lacking else "",
-                    f"training failed from an empty folder: {', '.join(failed)}" if failed else ""):
+                    f"from an empty folder: {', '.join(failed)}" if failed else ""):
         if problem:
             print(f"FAILED: {problem}")
     print(f"check-install took {time.perf_counter() - started:.0f} s")

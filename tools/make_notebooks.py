@@ -5,9 +5,10 @@ code in ```{code-cell}``` blocks, cell tags after ``:tags:``. Nothing of the cha
 
 - word2vec-pretraining.md is the chapter, once for the four frameworks: it becomes
   notebooks/<framework>/word2vec-pretraining.ipynb for every framework with a chapter notebook. In it,
-  ``{{ framework }}``, ``{{ title }}`` and ``{{ siblings }}`` stand for the framework's import name, its
-  title and links to the other chapter notebooks, and a ```{only} torch``` block is kept in the PyTorch
-  notebook alone.
+  ``{{ framework }}``, ``{{ title }}``, ``{{ siblings }}`` and ``{{ install }}`` stand for the framework's
+  import name, its title, links to the other chapter notebooks and (a Python string) how to install the
+  package with it. A ```{only} torch``` block of prose, and a code cell tagged ``only-torch``, are kept in
+  the PyTorch notebook alone.
 - compare-frameworks.md and extensions.md become notebooks/compare-frameworks.ipynb and extensions.ipynb.
 - ``<!-- ... -->`` comments are notes for authors and are left out.
 
@@ -47,6 +48,7 @@ CHAPTER = "word2vec-pretraining"
 CHAPTER_FRAMEWORKS = tuple(name for name, entry in REGISTRY.items() if entry.chapter)
 # What each notebook trains with (the tests run it only where that is installed); None: whatever is installed.
 OTHERS = {"compare-frameworks": None, "extensions": "jax"}
+ONLY_TAG = "only-"  # a code cell tagged only-jax is written into the JAX notebook alone
 ONLY = re.compile(r"```\{only\} (\w+)\n(.*?)\n```\n*", re.DOTALL)
 COMMENT = re.compile(r"<!--.*?-->\n*", re.DOTALL)
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
@@ -65,8 +67,15 @@ def _substitute(text: str, framework: str | None) -> str:
     text = ONLY.sub(lambda block: block.group(2) + "\n\n" if block.group(1) == framework else "", text)
     siblings = [f"[{REGISTRY[name].title}](../{name}/{CHAPTER}.ipynb)" for name in CHAPTER_FRAMEWORKS if name != framework]
     values = {"framework": framework, "title": REGISTRY[framework].title,
-              "siblings": "Sibling notebooks in " + ", ".join(siblings[:-1]) + " and " + siblings[-1]}
+              "siblings": "Sibling notebooks in " + ", ".join(siblings[:-1]) + " and " + siblings[-1],
+              "install": repr(REGISTRY[framework].notebook_install())}
     return re.sub(r"\{\{ (\w+) \}\}", lambda field: values[field.group(1)], text).rstrip("\n")
+
+
+def _for(cell: nbformat.NotebookNode, framework: str | None) -> bool:
+    """Whether ``cell`` belongs in ``framework``'s notebook: a cell tagged ``only-<name>`` goes in that one alone."""
+    only = [tag.removeprefix(ONLY_TAG) for tag in cell.metadata.get("tags", []) if tag.startswith(ONLY_TAG)]
+    return not only or framework in only
 
 
 def build(name: str, framework: str | None = None) -> nbformat.NotebookNode:
@@ -75,11 +84,13 @@ def build(name: str, framework: str | None = None) -> nbformat.NotebookNode:
     notebook = nbformat.v4.new_notebook()
     notebook.metadata = {"kernelspec": KERNELSPEC, "language_info": {"name": "python"},
                          "w2v": {"trains": framework or OTHERS[name]}}
-    for index, cell in enumerate(cell for cell in source.cells if _substitute(cell.source, framework).strip()):
+    kept = (cell for cell in source.cells if _for(cell, framework) and _substitute(cell.source, framework).strip())
+    for index, cell in enumerate(kept):
         text = _substitute(cell.source, framework)
         new = nbformat.v4.new_code_cell(text) if cell.cell_type == "code" else nbformat.v4.new_markdown_cell(text)
-        if cell.metadata.get("tags"):
-            new.metadata["tags"] = list(cell.metadata["tags"])
+        tags = [tag for tag in cell.metadata.get("tags", []) if not tag.startswith(ONLY_TAG)]
+        if tags:
+            new.metadata["tags"] = tags
         new.id = f"{framework or name.split('-')[0]}-{index:02d}"
         notebook.cells.append(new)
     return notebook

@@ -18,11 +18,16 @@ import importlib.util
 from dataclasses import dataclass
 from typing import Iterator
 
+from backends.common import shipped
 from backends.common.errors import W2VError
 
 # The two pinned environments (`make venv PROFILE=...`): the book's, with every framework, and today's
 # releases with NumPy 2, where MXNet and d2l cannot go.
 ENVIRONMENTS = ("book", "current")
+# What readers install without a clone (Colab, their own environment). The repository's public address is not
+# recorded yet: ADDRESS stands for it (the one you would clone) until it is written here.
+PACKAGE = "w2v-companion"
+SOURCE = "git+ADDRESS"
 
 
 @dataclass(frozen=True)
@@ -47,11 +52,26 @@ class Framework:
         specs = [importlib.util.find_spec(module) for module in self.modules]
         return all(spec is not None and spec.origin is not None for spec in specs)
 
+    def pip_install(self, clone: bool) -> str:
+        """The pip command that installs this package with this framework: editable in a clone, else from the
+        repository's address."""
+        extra = f"[{self.extra}]" if self.extra else ""
+        return f'pip install -e ".{extra}"' if clone else f'pip install "{PACKAGE}{extra} @ {SOURCE}"'
+
     def how_to_install(self) -> str:
-        """One sentence: the command that installs it, and what else it needs."""
-        command = f'`pip install -e ".[{self.extra}]"` in the project folder' if self.extra else "`make venv`"
-        where = "" if self.environments == ENVIRONMENTS else f" or `make venv PROFILE={self.environments[0]}`"
+        """One sentence: the command that installs it, for the layout this package is in, and what else it needs."""
+        if shipped.IN_CLONE:
+            command = f"`{self.pip_install(clone=True)}` in the project folder" if self.extra else "`make venv`"
+            where = "" if self.environments == ENVIRONMENTS else f" or `make venv PROFILE={self.environments[0]}`"
+        else:
+            command, where = f"`{self.pip_install(clone=False)}`", ""
         return f"Install it with {command}{where}{f' ({self.needs})' if self.needs else ''}."
+
+    def notebook_install(self) -> str:
+        """The one line a chapter notebook shows where its kernel lacks this package: the command to run."""
+        needs = f" {self.needs}." if self.needs else ""
+        return (f"no {PACKAGE} package in this kernel: run %{self.pip_install(clone=False)} "
+                f"({SOURCE.removeprefix('git+')}: where the repository lives), then restart the kernel.{needs}")
 
 
 REGISTRY: dict[str, Framework] = {
@@ -60,8 +80,8 @@ REGISTRY: dict[str, Framework] = {
         Framework("torch", "PyTorch", ("torch",), "torch"),
         Framework(
             "mxnet", "MXNet", ("mxnet",), "mxnet", environments=("book",),
-            needs="MXNet 1.9.1, its last release, needs Python 3.11 or older, NumPy older than 1.24 and Linux "
-                  "(its wheels are for x86-64 and arm64): the book environment",
+            needs="MXNet 1.9.1, its last release, needs Python 3.11 or older, NumPy older than 1.24 and Linux: "
+                  "the book environment",
         ),
         Framework("jax", "JAX", ("jax", "flax", "optax"), "jax"),
         Framework("tensorflow", "TensorFlow", ("tensorflow",), "tensorflow"),
