@@ -11,8 +11,9 @@ from __future__ import annotations
 import numpy as np
 
 STREAM_BUILD, STREAM_SHUFFLE, STREAM_INIT = 0, 1, 2
+STREAM_CHECK = 3  # the scores the notebooks' "try it" check feeds a reader's loss (backends.display.tryit)
 
 
 def rng_for(seed: int, stream: int, epoch: int = 0) -> np.random.Generator:
-    """The generator of one random stream (build, shuffle or init) of one epoch under ``seed``."""
+    """The generator of one random stream (build, shuffle, init or check) of one epoch under ``seed``."""
     return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(stream, epoch)))
