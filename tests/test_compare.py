@@ -9,7 +9,7 @@ import pytest
 
 from backends.cli import compare
 from backends.cli import main as cli
-from backends.cli.report import max_relative_differences
+from backends.cli.report import max_relative_differences, summary_markdown
 from backends.common import frameworks
 from backends.common.frameworks import FRAMEWORKS
 from backends.common.settings import Settings
@@ -111,6 +111,10 @@ def test_comparison_files(comparison):
     assert "words seen at least 10 times, context windows of 1 to 5, 5 noise words per context word" in settings_line
     assert "| torch/numpy |" in markdown
     assert not [p for p in out.rglob("*.tmp")]
+    assert markdown.startswith("# Comparison of the frameworks\n")
+    summary = json.loads((out / "summary.json").read_text())
+    inside = summary_markdown(summary, figures=False, level=3)  # under a notebook's own headings
+    assert inside.startswith("### Comparison of the frameworks\n") and "\n# " not in inside and "![" not in inside
 
 
 def test_unknown_framework_in_a_comparison(capsys, tmp_path):

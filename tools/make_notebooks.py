@@ -38,14 +38,13 @@ from pathlib import Path
 import jupytext
 import nbformat
 
-from backends.common.frameworks import REGISTRY
+from backends.common.frameworks import CHAPTER_FRAMEWORKS, REGISTRY
 from backends.display.notebook import BUDGET
 
 ROOT = Path(__file__).resolve().parent.parent
 
 SOURCES = ROOT / "notebooks" / "source"
 CHAPTER = "word2vec-pretraining"
-CHAPTER_FRAMEWORKS = tuple(name for name, entry in REGISTRY.items() if entry.chapter)
 # What each notebook trains with (the tests run it only where that is installed); None: whatever is installed.
 OTHERS = {"compare-frameworks": None, "extensions": "jax"}
 ONLY_TAG = "only-"  # a code cell tagged only-jax is written into the JAX notebook alone

@@ -200,10 +200,11 @@ def outcome(summary: dict, out: Path) -> str:
     return f"{trained}; wrote {written}{nothing}."
 
 
-def summary_markdown(summary: dict, figures: bool = True) -> str:
-    """The summary as a Markdown page: one row per framework, then the pairwise agreement, then (unless
-    ``figures`` is False, where they are shown another way) the figures beside it."""
-    lines = ["# Comparison of the frameworks", ""]
+def summary_markdown(summary: dict, figures: bool = True, level: int = 1) -> str:
+    """The summary as Markdown: one row per framework, then the pairwise agreement, then (unless ``figures``
+    is False, where they are shown another way) the figures beside it. Its heading is of ``level`` (1: a page
+    of its own; deeper inside a notebook, under the notebook's own headings)."""
+    lines = ["#" * level + " Comparison of the frameworks", ""]
     if summary["settings"]:
         lines += ["Settings: " + Settings.from_dict(summary["settings"]).describe() + ".", ""]
     if summary.get("settings_apart"):

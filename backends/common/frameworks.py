@@ -89,6 +89,7 @@ REGISTRY: dict[str, Framework] = {
     )
 }
 FRAMEWORKS: tuple[str, ...] = tuple(REGISTRY)
+CHAPTER_FRAMEWORKS: tuple[str, ...] = tuple(name for name, entry in REGISTRY.items() if entry.chapter)  # all but numpy
 
 
 def framework(name: str) -> Framework:

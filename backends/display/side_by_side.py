@@ -1,0 +1,68 @@
+"""The chapter backends' code next to each other: one definition as each framework writes it.
+
+The code is read from the backend files themselves (``backends/<framework>.py``, parsed, never imported), so
+the comparison notebook shows what runs, cannot go stale, and shows a framework that is not installed too.
+The result is Markdown (a heading and a code block per framework, in the same order every time), which
+Jupyter, GitHub and the site all render with highlighting.
+"""
+
+from __future__ import annotations
+
+import ast
+from functools import cache
+from pathlib import Path
+
+from backends.common.errors import W2VError
+from backends.common.frameworks import CHAPTER_FRAMEWORKS, REGISTRY
+
+PACKAGE = Path(__file__).resolve().parent.parent  # backends/
+
+
+@cache
+def _definitions(framework: str) -> dict[str, tuple[int, int, str]]:
+    """Every top-level function, class and assignment of ``backends/<framework>.py``: name → (first line,
+    last line, source), decorators included."""
+    path = PACKAGE / f"{framework}.py"
+    text = path.read_text(encoding="utf-8")
+    found = {}
+    for node in ast.parse(text).body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            names = [node.name]
+        elif isinstance(node, ast.Assign):
+            names = [target.id for target in node.targets if isinstance(target, ast.Name)]
+        else:
+            continue
+        first = min([node.lineno, *(decorator.lineno for decorator in getattr(node, "decorator_list", []))])
+        source = "\n".join(text.splitlines()[first - 1:node.end_lineno])
+        found.update({name: (first, node.end_lineno, source) for name in names})
+    return found
+
+
+def source(framework: str, *names: str) -> str:
+    """The definitions ``names`` of ``framework``'s backend, in that order, those it has (at least one)."""
+    definitions = _definitions(framework)
+    present = [definitions[name][2] for name in names if name in definitions]
+    if not present:
+        raise W2VError(f"backends/{framework}.py defines none of {', '.join(names)}: name a function or class "
+                       f"it defines, such as skip_gram, masked_bce or Trainer.")
+    return "\n\n\n".join(present)
+
+
+def markdown(*names: str, frameworks: tuple[str, ...] = CHAPTER_FRAMEWORKS, link_from: str = "..") -> str:
+    """``names`` as each framework writes them: per framework a heading with a link to its file at the first
+    definition shown (relative to ``link_from``, the folder of the page that shows it), then the code."""
+    blocks = []
+    for framework in frameworks:
+        code = source(framework, *names)
+        first = min(line for name, (line, _, _) in _definitions(framework).items() if name in names)
+        where = f"{link_from}/backends/{framework}.py#L{first}"
+        blocks.append(f"**{REGISTRY[framework].title}**, [`backends/{framework}.py`]({where}):\n\n"
+                      f"```python\n{code}\n```")
+    return "\n\n".join(blocks)
+
+
+def show(*names: str, frameworks: tuple[str, ...] = CHAPTER_FRAMEWORKS):
+    """Display :func:`markdown` in a notebook (the comparison notebook sits in notebooks/, one below the root)."""
+    from IPython.display import Markdown
+
+    return Markdown(markdown(*names, frameworks=frameworks, link_from=".."))
