@@ -84,6 +84,33 @@ def test_chapter_notebooks_differ_only_where_the_framework_does(name):
 
 
 @pytest.mark.parametrize("name", [n for n in WRITTEN if "/" in n])
+def test_each_chapter_notebook_has_its_own_try_it_cells_and_no_others(name):
+    framework = name.split("/")[0]
+    code = [cell for cell in WRITTEN[name].cells if cell.cell_type == "code"]
+    mine = [cell for cell in code if "def my_" in cell.source]
+    assert [cell.source.split("def ")[1].split("(")[0] for cell in mine] == ["my_skip_gram", "my_masked_bce"]
+    assert not any(tag.startswith("only-") for cell in code for tag in cell.metadata.get("tags", []))
+    calls = {"torch": "torch", "mxnet": "mxnp.", "jax": "jnp.", "tensorflow": "tf."}  # how each one's code reads
+    written = "\n".join(cell.source for cell in mine)
+    assert calls[framework] in written or framework == "torch" and "F.softplus" in written
+    assert not any(call in written for other, call in calls.items() if other != framework)
+    assert sum("tryit.check(w2v" in cell.source for cell in code) == 2
+    assert sum("tryit.using(w2v" in cell.source for cell in code) == 1
+
+
+def test_a_cell_tagged_for_one_framework_goes_into_that_notebook_alone(tmp_path, monkeypatch):
+    source = (make_notebooks.SOURCES / f"{make_notebooks.CHAPTER}.md").read_text(encoding="utf-8")
+    source += "\n```{code-cell} ipython3\n:tags: [only-jax, draws]\n\nprint('jax alone')\n```\n"
+    (tmp_path / f"{make_notebooks.CHAPTER}.md").write_text(source, encoding="utf-8")
+    monkeypatch.setattr(make_notebooks, "SOURCES", tmp_path)
+    for framework in make_notebooks.CHAPTER_FRAMEWORKS:
+        cells = [cell for cell in make_notebooks.build(make_notebooks.CHAPTER, framework).cells
+                 if cell.source == "print('jax alone')"]
+        assert len(cells) == (framework == "jax")
+        assert [cell.metadata["tags"] for cell in cells] == ([["draws"]] if framework == "jax" else [])
+
+
+@pytest.mark.parametrize("name", [n for n in WRITTEN if "/" in n])
 def test_the_chapters_loss_values_are_stored_for_nbval(name):
     checked = next(cell for cell in committed(name).cells if "nbval-check-output" in cell.metadata.get("tags", []))
     assert [output.text for output in checked.outputs] == ["0.9352 1.8462\n"]
