@@ -47,8 +47,8 @@ KERNEL := w2v-companion
 # Under `make test` the notebooks train a small budget of steps; in Jupyter they train the full 5 epochs.
 TEST_STEPS ?= 150
 
-.PHONY: venv test test-python test-notebooks run docs bench parity cross-env lab notebooks gpu-check check-install \
-        wheel-check lock clean
+.PHONY: venv test test-python test-notebooks run docs bench parity cross-env lab notebooks site gpu-check \
+        check-install wheel-check lock clean
 
 venv: $(STAMP)
 
@@ -102,6 +102,11 @@ cross-env:
 notebooks: venv
 	$(PY) tools/make_notebooks.py --execute $(if $(ALL),--all)
 
+# The companion site, built offline with Sphinx from the committed notebooks and docs/ (nothing trains):
+# site/_build/html; open it with `python -m http.server -d site/_build/html`. Its packages are in the book lock.
+site: venv
+	$(PY) tools/make_site.py
+
 # Jupyter Lab on notebooks/, opening the PyTorch chapter. It first registers this environment as the kernel
 # "w2v-companion" for your user, so that a Jupyter started elsewhere on this machine can run the notebooks in it too.
 # Jupyter refuses to run as root unless told; containers often run as root.
@@ -134,4 +139,4 @@ lock: $(if $(filter current,$(PROFILE)),.venv-lock/bin/uv)
 	.venv-lock/bin/pip install --quiet --disable-pip-version-check uv==0.13.9
 
 clean:
-	rm -rf results notebooks/results .hypothesis .pytest_cache
+	rm -rf results notebooks/results site/_build .hypothesis .pytest_cache
