@@ -188,7 +188,7 @@ def plot_words(matrix: np.ndarray, words: Sequence[str], path: str | Path | None
     labels = [ax.text(x, y, word, fontsize=9) for (x, y), word in zip(points, words)]
     # Stronger repulsion and more iterations than adjustText's defaults: those leave a few labels of a tight
     # group on top of each other (measured on 8 groups of 5 near-equal vectors: 7 overlaps with the defaults,
-    # 4 with expand (1.2, 1.4) and force (0.3, 0.5) under matplotlib 3.10, none with these under 3.7 and 3.10).
+    # 4 with expand (1.2, 1.4) and force (0.3, 0.5) under matplotlib 3.11, none with these under 3.7 and 3.11).
     adjust_text(labels, x=points[:, 0], y=points[:, 1], ax=ax, expand=(1.3, 1.5), force_text=(0.5, 0.8),
                 iter_lim=5000, arrowprops={"arrowstyle": "-", "color": "grey", "linewidth": 0.5})
     ax.set_xlabel("first principal component")
