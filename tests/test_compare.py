@@ -11,6 +11,7 @@ from backends.cli import compare
 from backends.cli import main as cli
 from backends.cli.report import max_relative_differences, summary_markdown
 from backends.common import frameworks
+from backends.common.errors import W2VError
 from backends.common.frameworks import FRAMEWORKS
 from backends.common.settings import Settings
 from helpers import missing, run, user_error
@@ -195,3 +196,16 @@ def test_a_diverged_run_is_reported_as_such(two_runs, capsys):
     history["stopped"] = "diverged"
     (two_runs / "jax" / "history.json").write_text(json.dumps(history))
     assert f"the run in {two_runs / 'jax'} diverged after 3 steps" in user_error(capsys, "report", "--out", two_runs)
+
+
+def test_a_report_that_fails_after_training_keeps_the_comparisons_runs(tmp_path, monkeypatch, capsys):
+    """Whatever makes the report fail once every framework trained, the runs are kept and the message says where."""
+    def failing_report(*args, **kwargs):
+        raise W2VError("the report failed.")
+
+    monkeypatch.setattr(compare, "report", failing_report)
+    code = cli.main(["compare", "--frameworks", "numpy", "--max-steps", "3", "--out", str(tmp_path), "--no-progress"])
+    err = capsys.readouterr().err
+    staging = tmp_path / "compare.partial"
+    assert code == 2 and f"the report failed. The comparison's runs are kept in {staging}; nothing in" in err
+    assert (staging / "numpy" / "history.json").is_file() and not (tmp_path / "numpy").exists()

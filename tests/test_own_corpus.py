@@ -203,7 +203,7 @@ def test_stats_counts_a_readers_corpus(tmp_path):
     path = tmp_path / "mine.txt"
     path.write_text(TINY)
     for min_count, vocab_size in ((1, 10), (2, 3)):
-        done = run("stats", "--data", path, "--min-count", min_count, "--json")
+        done = run("stats", "--data", path, "--min-count", min_count, "--subsample-t", "1", "--json")  # t = 1 keeps all
         assert done.returncode == 0, done.stderr
         stats = json.loads(done.stdout.strip().splitlines()[-1])
         assert (stats["vocab_size"], stats["tokens"], stats["sentences"]) == (vocab_size, 13, 3)
@@ -246,3 +246,44 @@ def test_a_checkpoint_resumes_only_on_its_own_corpus(capsys, tmp_path):
     err = user_error(capsys, "train", *options, "--max-steps", "6", "--resume")
     assert "was trained with other settings or on another corpus (corpus_sha1 '" in err
     assert "resume with the same settings and --data, or start over with --restart." in err
+
+
+# -- a corpus that gives no example, a vocabulary without "chip" ---------------------------------------------------
+
+@pytest.mark.parametrize("text, options, cause", [
+    ("alone\n" * 50, ("--min-count", "1"), "no sentence (line) has two words; give text with one sentence a line"),
+    ("".join(f"common rare{i}\n" for i in range(6)), ("--min-count", "3"),  # one word a line in the vocabulary
+     "no sentence (line) has two words of the vocabulary, which holds the words seen at least 3 times"),
+    ("a b c d e\n", ("--min-count", "1"), "subsampling leaves no sentence with two words"),
+])
+def test_a_corpus_with_no_training_example_is_refused_before_any_work(capsys, tmp_path, text, options, cause):
+    path = tmp_path / "corpus.txt"
+    path.write_text(text)
+    for command in ("stats", "train"):
+        extra = ("--framework", "numpy", "--out", tmp_path / "out") if command == "train" else ()
+        err = user_error(capsys, command, "--data", path, *options, *extra)
+        assert err.startswith("error: the corpus gives no training example: a center word needs a context word")
+        assert cause in err and err.count("\n") == 1
+    assert not (tmp_path / "out" / "numpy").exists() and not (tmp_path / "out" / "numpy.partial").exists()
+
+
+def test_too_few_words_for_noise_names_min_count_as_a_cause_not_a_cure(capsys, tmp_path):
+    path = tmp_path / "two.txt"
+    path.write_text("same same\n" * 200)  # one word, its own context: no noise word is left to draw
+    err = user_error(capsys, "stats", "--data", path, "--min-count", "1", "--subsample-t", "1")
+    assert "the vocabulary has only 1 word(s), too few to draw noise words" in err
+    assert "give a corpus with more distinct words" in err and "lower min count" not in err
+
+
+def test_a_comparison_of_a_corpus_without_chip_shows_its_own_most_frequent_word(tmp_path):
+    path = tmp_path / "generated.txt"
+    path.write_text(random_text(lines=400, words=40, seed=7))
+    out = tmp_path / "cmp"
+    done = run("compare", "--frameworks", "numpy", "--data", path, "--subsample-t", "0.05", "--max-steps", "5",
+               "--out", out, "--no-progress")
+    assert done.returncode == 0, done.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    first = (out / "numpy" / "embeddings.txt").read_text().splitlines()[2].split()[0]  # after the header, <unk>
+    assert summary["probe_word"] == first and len(summary["frameworks"]["numpy"]["neighbours"]) == 3
+    assert f'neighbours of "{first}"' in (out / "summary.md").read_text()
+    assert run("report", "--out", out).returncode == 0

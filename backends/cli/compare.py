@@ -23,6 +23,8 @@ from typing import Callable, Iterable, Iterator, Sequence
 from backends.cli.report import (
     NOT_INSTALLED,
     REPORT_FILES,
+    format_loss,
+    shown,
     max_relative_differences,
     move_report,
     read_history,
@@ -31,10 +33,11 @@ from backends.cli.report import (
     report,
 )
 from backends.common.errors import W2VError
+from backends.common.files import os_error_message
 from backends.common.frameworks import FRAMEWORKS, REGISTRY, framework
-from backends.common.runs import CHECKPOINT, RunFolder
+from backends.common.runs import CHECKPOINT, LONGEST, RunFolder
 from backends.common.settings import Settings
-from backends.training.hooks import handling
+from backends.common.signals import handling
 
 PARITY_TOLERANCE = 1e-4
 INTERRUPTED = "interrupted"
@@ -149,7 +152,8 @@ def compare(frameworks: Sequence[str] | None, out: Path, settings: Settings | No
     settings = settings or Settings()
     names = check_frameworks(frameworks)
     with contextlib.ExitStack() as stack:
-        whole = stack.enter_context(RunFolder(out / "compare", holds=COMPARISON_FILES))
+        deepest = max((f"{name}.partial/{LONGEST}" for name in names), key=len)  # each run's files, in its staging
+        whole = stack.enter_context(RunFolder(out / "compare", holds=COMPARISON_FILES, deepest=deepest))
         folders = {name: stack.enter_context(RunFolder(out / name)) for name in names}
         _refuse_checkpoints(folders.values())
         staging = whole.stage()
@@ -164,11 +168,16 @@ def compare(frameworks: Sequence[str] | None, out: Path, settings: Settings | No
                     print(f"--- {name}", file=sys.stderr, flush=True)
                 run = runs[name] = train_isolated(name, staging, settings.argv(), progress, started)
                 if run["status"] == "ok":
-                    print(f"{name}: {run['steps']} steps on {run['device']}, loss {run['loss']:.4f}, "
-                          f"{run['centers_per_sec']:,.0f} centers/s ({run['wall_seconds']:.0f} s)", flush=True)
+                    print(f"{name}: {run['steps']} steps on {run['device']}, loss {format_loss(run['loss'])}, "
+                          f"{shown(run['centers_per_sec'], ',.0f')} centers/s ({run['wall_seconds']:.0f} s)", flush=True)
                 else:
                     print(f"{name}: {run['status']}: {run['error']}", flush=True)
-            summary = report(staging, runs, settings)
+            try:
+                summary = report(staging, runs, settings)
+            except (W2VError, OSError) as error:  # the runs trained: never lose them to a report that failed
+                said = str(error) if isinstance(error, W2VError) else os_error_message(error)
+                raise W2VError(f"{said} The comparison's runs are kept in {whole.keep()}; nothing in {out} was "
+                               f"replaced.") from None
             if stopped() or not succeeded(runs, named=frameworks is not None):
                 return {**summary, "interrupted": stopped(), "kept_apart": str(whole.keep())}
             for name, run in runs.items():

@@ -18,7 +18,7 @@ from pathlib import Path
 from backends import load_backend
 from backends.cli import bench, compare, report
 from backends.common import settings as settings_
-from backends.common.errors import W2VError
+from backends.common.errors import W2VError, WriteError
 from backends.common.files import os_error_message, to_json, writable_folder, write_json
 from backends.common.frameworks import FRAMEWORKS, framework
 from backends.common.runs import CHECKPOINT, RunFolder
@@ -26,7 +26,8 @@ from backends.common.settings import DATA, TRAINING
 from backends.pipeline.dataset import load_data
 from backends.training.baseline import train_gensim
 from backends.training.history import History, TrainingDiverged
-from backends.training.hooks import handling, interrupts
+from backends.common.signals import handling
+from backends.training.hooks import interrupts
 from backends.vectors import embeddings, evaluation
 
 RESULTS = Path("results")
@@ -144,16 +145,19 @@ def cmd_train(args: argparse.Namespace) -> int:
         resume_from = _checkpoint_choice(run, args)
         evaluation.load_wordsim()  # read now, not found missing after the training it scores
         data = load_data(settings=settings)
-        staging = run.stage(keep=resume_from is not None and resume_from == run.left_checkpoint())
+        unfinished = resume_from is not None and resume_from == run.left_checkpoint()
+        staging = run.stage(keep=unfinished)
         try:  # a run resumed from the finished folder's checkpoint writes its own in the staging folder
             history = backend.train(data, settings, progress=not args.no_progress, checkpoint=staging / CHECKPOINT,
-                                    checkpoint_every=args.checkpoint_every, resume=resume_from or False)
+                                    checkpoint_every=args.checkpoint_every, resume=resume_from or False,
+                                    resume_finished=unfinished)  # killed after its last step: written now
         except TrainingDiverged as diverged:
-            with interrupts():
-                _save_run(run, diverged.history, keep_checkpoint=bool(args.checkpoint_every))
+            _put_in_place(run, diverged.history, keep_checkpoint=bool(args.checkpoint_every))
             raise
-        with interrupts():  # a signal now waits for the run's files (a second one stops at once, none half written)
-            folder = _save_run(run, history, keep_checkpoint=bool(args.checkpoint_every))
+        except (OSError, WriteError) as error:  # a checkpoint on a full or read-only disk: what is left to resume
+            said = os_error_message(error) if isinstance(error, OSError) else str(error)
+            raise W2VError(said + _resumable(run)) from None
+        folder, late_signal = _put_in_place(run, history, keep_checkpoint=bool(args.checkpoint_every))
     summary = {
         "framework": history.framework,
         "device": history.device,
@@ -169,11 +173,15 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(to_json(summary))
     else:
         print(
-            f"{history.framework} on {history.device}: {history.steps} steps, loss {history.loss:.4f}, "
+            f"{history.framework} on {history.device}: {history.steps} steps, "
+            f"loss {report.format_loss(history.loss)}, "
             f"{history.centers_per_sec:,.0f} centers/s ({history.cores_busy:.1f} cores busy); "
             f"wrote {folder}/history.json and embeddings.txt"
         )
     if history.stopped != "interrupted":
+        if late_signal:
+            print(f"note: Ctrl-C or SIGTERM came while the run's files were written; the run was complete, so they "
+                  f"were written whole first ({folder}).", file=sys.stderr)
         return 0
     how = ("run the same command with --resume to continue from its checkpoint" if (folder / CHECKPOINT).is_file()
            else "train with --checkpoint-every N to be able to continue an interrupted run")
@@ -201,6 +209,26 @@ def _checkpoint_choice(run: RunFolder, args: argparse.Namespace) -> Path | None:
         raise W2VError(f"{finished} holds an earlier run's checkpoint, which this run would replace: continue that "
                        f"run with --resume, or start over with --restart. Nothing was trained.")
     return None
+
+
+def _resumable(run: RunFolder) -> str:
+    """What a failed run leaves to resume from, as a sentence to add to its message (nothing where it left none)."""
+    left = run.left_checkpoint()
+    return (f" The checkpoint saved before, {left}, is kept: once that is fixed, continue the run with --resume."
+            if left else "")
+
+
+def _put_in_place(run: RunFolder, history: History, keep_checkpoint: bool) -> tuple[Path, bool]:
+    """:func:`_save_run` with Ctrl-C and SIGTERM waiting for it (a second one stops at once, leaving no file half
+    written and the previous run in place); returns the run's folder and whether a signal came meanwhile."""
+    try:
+        with interrupts() as interrupted:
+            folder = _save_run(run, history, keep_checkpoint)
+        return folder, interrupted()
+    except KeyboardInterrupt:
+        if not run.done:  # stopped before the swap: the previous run is in place, this one's files are dropped
+            raise
+        return run.folder, True  # came during the swap, which it waited for: the run is in place, whole
 
 
 def _save_run(run: RunFolder, history: History, keep_checkpoint: bool = False) -> Path:
@@ -286,8 +314,8 @@ def cmd_diff(args: argparse.Namespace) -> None:
                              for package in run["versions"][0])
         agreement = "identical" if run["identical"] else f"largest relative difference {run['max_relative_difference']:.1e}"
         caution = "" if run["same_settings"] else "; trained with different settings"
-        print(f"{name:>10}: {run['steps']} steps, {agreement}, final loss {run['losses'][0]:.4f} / "
-              f"{run['losses'][1]:.4f} ({versions}){caution}")
+        losses = " / ".join(map(report.format_loss, run["losses"]))
+        print(f"{name:>10}: {run['steps']} steps, {agreement}, final loss {losses} ({versions}){caution}")
 
 
 def cmd_bench(args: argparse.Namespace) -> None:

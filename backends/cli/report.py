@@ -25,14 +25,17 @@ from backends.vectors.embeddings import load_word2vec, similar
 from backends.vectors.evaluation import evaluate
 
 NOT_INSTALLED = "not installed"
-PROBE_WORD = "chip"
+PROBE_WORD = "chip"  # the chapter's: its neighbours are the summary's where the vocabulary has it
+UNKNOWN = "<unk>"
 REFERENCE = "torch"
 FIGURES = ("loss_curves.png", "divergence.png")
 SUMMARIES = ("summary.json", "summary.md")
 REPORT_FILES = (*FIGURES, *SUMMARIES)
 HISTORY_TYPES = {"framework": str, "device": str, "step_losses": list, "epoch_losses": list, "steps": int,
-                 "loss": float, "centers_per_sec": float, "seconds": float,
+                 "loss": (float, type(None)), "centers_per_sec": (float, type(None)), "seconds": float,
                  "stopped": (str, type(None))}  # stopped: None for a run that trained its whole budget
+# None (JSON's null): the loss of a run stopped before its first step ended, the speed of a run finished from its
+# checkpoint with no step left to time
 HISTORY_KEYS = tuple(HISTORY_TYPES)  # what a history must hold, and of what kind
 
 
@@ -75,6 +78,7 @@ def read_history(path: Path) -> dict:
                        f"{path.parent} away.")
     wrong = [key for key, kind in HISTORY_TYPES.items() if not _is(history[key], kind)]
     wrong += [] if isinstance(recorded_settings(history), dict) else ["settings"]
+    wrong += ["loss"] if history["loss"] is None and history["step_losses"] and "loss" not in wrong else []
     if wrong:
         raise W2VError(f"{path} is damaged: {', '.join(wrong)} {'does' if len(wrong) == 1 else 'do'} not hold what a "
                        f"history holds (text, whole numbers, numbers or lists of numbers); train that framework again.")
@@ -88,9 +92,21 @@ def _is(value, kind: type | tuple[type, ...]) -> bool:
         return False
     if kind is list:
         return isinstance(value, list) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+    if isinstance(kind, tuple):
+        return any(_is(value, one) for one in kind)
     if kind is float:
         return isinstance(value, (int, float))
     return isinstance(value, kind)
+
+
+def shown(value: float | None, spec: str, missing: str = "–") -> str:
+    """A number as the tables print it (``spec``, a format spec), or ``missing`` where a run has none: the loss of
+    a run stopped before its first step ended, the speed of one finished from its checkpoint with no step left."""
+    return missing if value is None or value != value else format(value, spec)
+
+
+def format_loss(loss: float | None) -> str:
+    return shown(loss, ".4f", "none yet")
 
 
 def settings_apart(histories: dict[str, dict]) -> list[str]:
@@ -116,13 +132,16 @@ def report(out: Path, runs: dict[str, dict] | None = None, settings: Settings | 
     runs = dict(runs or {name: {"framework": name} for name in FRAMEWORKS if (out / name / "history.json").is_file()})
     if not runs:
         raise W2VError(f"no runs under {out}; train first, e.g. python -m backends train --framework torch.")
-    histories, frameworks = {}, {}
+    histories, vectors, frameworks = {}, {}, {}
+    for name, run in runs.items():
+        if run.get("status", "ok") == "ok":
+            histories[name] = read_history(out / name / "history.json")
+            vectors[name] = load_word2vec(out / name / "embeddings.txt")
+    word = probe_word([words for words, _ in vectors.values()])
     for name, run in runs.items():
         entry = {key: run[key] for key in ("status", "error", "wall_seconds") if key in run}
-        if run.get("status", "ok") == "ok":
-            history = read_history(out / name / "history.json")
-            words, matrix = load_word2vec(out / name / "embeddings.txt")
-            histories[name] = history
+        if name in histories:
+            history, (words, matrix) = histories[name], vectors[name]
             entry.update(
                 status="ok",
                 device=history["device"],
@@ -130,7 +149,7 @@ def report(out: Path, runs: dict[str, dict] | None = None, settings: Settings | 
                 final_loss=history["loss"],
                 centers_per_sec=history["centers_per_sec"],
                 train_seconds=history["seconds"],
-                neighbours=[[w, round(c, 4)] for w, c in similar(matrix, words, PROBE_WORD, 3)],
+                neighbours=[[w, round(c, 4)] for w, c in similar(matrix, words, word, 3)] if word else [],
                 wordsim=evaluate(words, matrix),
             )
         frameworks[name] = entry
@@ -142,6 +161,7 @@ def report(out: Path, runs: dict[str, dict] | None = None, settings: Settings | 
         settings = Settings.from_dict(recorded_settings(next(iter(histories.values()))))
     summary = {
         "settings": settings.to_dict() if settings is not None else {},
+        "probe_word": word,
         "settings_apart": apart,
         "frameworks": frameworks,
         "max_relative_difference": max_relative_differences({n: h["step_losses"] for n, h in histories.items()}),
@@ -152,6 +172,15 @@ def report(out: Path, runs: dict[str, dict] | None = None, settings: Settings | 
         write_text(Path(written) / "summary.md", summary_markdown(summary))
         move_report(Path(written), out, summary)
     return summary
+
+
+def probe_word(vocabularies: Sequence[Sequence[str]]) -> str | None:
+    """The word whose neighbours a summary shows: the chapter's "chip" where every run's vocabulary has it, else
+    the most frequent word they share (a reader's own corpus), None where they share none."""
+    shared = set.intersection(*map(set, vocabularies)) - {UNKNOWN} if vocabularies else set()
+    if PROBE_WORD in shared:
+        return PROBE_WORD
+    return next((word for word in vocabularies[0] if word in shared), None) if shared else None
 
 
 def move_report(source: Path, out: Path, summary: dict) -> None:
@@ -209,9 +238,10 @@ def summary_markdown(summary: dict, figures: bool = True, level: int = 1) -> str
         lines += ["Settings: " + Settings.from_dict(summary["settings"]).describe() + ".", ""]
     if summary.get("settings_apart"):
         lines += ["The runs differ in: " + "; ".join(summary["settings_apart"]) + ".", ""]
+    word = summary.get("probe_word", PROBE_WORD)
     lines += [
         f'| framework | status | device | steps | final loss | centers/s | train s | wall s | WordSim-353 ρ '
-        f'| neighbours of "{PROBE_WORD}" |',
+        f'| neighbours of "{word}" |',
         "|---|---|---|---:|---:|---:|---:|---:|---:|---|",
     ]
     for name, run in summary["frameworks"].items():
@@ -220,11 +250,10 @@ def summary_markdown(summary: dict, figures: bool = True, level: int = 1) -> str
             lines.append(f"| {name} | {run['status']}: {run.get('error', '')} | | | | | | {wall} | | |")
             continue
         neighbours = ", ".join(f"{w} ({c:.3f})" for w, c in run["neighbours"])
-        lines.append(
-            f"| {name} | ok | {run['device']} | {run['steps']} | {run['final_loss']:.4f} | "
-            f"{run['centers_per_sec']:,.0f} | {run['train_seconds']:.1f} | {wall} | {run['wordsim']['spearman']:.3f} | "
-            f"{neighbours} |"
-        )
+        cells = [name, "ok", run["device"], run["steps"], format_loss(run["final_loss"]),
+                 shown(run["centers_per_sec"], ",.0f"), f"{run['train_seconds']:.1f}", wall,
+                 shown(run["wordsim"]["spearman"], ".3f"), neighbours]
+        lines.append("| " + " | ".join(map(str, cells)) + " |")
     pairs = [run["wordsim"] for run in summary["frameworks"].values() if run["status"] == "ok"]
     if pairs:
         lines += ["", f"WordSim-353 ρ: Spearman correlation of cosine similarity with human ratings over the "

@@ -14,3 +14,8 @@ class W2VError(Exception):
     def _render_traceback_(self) -> list[str]:
         """IPython's hook for an exception's own display: the message, not a page of frames to read past."""
         return [f"{type(self).__name__}: {self}"]
+
+
+class WriteError(W2VError):
+    """A file could not be written (a full disk, a read-only folder, a name too long): the system's reason and
+    the fix, as :func:`backends.common.files.os_error_message` words them."""

@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 from typing import Iterator
 
-from backends.common.errors import W2VError
+from backends.common.errors import W2VError, WriteError
 
 # The first bytes of compressed files and archives, with what they are and the tool that unpacks them.
 COMPRESSED = {b"\x1f\x8b": ("gzip-compressed", "gunzip"), b"BZh": ("bzip2-compressed", "bunzip2"),
@@ -41,7 +41,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         path.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as exc:
-        raise W2VError(os_error_message(exc, path)) from None
+        raise WriteError(os_error_message(exc, path)) from None
     os.close(handle)
     temporary = Path(temporary)
     try:
@@ -49,9 +49,10 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         os.chmod(temporary, _default_mode())  # mkstemp's file is private (0o600); results are meant to be shared
         os.replace(temporary, path)
     except OSError as exc:  # the disk filled up while writing, say
-        raise W2VError(os_error_message(exc, path)) from None
+        raise WriteError(os_error_message(exc, path)) from None
     finally:
-        temporary.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # a file system made read-only meanwhile: the error above is the news
+            temporary.unlink(missing_ok=True)
 
 
 def writable_folder(folder: str | Path) -> Path:

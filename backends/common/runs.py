@@ -12,24 +12,30 @@ continue (``--resume``) or drop (``--restart``).
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import getpass
 import json
 import os
 import shutil
+import signal
 import socket
 import sys
 import time
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 
 import filelock
 
 from backends.common.errors import W2VError
+from backends.common.signals import handling
 
 CHECKPOINT = "checkpoint.npz"
+RUN_NAMES = ("history.json", "embeddings.txt", "evaluation.json", CHECKPOINT)
 # All a run's folder may hold (patterns, as fnmatch reads them): its files, and the temporaries of atomic writes.
-RUN_FILES = ("history.json", "embeddings.txt", "evaluation.json", CHECKPOINT, ".*.tmp")
+RUN_FILES = (*RUN_NAMES, ".*.tmp")
+# The longest name a run writes: the temporary of an atomic write of its longest file (mkstemp adds 8 characters).
+LONGEST = f".{max(RUN_NAMES, key=len)}.{'x' * 8}.tmp"
 
 
 class RunFolder:
@@ -40,8 +46,9 @@ class RunFolder:
     drops what was staged (a checkpoint in it aside, as a run that failed can be resumed from it).
     """
 
-    def __init__(self, folder: str | Path, holds: Iterable[str] = RUN_FILES) -> None:
+    def __init__(self, folder: str | Path, holds: Iterable[str] = RUN_FILES, deepest: str = LONGEST) -> None:
         self.folder, self.holds = Path(folder), frozenset(holds)  # holds: patterns of the names its files may have
+        self.deepest = deepest  # the longest path the run writes inside its staging folder
         self.staging = self.folder.with_name(self.folder.name + ".partial")
         self.aside = self.folder.with_name(f".{self.folder.name}.old")
         self.owner = self.folder.with_name(f".{self.folder.name}.owner")
@@ -59,6 +66,7 @@ class RunFolder:
             self._finish_cut_swap()
             for folder in (self.folder, self.staging):
                 _check_replaceable(folder, self.holds)
+            _probe(self.staging / self.deepest)
             self.owner.write_text(json.dumps(_whoami()), encoding="utf-8")
         except BaseException:
             self._lock.release()
@@ -69,7 +77,8 @@ class RunFolder:
         try:
             if not self.done and self.staging.exists() and not (self.staging / CHECKPOINT).exists():
                 shutil.rmtree(self.staging, ignore_errors=True)
-            self.owner.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):  # a folder made read-only meanwhile: the run's own error is the news
+                self.owner.unlink(missing_ok=True)
         finally:
             self._lock.release()
 
@@ -100,12 +109,15 @@ class RunFolder:
         return self.staging
 
     def commit(self) -> Path:
-        """Swap the staged run in for the previous one; returns the run's folder."""
-        if self.folder.exists():
-            os.replace(self.folder, self.aside)
-        os.replace(self.staging, self.folder)
-        self.done = True
-        shutil.rmtree(self.aside, ignore_errors=True)
+        """Swap the staged run in for the previous one; returns the run's folder. Ctrl-C and SIGTERM wait for
+        the swap (two renames, and the previous run removed), so no signal leaves the previous run aside with the
+        new one not in its place; one that came meanwhile is acted on after it, with :attr:`done` already true."""
+        with _signals_held():
+            if self.folder.exists():
+                os.replace(self.folder, self.aside)
+            os.replace(self.staging, self.folder)
+            self.done = True
+            shutil.rmtree(self.aside, ignore_errors=True)
         return self.folder
 
     def _finish_cut_swap(self) -> None:
@@ -116,6 +128,34 @@ class RunFolder:
                 shutil.rmtree(self.aside)
             else:
                 os.replace(self.aside, self.folder)
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Ctrl-C and SIGTERM held back while the block runs: one that comes meanwhile is recorded, and raised again
+    once the block is over, for the handler it would have met to act on. (Masking the signals would not do: the
+    system delivers a process's signal to any thread that has not masked it, and Python then runs the handler in
+    the main thread at once.)"""
+    received: list[int] = []
+    with handling(lambda signum, frame: received.append(signum)):
+        yield
+    if received:
+        signal.raise_signal(received[0])
+
+
+def _probe(path: Path) -> None:
+    """Write and remove a file at ``path``, making and removing the folders above it that are missing: a path
+    too long for the system (or a folder not writable) is found before any work, not when the results are written."""
+    made = [folder for folder in reversed(path.parents) if not folder.exists()]
+    try:
+        for folder in made:
+            folder.mkdir()
+        path.touch(exist_ok=False)
+        path.unlink()
+    finally:
+        for folder in reversed(made):
+            with contextlib.suppress(OSError):
+                folder.rmdir()
 
 
 def _check_replaceable(folder: Path, holds: frozenset[str]) -> None:

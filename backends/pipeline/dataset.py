@@ -128,7 +128,26 @@ def make_dataset(corpus: Corpus, settings: Settings | None = None, *, started: f
                  "lower the max window (--max-window) or the number of noise words (--num-noise).")
     noise = NoiseSampler(corpus.vocab.counts, NOISE_POWERS[settings.noise])
     first = draw_examples(corpus, settings, model, noise, rng_for(settings.seed, STREAM_BUILD, 0))
+    if not first.num_centers:
+        raise W2VError(_no_examples(corpus, settings))
     return Dataset(corpus, settings, model, noise, first, time.perf_counter() - started)
+
+
+def _no_examples(corpus: Corpus, settings: Settings) -> str:
+    """Why a draw of ``corpus`` holds no center word (one needs a sentence with two words left), and the fix."""
+    known = corpus.ids != 0
+    sentence = np.repeat(np.arange(corpus.lengths.size), corpus.lengths)
+    if (np.bincount(sentence[known], minlength=corpus.lengths.size) >= 2).any():
+        why = (f"subsampling leaves no sentence with two words (it drops a word w with probability 1 - sqrt(t / "
+               f"f(w)), f(w) its share of the corpus, and in a small corpus every word has a large share); raise the "
+               f"subsampling threshold (--subsample-t, now {settings.subsample_t:g}) so that fewer are dropped, or "
+               f"give more text")
+    elif settings.min_count > 1:
+        why = (f"no sentence (line) has two words of the vocabulary, which holds the words seen at least "
+               f"{settings.min_count} times (--min-count); lower the min count, or give text with several words a line")
+    else:
+        why = "no sentence (line) has two words; give text with one sentence a line, several words in each"
+    return f"the corpus gives no training example: a center word needs a context word in its sentence, but {why}."
 
 
 def load_data(path: str | Path | None = None, settings: Settings | None = None, **changes: Any) -> Dataset:

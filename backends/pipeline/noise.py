@@ -85,5 +85,6 @@ class NoiseSampler:
         if covered.any():
             raise W2VError(
                 f"the vocabulary has only {support.size} word(s), too few to draw noise words that differ from a "
-                f"center's context words; use a larger corpus or a lower min count."
+                f"center's context words; give a corpus with more distinct words (a word seen fewer times than "
+                f"the min count, --min-count, is left out of the vocabulary)."
             )

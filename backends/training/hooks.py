@@ -14,13 +14,12 @@ hook reads the run (its history, position, settings) and never changes how it tr
 from __future__ import annotations
 
 import contextlib
-import signal
 import sys
-import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from backends.common.errors import W2VError
+from backends.common.signals import handling
 from backends.training import checkpoint
 
 if TYPE_CHECKING:
@@ -118,24 +117,6 @@ class Checkpoints(Hook):
 
 class StopAfterStep(KeyboardInterrupt):
     """Ctrl-C, acted on between two steps."""
-
-
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)  # Ctrl-C, and a plain `kill`, `timeout` or a job scheduler
-
-
-@contextlib.contextmanager
-def handling(handler: Callable, signals: tuple[int, ...] = STOP_SIGNALS) -> Iterator[bool]:
-    """``handler`` for ``signals`` while the block runs, the previous handlers afterwards. Signal handlers
-    belong to the main thread: elsewhere nothing changes, and the block is told so (False)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield False
-        return
-    previous = {number: signal.signal(number, handler) for number in signals}
-    try:
-        yield True
-    finally:
-        for number, old in previous.items():
-            signal.signal(number, old)
 
 
 @contextlib.contextmanager

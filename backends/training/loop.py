@@ -48,6 +48,7 @@ def fit(
     checkpoint: str | Path | None = None,
     checkpoint_every: int | None = None,
     resume: bool | str | Path = False,
+    resume_finished: bool = False,
     **changes: Any,
 ) -> History:
     """Train ``backend``'s model on ``data`` and return its :class:`History`.
@@ -57,7 +58,9 @@ def fit(
     the history so far each time losses are read back, and once at the end (the notebooks pass
     :class:`backends.display.plotting.LiveLossPlot`, a loss curve redrawn in place). With ``checkpoint`` and
     ``checkpoint_every``, the run is saved there every that many steps (and when interrupted); ``resume``
-    continues from that file (or from the file it names), ending exactly as an uninterrupted run would.
+    continues from that file (or from the file it names), ending exactly as an uninterrupted run would; a
+    checkpoint taken at the run's last step is refused as finished, unless ``resume_finished`` (the run was
+    stopped after its last step, before its outputs were written), which returns its history with no step trained.
     Ctrl-C (or SIGTERM) stops after the current step and returns what was trained so far; a second one stops
     at once.
     """
@@ -70,7 +73,7 @@ def fit(
     hooks: list[Hook] = [ProgressBar()] if progress is True else [Report(progress)] if callable(progress) else []
     if checkpoint_every:
         hooks.append(Checkpoints(checkpoint, checkpoint_every))
-    run = Run(backend, data, settings, sync_every, resume_from=resume_from)
+    run = Run(backend, data, settings, sync_every, resume_from=resume_from, resume_finished=resume_finished)
     try:
         with interrupts() as interrupted:
             try:
@@ -167,6 +170,8 @@ class Clock:
         seconds = end - self.start
         wall, start_cpu, warm_centers = self.warm or (self.start, self.start_cpu, self.centers_before)
         timed_centers, timed_seconds, timed_cpu = centers - warm_centers, end - wall, cpu - start_cpu
+        if centers <= self.centers_before:  # resumed with no step left to train: nothing was timed
+            return seconds, float("nan"), float("nan")
         if timed_centers <= 0 or timed_seconds <= 0:  # a single step: nothing left to time after warm-up
             timed_centers, timed_seconds, timed_cpu = centers, seconds, cpu - self.start_cpu
         return seconds, timed_centers / max(timed_seconds, 1e-12), timed_cpu / max(timed_seconds, 1e-12)
@@ -176,7 +181,7 @@ class Run:
     """One training run: the trainer, its history and position, and the steps through the epochs."""
 
     def __init__(self, backend: ModuleType, data: Dataset, settings: Settings, sync_every: int,
-                 resume_from: str | Path | None = None) -> None:
+                 resume_from: str | Path | None = None, resume_finished: bool = False) -> None:
         check_memory(memory_needed(len(data.vocab), settings, data.width),
                      f"training with embedding size {settings.embed_size} and batch size {settings.batch_size}",
                      "lower the embedding size (--embed-size) or the batch size (--batch-size).")
@@ -195,7 +200,8 @@ class Run:
         if resume_from is not None:
             self._restore(resume_from)
         self.clock = Clock(self.history.centers)
-        if resume_from is not None and (self.position.epoch >= settings.epochs or self.budget_spent):
+        finished = self.position.epoch >= settings.epochs or self.budget_spent
+        if resume_from is not None and finished and not resume_finished:
             raise W2VError(f"the checkpoint {resume_from} holds a finished run: its {self.history.steps:,} steps are "
                            f"all that {settings.epochs} epochs (--epochs) and max steps {settings.max_steps} "
                            f"(--max-steps) ask for, so there is nothing to resume. Raise --epochs or --max-steps "

@@ -7,11 +7,12 @@ are computed the same way for each framework.
 from __future__ import annotations
 
 import difflib
+import itertools
 import re
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import BinaryIO, NoReturn
 
 import numpy as np
 
@@ -74,8 +75,8 @@ def load_word2vec(path: str | Path) -> tuple[list[str], np.ndarray]:
     refused with their words named."""
     path = readable_file(path, "the embeddings file", "Train first (python -m backends train), or give a word2vec "
                                                       "text file.")
-    with open(path, "rb") as raw_lines:
-        lines = (_text_line(path, number, raw) for number, raw in enumerate(raw_lines, start=1))
+    with open(path, "rb") as handle:
+        lines = (_text_line(path, number, raw) for number, raw in enumerate(_raw_lines(path, handle), start=1))
         first = next(lines).removeprefix("\ufeff")
         header = first.split()
         if len(header) == 2 and all(part.isascii() and part.isdigit() for part in header):
@@ -94,6 +95,24 @@ def load_word2vec(path: str | Path) -> tuple[list[str], np.ndarray]:
         for number, line in enumerate(lines, start=2):
             reader.add(number, line)
     return reader.finish()
+
+
+MAX_LINE = 1 << 24  # bytes: a line of a million numbers; a longer one holds no vector (a binary file, say)
+
+
+def _raw_lines(path: Path, handle: BinaryIO) -> Iterator[bytes]:
+    """The file's lines as bytes, none read beyond ``MAX_LINE``: a file with no line end in its first
+    gigabytes (a binary file, a sparse one) is named as what it is before it fills the memory."""
+    for number in itertools.count(1):
+        raw = handle.readline(MAX_LINE)
+        if not raw:
+            return
+        if len(raw) == MAX_LINE and not raw.endswith(b"\n"):
+            if _CONTROL.search(raw.decode("utf-8", errors="replace")):
+                _binary(path, number)
+            raise W2VError(f"{path} line {number} is longer than {MAX_LINE:,} bytes, longer than a line of a million "
+                           f"numbers: the file is not in word2vec text format.")
+        yield raw
 
 
 class _Rows:
