@@ -181,3 +181,26 @@ def test_a_bare_folder_named_backends_in_the_working_folder_is_named(tmp_path):
         assert done.returncode == 2 and f"the folder {tmp_path / 'backends'} (named backends" in done.stderr
     else:
         assert "vocab_size: 6,719" in done.stdout
+
+
+def test_printing_never_fails_a_command_wherever_its_output_goes(tmp_path):
+    """A reader gone (| head), a full disk under the redirect, standard error closed, an ASCII-only terminal."""
+    def backends(*args, **kwargs):
+        return subprocess.run([sys.executable, "-m", "backends", *map(str, args)], cwd=ROOT, **kwargs)
+
+    assert run("train", "--framework", "numpy", "--max-steps", "3", "--out", tmp_path, "--no-progress").returncode == 0
+    vectors = tmp_path / "numpy" / "embeddings.txt"
+    with subprocess.Popen([sys.executable, "-m", "backends", "similar", vectors, "chip", "-k", "6000"], cwd=ROOT,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as head:
+        head.stdout.readline()
+        head.stdout.close()  # what `| head -1` does once it has its line
+        assert head.wait(60) == 141 and head.stderr.read() == ""
+    with open("/dev/full", "w") as full:
+        done = backends("stats", stdout=full, stderr=subprocess.PIPE, text=True)
+    assert done.returncode == 2 and done.stderr.startswith("error: cannot print to the standard output (No space")
+    closed = backends("train", "--framework", "numpy", "--max-steps", "3", "--out", tmp_path / "closed",
+                      preexec_fn=lambda: os.close(2), capture_output=False, stdout=subprocess.DEVNULL)
+    assert closed.returncode == 0 and history(tmp_path / "closed" / "numpy")["steps"] == 3
+    ascii_only = backends("evaluate", vectors, capture_output=True, text=True, env={**os.environ,
+                                                                                  "PYTHONIOENCODING": "ascii"})
+    assert ascii_only.returncode == 0 and ascii_only.stdout.startswith("WordSim-353 Spearman \\u03c1 = ")

@@ -292,3 +292,40 @@ def test_any_bytes_load_or_are_a_message(tmp_path, raw):
         return
     assert len(words) == len(set(words)) == matrix.shape[0] >= 1 and np.isfinite(matrix).all()
     assert matrix.dtype == np.float32 and math.prod(matrix.shape) >= 1
+
+
+# -- from a corpus's words to every file a run writes, and back ----------------------------------------------------
+
+corpus_words = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=6).filter(
+    lambda word: word.split() == [word])  # what tokenizing any text can give: no whitespace of any kind
+
+
+@EXAMPLES
+@given(lines=st.lists(st.lists(corpus_words, min_size=1, max_size=8), min_size=1, max_size=30))
+def test_whatever_a_corpus_holds_every_file_a_run_writes_reads_back(tmp_path_factory, lines):
+    """A corpus of any words is refused with a message, or trains, and then its vectors, evaluation, history and
+    report all read back: the same words, neighbours for each, a table row per framework."""
+    from backends.cli import report
+    from backends.cli.main import main
+
+    folder = tmp_path_factory.mktemp("corpus")
+    (folder / "corpus.txt").write_text("\n".join(" ".join(line) for line in lines) + "\n", encoding="utf-8")
+    code = main(["train", "--framework", "numpy", "--data", str(folder / "corpus.txt"), "--min-count", "1",
+                 "--subsample-t", "1", "--max-steps", "2", "--out", str(folder), "--no-progress"])
+    if code == 2:  # refused, as a corpus with no two-word line or too few words for noise is
+        return
+    assert code == 0
+    words, matrix = embeddings.load_word2vec(folder / "numpy" / "embeddings.txt")
+    vocabulary = {word for line in lines for word in line} - {"<unk>"}
+    assert set(words) == vocabulary | {"<unk>"} and matrix.shape == (len(words), 100)
+    for word in words[1:4]:
+        assert len(embeddings.similar(matrix, words, word, 3)) == min(3, len(words) - 1)
+    summary = report.report(folder)
+    assert summary["probe_word"] in vocabulary and summary["frameworks"]["numpy"]["steps"] <= 2
+    table = [row for row in (folder / "summary.md").read_text(encoding="utf-8").splitlines() if row.startswith("| ")]
+    assert len(table) == 2 and all(_cells(row) == 10 for row in table)
+
+
+def _cells(row: str) -> int:
+    """The cells of a Markdown table row: its pipes, less the escaped ones, less one."""
+    return row.count("|") - row.count("\\|") - 1

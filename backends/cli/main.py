@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from backends import load_backend
-from backends.cli import bench, compare, report
+from backends.cli import bench, compare, output, report
 from backends.common import settings as settings_
 from backends.common.errors import W2VError, WriteError
 from backends.common.files import os_error_message, to_json, writable_folder, write_json
@@ -347,10 +347,22 @@ HANDLERS = {
 def main(argv: list[str] | None = None) -> int:
     """Run one command; returns the exit code (2 for a user's mistake, 130 when Ctrl-C or SIGTERM stopped it)."""
     os.environ.setdefault("MPLBACKEND", "Agg")
+    with output.safe_streams():
+        try:
+            return _run(argv)
+        except output.ReaderGone:  # `| head` had what it wanted: stop quietly, as a pipe's writer does
+            output.quiet_exit()
+            return 141
+
+
+def _run(argv: list[str] | None) -> int:
+    """The command of ``argv``, with the user's mistakes, system errors and interruptions as one paragraph."""
     try:
         with _sigterm_as_ctrl_c():
             args = build_parser().parse_args(argv)
-            return HANDLERS[args.command](args) or 0
+            code = HANDLERS[args.command](args) or 0
+            sys.stdout.flush()  # now, where a failure to print is still one paragraph
+            return code
     except W2VError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

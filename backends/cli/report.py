@@ -149,7 +149,7 @@ def report(out: Path, runs: dict[str, dict] | None = None, settings: Settings | 
                 final_loss=history["loss"],
                 centers_per_sec=history["centers_per_sec"],
                 train_seconds=history["seconds"],
-                neighbours=[[w, round(c, 4)] for w, c in similar(matrix, words, word, 3)] if word else [],
+                neighbours=_neighbours(words, matrix, word),
                 wordsim=evaluate(words, matrix),
             )
         frameworks[name] = entry
@@ -172,6 +172,19 @@ def report(out: Path, runs: dict[str, dict] | None = None, settings: Settings | 
         write_text(Path(written) / "summary.md", summary_markdown(summary))
         move_report(Path(written), out, summary)
     return summary
+
+
+def _neighbours(words: list[str], matrix: np.ndarray, word: str | None, k: int = 3) -> list[list]:
+    """``word``'s ``k`` nearest words with their cosines, ``<unk>`` left out (its vector is never trained)."""
+    if word is None:
+        return []
+    found = similar(matrix, words, word, k + 1)
+    return [[w, round(c, 4)] for w, c in found if w != UNKNOWN][:k]
+
+
+def _cell(text: object) -> str:
+    """``text`` as a Markdown table cell: its pipes escaped, so that a word like "a|b" stays in its cell."""
+    return str(text).replace("|", "\\|")
 
 
 def probe_word(vocabularies: Sequence[Sequence[str]]) -> str | None:
@@ -241,15 +254,15 @@ def summary_markdown(summary: dict, figures: bool = True, level: int = 1) -> str
     word = summary.get("probe_word", PROBE_WORD)
     lines += [
         f'| framework | status | device | steps | final loss | centers/s | train s | wall s | WordSim-353 ρ '
-        f'| neighbours of "{word}" |',
+        f'| neighbours of "{_cell(word)}" |',
         "|---|---|---|---:|---:|---:|---:|---:|---:|---|",
     ]
     for name, run in summary["frameworks"].items():
         wall = f"{run['wall_seconds']:.1f}" if "wall_seconds" in run else ""
         if run["status"] != "ok":
-            lines.append(f"| {name} | {run['status']}: {run.get('error', '')} | | | | | | {wall} | | |")
+            lines.append(f"| {name} | {run['status']}: {_cell(run.get('error', ''))} | | | | | | {wall} | | |")
             continue
-        neighbours = ", ".join(f"{w} ({c:.3f})" for w, c in run["neighbours"])
+        neighbours = ", ".join(f"{_cell(w)} ({c:.3f})" for w, c in run["neighbours"])
         cells = [name, "ok", run["device"], run["steps"], format_loss(run["final_loss"]),
                  shown(run["centers_per_sec"], ",.0f"), f"{run['train_seconds']:.1f}", wall,
                  shown(run["wordsim"]["spearman"], ".3f"), neighbours]

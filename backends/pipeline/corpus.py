@@ -19,6 +19,7 @@ from __future__ import annotations
 import codecs
 import hashlib
 import io
+import re
 import shlex
 import zipfile
 import zlib
@@ -184,6 +185,10 @@ def _read_zipped_text(path: Path, raw: bytes) -> str:
     return _decode(data, _zipped_file(path, member))
 
 
+# The C0 control characters that are not whitespace to str.split (NUL aside, which is told apart as binary).
+_CONTROL = re.compile(rb"[\x01-\x08\x0e-\x1b]")
+
+
 def _refuse_binary(raw: bytes, source: _Source) -> None:
     """An error if ``raw`` is plainly not UTF-8 text: compressed, UTF-16 or UTF-32, or binary."""
     for magic, (kind, tool) in COMPRESSED.items():
@@ -198,6 +203,14 @@ def _refuse_binary(raw: bytes, source: _Source) -> None:
     if nul >= 0:
         raise W2VError(f"{source.where} is a binary file, not text: it holds NUL bytes (the first at byte offset "
                        f"{nul}), which UTF-8 text never does. {EXPECTED}")
+    control = _CONTROL.search(raw)
+    if control:  # a word holding one could not be written to, or read back from, word2vec's text format
+        offset = control.start()
+        line = raw.count(b"\n", 0, offset) + 1
+        raise W2VError(f"{source.where} holds a control character (0x{raw[offset]:02x} at byte offset {offset}, line "
+                       f"{line}), which text of sentences does not: it is a binary file, or "
+                       f"text with terminal codes in it. Remove them (`tr -d '\\001-\\010\\016-\\033' < FILE > NEW`) "
+                       f"and give --data the new file.")
 
 
 def _decode(raw: bytes, source: _Source) -> str:
