@@ -23,10 +23,10 @@ from backends.common.files import os_error_message, to_json, writable_folder, wr
 from backends.common.frameworks import FRAMEWORKS, framework
 from backends.common.runs import CHECKPOINT, RunFolder
 from backends.common.settings import DATA, TRAINING
+from backends.common.signals import handling
 from backends.pipeline.dataset import load_data
 from backends.training.baseline import train_gensim
 from backends.training.history import History, TrainingDiverged
-from backends.common.signals import handling
 from backends.training.hooks import interrupts
 from backends.vectors import embeddings, evaluation
 

@@ -63,9 +63,9 @@ class RunFolder:
             raise W2VError(f"{self.folder} is being written by another run ({self.holder()}); wait for it to "
                            f"finish or stop it, or write to another folder (--out DIR). Nothing was done.") from None
         try:
-            self._finish_cut_swap()
-            for folder in (self.folder, self.staging):
+            for folder in (self.aside, self.folder, self.staging):  # each one a run may remove or replace
                 _check_replaceable(folder, self.holds)
+            self._finish_cut_swap()
             _probe(self.staging / self.deepest)
             self.owner.write_text(json.dumps(_whoami()), encoding="utf-8")
         except BaseException:
