@@ -5,6 +5,7 @@ import json
 import os
 import shutil
 
+import numpy as np
 import pytest
 
 from backends.cli import compare
@@ -150,6 +151,8 @@ def test_diff_of_two_result_folders(comparison, tmp_path, capsys):
 @pytest.mark.parametrize("option, value, message", [
     ("--epochs", "0", "epochs 0 is out of range"), ("--max-steps", "0", "max steps 0 is out of range"),
     ("--lr", "nan", "learning rate nan is out of range"), ("--num-noise", "0", "noise words 0 is out of range"),
+    ("--data", "no-such-file.txt", "the data file no-such-file.txt does not exist"),
+    ("--min-count", "100000", "min count 100000 leaves an empty vocabulary"),
 ])
 def test_compare_checks_every_setting_before_the_first_framework_starts(capsys, tmp_path, monkeypatch, option,
                                                                         value, message):
@@ -209,3 +212,54 @@ def test_a_report_that_fails_after_training_keeps_the_comparisons_runs(tmp_path,
     staging = tmp_path / "compare.partial"
     assert code == 2 and f"the report failed. The comparison's runs are kept in {staging}; nothing in" in err
     assert (staging / "numpy" / "history.json").is_file() and not (tmp_path / "numpy").exists()
+
+
+def test_a_comparison_never_deletes_a_file_of_the_readers_inside_its_staging_folder(tmp_path, capsys):
+    """The folder a failed comparison points to is the reader's to look in; a file they put there is refused."""
+    (tmp_path / "compare.partial" / "numpy").mkdir(parents=True)
+    (tmp_path / "compare.partial" / "numpy" / "notes.txt").write_text("mine")
+    err = user_error(capsys, "compare", "--frameworks", "numpy", "--max-steps", "2", "--out", tmp_path)
+    assert "compare.partial holds files that are not a run's (numpy/notes.txt)" in err
+    assert (tmp_path / "compare.partial" / "numpy" / "notes.txt").read_text() == "mine"
+
+
+def test_a_comparison_draws_its_figures_whatever_matplotlib_backend_the_reader_set(tmp_path):
+    done = run("compare", "--frameworks", "numpy", "--max-steps", "2", "--out", tmp_path, "--no-progress",
+               env={"MPLBACKEND": "no-such-backend"})
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "loss_curves.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_a_report_reads_each_run_whole_when_a_run_is_put_in_place_meanwhile(two_runs, monkeypatch):
+    """Between the history and the vectors of one run, a train into the same folder swaps in another run: the
+    report notices the folder changed and reads that run again, history and vectors together."""
+    from backends.cli import report
+
+    newer = two_runs / "newer"
+    assert cli.main(["train", "--framework", "numpy", "--max-steps", "5", "--out", str(newer), "--no-progress"]) == 0
+    read_vectors, swapped = report.load_word2vec, []
+
+    def vectors_after_a_swap(path):
+        if not swapped:  # as RunFolder.commit does: the old run aside, the new one into its place
+            os.replace(two_runs / "numpy", two_runs / "old-numpy")
+            os.replace(newer / "numpy", two_runs / "numpy")
+            swapped.append(path)
+        return read_vectors(path)
+
+    monkeypatch.setattr(report, "load_word2vec", vectors_after_a_swap)
+    history, (words, matrix) = report.read_run(two_runs / "numpy")
+    assert swapped and history["steps"] == 5
+    assert matrix.tolist() == report.load_word2vec(two_runs / "numpy" / "embeddings.txt")[1].tolist()
+
+
+def test_a_path_that_is_not_utf8_is_compared_and_written_escaped(tmp_path):
+    """A Linux path may hold any bytes; the summary names it with the odd bytes escaped, and the runs are kept."""
+    rng = np.random.default_rng(0)
+    corpus = tmp_path / os.fsdecode(b"corpus-\xff\xfe.txt")
+    corpus.write_text("".join(" ".join(f"w{i}" for i in rng.integers(0, 40, 9)) + "\n" for _ in range(400)))
+    out = tmp_path / os.fsdecode(b"runs-\xff")
+    done = run("compare", "--frameworks", "numpy", "--max-steps", "2", "--data", corpus, "--min-count", "1",
+               "--subsample-t", "0.05", "--out", out, "--no-progress")
+    assert done.returncode == 0, done.stderr
+    assert (out / "numpy" / "history.json").is_file() and "Traceback" not in done.stderr
+    assert "corpus-\\udcff\\udcfe.txt" in (out / "summary.md").read_text(encoding="utf-8")

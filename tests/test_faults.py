@@ -213,8 +213,9 @@ def test_ctrl_c_while_the_data_loads_is_a_message_and_leaves_nothing(tmp_path):
     training.process.send_signal(signal.SIGINT)
     code, printed, errors = training.end()
     assert code == 130 and "Traceback" not in errors, errors
-    assert errors.strip().splitlines()[-1] == ("error: interrupted (Ctrl-C or SIGTERM) before the command finished; "
-                                               "results written before are unchanged.")
+    assert errors.strip().splitlines()[-1] == ("error: interrupted (Ctrl-C or SIGTERM) before the command finished. "
+                                               "Nothing is half written: what it had not put in place yet is as it "
+                                               "was before.")
     assert sorted(p.name for p in tmp_path.iterdir()) == [".numpy.lock"]
 
 

@@ -9,8 +9,10 @@ import json
 import os
 import resource
 import subprocess
+import signal
 import sys
 import textwrap
+import time
 
 import pytest
 from helpers import ROOT, run
@@ -30,13 +32,16 @@ def at_a_point(tmp_path, code: str) -> dict:
 # of a run is put in place: its atomic writes and the final swap).
 AFTER_RENAME = """
     import os, signal, subprocess
-    FAULTS = {faults!r}
+    FAULTS = {{}}
+    for ending, code in {faults!r}.items():  # each fault a function: an exception raised straight from exec'd code
+        exec("def fault():\\n    " + code, globals())  # would set CPython's 'unhandled Ctrl-C' flag, and the
+        FAULTS[ending] = fault  # process would then end by SIGINT whatever its exit code
     _replace = os.replace
     def replace(source, target, *args, **kwargs):
         _replace(source, target, *args, **kwargs)
-        for ending, code in FAULTS.items():
+        for ending, fault in FAULTS.items():
             if str(target).endswith(ending):
-                exec(code)
+                fault()
     os.replace = replace
 """
 
@@ -204,3 +209,52 @@ def test_printing_never_fails_a_command_wherever_its_output_goes(tmp_path):
     ascii_only = backends("evaluate", vectors, capture_output=True, text=True, env={**os.environ,
                                                                                   "PYTHONIOENCODING": "ascii"})
     assert ascii_only.returncode == 0 and ascii_only.stdout.startswith("WordSim-353 Spearman \\u03c1 = ")
+
+
+def test_a_signal_while_a_report_moves_its_files_in_waits_for_all_of_them(tmp_path):
+    """SIGTERM right after the first of the report's files is moved in: the others follow before it is acted on,
+    so the folder never holds the new figure beside the old summary."""
+    assert run("train", "--framework", "numpy", "--max-steps", "4", "--out", tmp_path, "--no-progress").returncode == 0
+    assert run("report", "--out", tmp_path).returncode == 0
+    assert run("train", "--framework", "numpy", "--max-steps", "5", "--out", tmp_path, "--no-progress").returncode == 0
+    env = after_rename(tmp_path, {f"{tmp_path}/loss_curves.png": "os.kill(os.getpid(), signal.SIGTERM)"})
+    stopped = run("report", "--out", tmp_path, env=env)
+    assert stopped.returncode == 130 and "Nothing is half written" in stopped.stderr, stopped.stderr
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["frameworks"]["numpy"]["steps"] == 5  # the new summary came in with the new figure
+
+
+def test_a_comparison_stopped_by_a_signal_to_it_alone_stops_its_training_now(tmp_path):
+    """SIGINT to the comparison's process only (a `kill -INT`, Jupyter's interrupt): the framework training is
+    told too, and stops after its step, not at the end of its run; kill -9 of the comparison ends it too."""
+    for how in (signal.SIGINT, signal.SIGKILL):
+        out = tmp_path / how.name
+        with subprocess.Popen([sys.executable, "-m", "backends", "compare", "--frameworks", "numpy", "--max-steps",
+                               "100000", "--epochs", "1000", "--out", out, "--no-progress"], cwd=ROOT,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as comparison:
+            checkpointless = out / "compare.partial" / ".numpy.owner"
+            deadline = time.monotonic() + 120
+            while not checkpointless.exists() or not checkpointless.read_text():
+                assert comparison.poll() is None and time.monotonic() < deadline
+                time.sleep(0.05)
+            child = json.loads(checkpointless.read_text())["pid"]
+            time.sleep(2)  # into its training
+            comparison.send_signal(how)
+            code = comparison.wait(60)
+            errors = comparison.stderr.read()
+        deadline = time.monotonic() + 60
+        while _alive(child):
+            assert time.monotonic() < deadline, f"the training of a {how.name}ed comparison still runs"
+            time.sleep(0.1)
+        if how == signal.SIGINT:
+            assert code == 130, errors
+            steps = history(out / "compare.partial" / "numpy")["steps"]
+            assert 0 < steps < 100000
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return not open(f"/proc/{pid}/stat").read().split(")")[-1].split()[0] == "Z"

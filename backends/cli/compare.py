@@ -10,6 +10,7 @@ draws the figures and summaries, so a report can also be made from runs trained 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import json
 import os
 import signal
@@ -35,11 +36,13 @@ from backends.cli.report import (
 from backends.common.errors import W2VError
 from backends.common.files import os_error_message
 from backends.common.frameworks import FRAMEWORKS, REGISTRY, framework
-from backends.common.runs import CHECKPOINT, LONGEST, RunFolder
+from backends.common.runs import CHECKPOINT, LONGEST, RUN_FILES, RunFolder
 from backends.common.settings import Settings
-from backends.common.signals import handling
+from backends.common.signals import STOP_SIGNALS, handling
+from backends.pipeline.dataset import load_data
 
 PARITY_TOLERANCE = 1e-4
+PR_SET_PDEATHSIG = 1  # Linux's prctl option: the signal a process gets when its parent dies
 INTERRUPTED = "interrupted"
 # What a comparison's staging folder holds: each framework's run (or what a killed one left) and the report.
 COMPARISON_FILES = (*FRAMEWORKS, *(f"{name}.partial" for name in FRAMEWORKS), *REPORT_FILES, ".*.lock",
@@ -70,7 +73,8 @@ def train_isolated(name: str, out: Path, options: Sequence[str] = (), progress: 
     command = [sys.executable, "-m", "backends", "train", "--framework", name, "--out", str(out), "--json"]
     command += list(options) + ([] if progress else ["--no-progress"])
     start = time.perf_counter()
-    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as process:
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                          preexec_fn=_die_with_parent) as process:
         started(process)
         errors = _relay(process.stderr, sys.stderr if progress else None)
         output = process.stdout.read()
@@ -82,9 +86,17 @@ def train_isolated(name: str, out: Path, options: Sequence[str] = (), progress: 
     said = [line[len("error: "):] for line in errors.splitlines() if line.startswith("error: ")]
     message = said[-1] if said else (errors.strip().splitlines() or [f"exit code {code}"])[-1]
     if code < 0:
-        message = f"the process died with signal {-code}. {message}"
-    status = INTERRUPTED if code == 130 else "failed"
+        message = f"the process died with signal {signal.Signals(-code).name}. {message}"
+    status = INTERRUPTED if code == 130 or -code in STOP_SIGNALS else "failed"
     return {"framework": name, "status": status, "error": message, "wall_seconds": wall}
+
+
+def _die_with_parent() -> None:
+    """In a framework's training process, before it starts: end with SIGTERM (as an interrupted run) when the
+    comparison that started it dies, even by kill -9, where the system offers that (Linux's prctl); a training
+    left running would hold its machine and write into a folder the next comparison removes."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def succeeded(runs: dict[str, dict], named: bool) -> bool:
@@ -151,9 +163,11 @@ def compare(frameworks: Sequence[str] | None, out: Path, settings: Settings | No
     """
     settings = settings or Settings()
     names = check_frameworks(frameworks)
+    load_data(settings=settings)  # the corpus and the settings checked once, before any framework trains on them
     with contextlib.ExitStack() as stack:
         deepest = max((f"{name}.partial/{LONGEST}" for name in names), key=len)  # each run's files, in its staging
-        whole = stack.enter_context(RunFolder(out / "compare", holds=COMPARISON_FILES, deepest=deepest))
+        whole = stack.enter_context(RunFolder(out / "compare", holds=COMPARISON_FILES, deepest=deepest,
+                                              inner=(*RUN_FILES, *REPORT_FILES)))
         folders = {name: stack.enter_context(RunFolder(out / name)) for name in names}
         _refuse_checkpoints(folders.values())
         staging = whole.stage()
@@ -178,6 +192,10 @@ def compare(frameworks: Sequence[str] | None, out: Path, settings: Settings | No
                 said = str(error) if isinstance(error, W2VError) else os_error_message(error)
                 raise W2VError(f"{said} The comparison's runs are kept in {whole.keep()}; nothing in {out} was "
                                f"replaced.") from None
+            except BaseException:  # a bug shows its traceback, after this line; the runs are kept all the same
+                print(f"The comparison's runs are kept in {whole.keep()}; nothing in {out} was replaced.",
+                      file=sys.stderr)
+                raise
             if stopped() or not succeeded(runs, named=frameworks is not None):
                 return {**summary, "interrupted": stopped(), "kept_apart": str(whole.keep())}
             for name, run in runs.items():
@@ -200,15 +218,16 @@ def _refuse_checkpoints(folders: Iterable[RunFolder]) -> None:
 
 @contextlib.contextmanager
 def _stop_signals() -> Iterator[tuple[Callable[[], bool], Callable[[subprocess.Popen | None], None]]]:
-    """While a comparison trains: Ctrl-C or SIGTERM raises a flag, and a SIGTERM is passed on to the framework
-    training then (Ctrl-C from a terminal reaches it already), which ends its run as an interrupted one."""
+    """While a comparison trains: Ctrl-C or SIGTERM raises a flag and is passed on to the framework training
+    then (in a session of its own, a terminal's Ctrl-C reaches only the comparison), which ends its run as an
+    interrupted one."""
     received: list[int] = []
     child: list[subprocess.Popen] = []
 
     def on_signal(signum, frame):
         received.append(signum)
-        if signum == signal.SIGTERM and child:
-            child[0].send_signal(signal.SIGTERM)
+        if child:
+            child[0].send_signal(signum)
 
     def started(process: subprocess.Popen | None) -> None:
         child[:] = [process] if process is not None else []

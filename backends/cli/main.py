@@ -346,7 +346,7 @@ HANDLERS = {
 
 def main(argv: list[str] | None = None) -> int:
     """Run one command; returns the exit code (2 for a user's mistake, 130 when Ctrl-C or SIGTERM stopped it)."""
-    os.environ.setdefault("MPLBACKEND", "Agg")
+    os.environ["MPLBACKEND"] = "Agg"  # figures go to files only: no window, whatever backend the user's setting names
     with output.safe_streams():
         try:
             return _run(argv)
@@ -370,8 +370,8 @@ def _run(argv: list[str] | None) -> int:
         print(f"error: {os_error_message(error)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:  # outside training, which handles its own (loading the data, say)
-        print("error: interrupted (Ctrl-C or SIGTERM) before the command finished; results written before are "
-              "unchanged.", file=sys.stderr)
+        print("error: interrupted (Ctrl-C or SIGTERM) before the command finished. Nothing is half written: what it "
+              "had not put in place yet is as it was before.", file=sys.stderr)
         return 130
 
 

@@ -85,6 +85,26 @@ def read_history(path: Path) -> dict:
     return history
 
 
+def read_run(folder: Path, tries: int = 3) -> tuple[dict, tuple[list[str], np.ndarray]]:
+    """A run's history and vectors, both of one run: a run put in place meanwhile (a train into the same folder
+    swaps its folder in whole) is noticed by the folder's identity, and read again."""
+    for _ in range(tries):
+        before = _identity(folder)
+        history, vectors = read_history(folder / "history.json"), load_word2vec(folder / "embeddings.txt")
+        if _identity(folder) == before:
+            return history, vectors
+    raise W2VError(f"{folder} changed {tries} times while it was read (a run trains into it, putting each result "
+                   f"in place): report it when that run has finished.")
+
+
+def _identity(folder: Path) -> tuple[int, int] | None:
+    try:
+        status = folder.stat()
+    except OSError:
+        return None
+    return status.st_dev, status.st_ino
+
+
 def _is(value, kind: type | tuple[type, ...]) -> bool:
     """Whether a JSON ``value`` is of ``kind``: a whole number is a number too, a list must hold numbers, and
     true and false are neither."""
@@ -135,8 +155,7 @@ def report(out: Path, runs: dict[str, dict] | None = None, settings: Settings | 
     histories, vectors, frameworks = {}, {}, {}
     for name, run in runs.items():
         if run.get("status", "ok") == "ok":
-            histories[name] = read_history(out / name / "history.json")
-            vectors[name] = load_word2vec(out / name / "embeddings.txt")
+            histories[name], vectors[name] = read_run(out / name)
     word = probe_word([words for words, _ in vectors.values()])
     for name, run in runs.items():
         entry = {key: run[key] for key in ("status", "error", "wall_seconds") if key in run}
@@ -254,7 +273,7 @@ def summary_markdown(summary: dict, figures: bool = True, level: int = 1) -> str
     word = summary.get("probe_word", PROBE_WORD)
     lines += [
         f'| framework | status | device | steps | final loss | centers/s | train s | wall s | WordSim-353 ρ '
-        f'| neighbours of "{_cell(word)}" |',
+        f'| {f"neighbours of {chr(34)}{_cell(word)}{chr(34)}" if word else "neighbours"} |',
         "|---|---|---|---:|---:|---:|---:|---:|---:|---|",
     ]
     for name, run in summary["frameworks"].items():

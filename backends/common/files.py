@@ -94,8 +94,8 @@ def readable_file(path: str | Path, what: str, remedy: str) -> Path:
 
 def write_text(path: str | Path, text: str) -> Path:
     """Write ``text`` to ``path`` atomically."""
-    with atomic_path(path) as temporary:
-        temporary.write_text(text, encoding="utf-8")
+    with atomic_path(path) as temporary:  # a path that is not UTF-8 (in a summary, say) is written escaped
+        temporary.write_text(text, encoding="utf-8", errors="backslashreplace")
     return Path(path)
 
 

@@ -18,17 +18,16 @@ import getpass
 import json
 import os
 import shutil
-import signal
 import socket
 import sys
 import time
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable
 
 import filelock
 
 from backends.common.errors import W2VError
-from backends.common.signals import handling
+from backends.common.signals import held
 
 CHECKPOINT = "checkpoint.npz"
 RUN_NAMES = ("history.json", "embeddings.txt", "evaluation.json", CHECKPOINT)
@@ -46,8 +45,10 @@ class RunFolder:
     drops what was staged (a checkpoint in it aside, as a run that failed can be resumed from it).
     """
 
-    def __init__(self, folder: str | Path, holds: Iterable[str] = RUN_FILES, deepest: str = LONGEST) -> None:
+    def __init__(self, folder: str | Path, holds: Iterable[str] = RUN_FILES, deepest: str = LONGEST,
+                 inner: Iterable[str] = ()) -> None:
         self.folder, self.holds = Path(folder), frozenset(holds)  # holds: patterns of the names its files may have
+        self.inner = frozenset(inner)  # and those of the files in its folders (a comparison's runs, say)
         self.deepest = deepest  # the longest path the run writes inside its staging folder
         self.staging = self.folder.with_name(self.folder.name + ".partial")
         self.aside = self.folder.with_name(f".{self.folder.name}.old")
@@ -64,7 +65,7 @@ class RunFolder:
                            f"finish or stop it, or write to another folder (--out DIR). Nothing was done.") from None
         try:
             for folder in (self.aside, self.folder, self.staging):  # each one a run may remove or replace
-                _check_replaceable(folder, self.holds)
+                _check_replaceable(folder, self.holds, self.inner)
             self._finish_cut_swap()
             _probe(self.staging / self.deepest)
             self.owner.write_text(json.dumps(_whoami()), encoding="utf-8")
@@ -112,7 +113,7 @@ class RunFolder:
         """Swap the staged run in for the previous one; returns the run's folder. Ctrl-C and SIGTERM wait for
         the swap (two renames, and the previous run removed), so no signal leaves the previous run aside with the
         new one not in its place; one that came meanwhile is acted on after it, with :attr:`done` already true."""
-        with _signals_held():
+        with held():
             if self.folder.exists():
                 os.replace(self.folder, self.aside)
             os.replace(self.staging, self.folder)
@@ -130,19 +131,6 @@ class RunFolder:
                 os.replace(self.aside, self.folder)
 
 
-@contextlib.contextmanager
-def _signals_held() -> Iterator[None]:
-    """Ctrl-C and SIGTERM held back while the block runs: one that comes meanwhile is recorded, and raised again
-    once the block is over, for the handler it would have met to act on. (Masking the signals would not do: the
-    system delivers a process's signal to any thread that has not masked it, and Python then runs the handler in
-    the main thread at once.)"""
-    received: list[int] = []
-    with handling(lambda signum, frame: received.append(signum)):
-        yield
-    if received:
-        signal.raise_signal(received[0])
-
-
 def _probe(path: Path) -> None:
     """Write and remove a file at ``path``, making and removing the folders above it that are missing: a path
     too long for the system (or a folder not writable) is found before any work, not when the results are written."""
@@ -158,9 +146,9 @@ def _probe(path: Path) -> None:
                 folder.rmdir()
 
 
-def _check_replaceable(folder: Path, holds: frozenset[str]) -> None:
-    """A run replaces its folder whole, so the folder must hold nothing but what a run writes (``holds``, patterns):
-    nothing of the user's, hidden files included."""
+def _check_replaceable(folder: Path, holds: frozenset[str], inner: frozenset[str] = frozenset()) -> None:
+    """A run replaces its folder whole, so the folder must hold nothing but what a run writes (``holds``, patterns;
+    in its own folders, ``inner``): nothing of the user's, hidden files included."""
     if not os.path.lexists(folder):
         return
     if folder.is_symlink():
@@ -168,7 +156,9 @@ def _check_replaceable(folder: Path, holds: frozenset[str]) -> None:
     elif not folder.is_dir():
         what = "is not a folder"
     else:
-        others = sorted(p.name for p in folder.iterdir() if not any(fnmatch.fnmatch(p.name, h) for h in holds))
+        others = _others(folder, holds)
+        others += [f"{sub.name}/{name}" for sub in sorted(folder.iterdir()) if inner and sub.is_dir()
+                   and not sub.is_symlink() for name in _others(sub, inner)]
         if not others:
             return
         what = f"holds files that are not a run's ({', '.join(others[:5])})"
@@ -176,15 +166,21 @@ def _check_replaceable(folder: Path, holds: frozenset[str]) -> None:
                    f"another folder (--out DIR). Nothing was done.")
 
 
+def _others(folder: Path, holds: frozenset[str]) -> list[str]:
+    """The names in ``folder`` that match none of the patterns ``holds``."""
+    return sorted(p.name for p in folder.iterdir() if not any(fnmatch.fnmatch(p.name, h) for h in holds))
+
+
 def replace_files(source: Path, folder: Path, names: Iterable[str], stale: Iterable[str] = ()) -> None:
     """Move the files ``names`` from ``source`` into ``folder``, and remove the ``stale`` ones there that the new
-    set lacks. Each move is a rename within one file system, which a full disk cannot stop, so a set of files
-    written whole in ``source`` arrives whole."""
+    set lacks. Each move is a rename within one file system, which a full disk cannot stop, and Ctrl-C or
+    SIGTERM waits for them all, so a set of files written whole in ``source`` arrives whole."""
     names = list(names)
-    for name in names:
-        os.replace(source / name, folder / name)
-    for name in set(stale) - set(names):
-        (folder / name).unlink(missing_ok=True)
+    with held():  # a signal waits for the moves: never half the new files beside half the old ones
+        for name in names:
+            os.replace(source / name, folder / name)
+        for name in set(stale) - set(names):
+            (folder / name).unlink(missing_ok=True)
 
 
 def _whoami() -> dict:
