@@ -95,7 +95,7 @@ def test_each_chapter_notebook_has_its_own_try_it_cells_and_no_others(name):
     assert calls[framework] in written or framework == "torch" and "F.softplus" in written
     assert not any(call in written for other, call in calls.items() if other != framework)
     assert sum("tryit.check(w2v" in cell.source for cell in code) == 2
-    assert sum("tryit.using(w2v" in cell.source for cell in code) == 1
+    assert sum("tryit.train_with(w2v" in cell.source for cell in code) == 1
 
 
 def test_a_cell_tagged_for_one_framework_goes_into_that_notebook_alone(tmp_path, monkeypatch):

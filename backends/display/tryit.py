@@ -3,10 +3,12 @@ backend's on the same batch, and trained through the same loop.
 
 The backend module is passed in (``w2v`` in the notebooks), so nothing here imports a framework:
 
-    check(w2v, "skip_gram", my_skip_gram, data)        # do they agree on one batch? where not?
-    with using(w2v, skip_gram=my_skip_gram):           # train with the reader's function in the backend's place
-        mine = w2v.train(data, max_steps=200)
-    compare_runs(mine, history)                        # do the two runs' losses agree step by step?
+    check(w2v, "skip_gram", my_skip_gram, data)      # do they agree on one batch? where not, and why?
+    train_with(w2v, data, history, skip_gram=my_skip_gram)  # train with it, once it agreed: do the runs agree?
+
+A reader's mistake is an answer, never a traceback: an exception of theirs is reported in one sentence naming
+their function and what it was given, and ``using`` (the mechanism ``train_with`` trains through) gives the
+backend its own functions back however the block ends.
 """
 
 from __future__ import annotations
@@ -22,13 +24,15 @@ from backends.cli.compare import PARITY_TOLERANCE
 from backends.cli.report import relative_differences
 from backends.common.errors import W2VError
 from backends.common.seeds import STREAM_CHECK, rng_for
+from backends.common.settings import Settings
+from backends.display.diagnose import Inputs, explain_shape, explain_values
 from backends.pipeline.dataset import Dataset
 from backends.training.weights import initial_weights
 
 REPLACEABLE = ("skip_gram", "masked_bce")  # the functions a reader may write in a backend's place
-RTOL, ATOL = 1e-5, 1e-6  # float32 sums in another order differ by far less; a real mistake by far more
-CHECK_BATCH = 64  # centers in the batch both functions see
+CHECK_BATCH, PADDING = 64, 8  # rows in the batch both functions see, of which padding rows (mask all 0)
 SCORE_SCALE = 3.0  # masked_bce sees scores spread like a trained model's, where a wrong label or sign shows
+_passed: dict[tuple[str, str], Callable] = {}  # (backend, function name): the reader's function that last agreed
 
 
 @dataclass(frozen=True)
@@ -48,46 +52,77 @@ class Agreement:
         return self.message
 
 
-def _inputs(backend: ModuleType, name: str, data: Dataset) -> tuple:
-    """The arguments both versions of ``name`` get: a batch of ``data`` as the backend's tensors, the tables
-    training starts from, and (for the loss) seeded scores with that batch's labels and mask."""
-    batch = next(data.batches(batch_size=CHECK_BATCH))
-    arrays = {key: backend.tensor(value) for key, value in batch.arrays().items()}
-    if name == "skip_gram":
-        center, context = initial_weights(len(data.vocab), data.settings.embed_size, data.settings.seed)
-        return (arrays["centers"], arrays["contexts_negatives"], backend.embedding(center), backend.embedding(context))
+def _check_inputs(data: Dataset) -> Inputs:
+    """The check's inputs in NumPy: a batch of ``CHECK_BATCH`` rows, the last ``PADDING`` of them padding (as
+    the last batch of every epoch has), the tables training starts from, and seeded scores for the loss."""
+    draw, real = data.draw(0), min(CHECK_BATCH - PADDING, data.num_centers)
+    rows = np.concatenate([np.arange(real), np.full(CHECK_BATCH - real, -1)])
+    batch = data.model.batch(draw, rows, real)
+    center, context = initial_weights(len(data.vocab), data.settings.embed_size, data.settings.seed)
     scores = rng_for(data.settings.seed, STREAM_CHECK).normal(0.0, SCORE_SCALE, batch.label.shape)
-    return backend.tensor(scores.astype(np.float32)), arrays["label"], arrays["mask"]
+    return Inputs(batch.centers, batch.contexts_negatives, batch.label, batch.mask, center, context,
+                  scores.astype(np.float32))
 
 
-def _compare(yours: np.ndarray, expected: np.ndarray) -> str | None:
-    """None where ``yours`` matches ``expected``; else a sentence on the first thing that differs."""
-    if yours.shape != expected.shape:
-        return f"it returns shape {yours.shape}, the backend's returns {expected.shape}."
-    close = np.isclose(yours, expected, rtol=RTOL, atol=ATOL)
-    if close.all():
-        return None
-    where = np.unravel_index(np.argmax(np.abs(yours - expected) * ~close), yours.shape)
-    return (f"{int((~close).sum()):,} of {close.size:,} values differ (by more than {RTOL:g} relative); the largest "
-            f"difference is at index {tuple(int(i) for i in where)}: yours {yours[where]:.6g}, the backend's "
-            f"{expected[where]:.6g}.")
+def _arguments(backend: ModuleType, name: str, inputs: Inputs) -> tuple:
+    """The inputs as the backend's tensors and tables, in the order ``name`` takes them."""
+    if name == "skip_gram":
+        return (backend.tensor(inputs.centers), backend.tensor(inputs.contexts_negatives),
+                backend.embedding(inputs.center_table), backend.embedding(inputs.context_table))
+    return backend.tensor(inputs.scores), backend.tensor(inputs.label), backend.tensor(inputs.mask)
+
+
+def _given(name: str, inputs: Inputs) -> str:
+    """What a function ``name`` is given, in words, for a message about what it did with it."""
+    if name == "skip_gram":
+        rows, words = inputs.center_table.shape
+        return (f"centers {inputs.centers.shape}, contexts_negatives {inputs.contexts_negatives.shape} and the "
+                f"two embedding tables ({rows:,} words x {words})")
+    return f"scores, label and mask, each {inputs.scores.shape}"
+
+
+def _as_array(backend: ModuleType, result: Any) -> np.ndarray | str:
+    """``result`` as a NumPy array, or a sentence on why it is not one."""
+    if result is None:
+        return "it returns None: the function needs a `return` of the scores"
+    try:
+        return np.asarray(result if isinstance(result, np.ndarray) else backend.to_numpy(result), dtype=np.float64)
+    except Exception:  # noqa: BLE001 - whatever it returned, say what it is
+        return f"it returns a {type(result).__name__}, not one array of {backend.NAME}"
+
+
+def _said(error: Exception) -> str:
+    """An exception as a message shows it: its type and the first line of its text, never a traceback."""
+    said = (str(error).strip().splitlines() or [""])[0]
+    return f"{type(error).__name__}: {said if len(said) <= 240 else said[:237] + '...'}"
 
 
 def check(backend: ModuleType, name: str, yours: Callable, data: Dataset) -> Agreement:
-    """Run ``yours`` and the backend's ``name`` on the same batch of ``data`` and say whether they agree."""
+    """Run ``yours`` and the backend's ``name`` on the same batch of ``data`` and say whether they agree, and
+    where they do not, why (:mod:`backends.display.diagnose`). An exception of ``yours`` is part of the answer."""
     if name not in REPLACEABLE:
         raise W2VError(f"{name!r} is not one of the functions to try: choose {' or '.join(REPLACEABLE)}.")
-    inputs = _inputs(backend, name, data)
-    expected = backend.to_numpy(getattr(backend, name)(*inputs))
-    result = yours(*inputs)
-    mine = np.asarray(backend.to_numpy(result) if not isinstance(result, np.ndarray) else result)
+    inputs = _check_inputs(data)
+    expected = np.asarray(backend.to_numpy(getattr(backend, name)(*_arguments(backend, name, inputs))), np.float64)
     label = getattr(yours, "__name__", "your function")
-    difference = _compare(mine, expected)
-    if difference is None:
-        largest = float(np.max(np.abs(mine - expected))) if mine.size else 0.0
-        return Agreement(name, True, f"{label} agrees with {backend.NAME}'s {name} on a batch of {CHECK_BATCH} "
-                                     f"centers: {mine.size:,} values, the largest difference {largest:.1e}.")
-    return Agreement(name, False, f"{label} does not agree with {backend.NAME}'s {name}: {difference}")
+    _passed.pop((backend.NAME, name), None)
+    try:
+        mine = _as_array(backend, yours(*_arguments(backend, name, inputs)))
+    except Exception as error:  # noqa: BLE001 - the reader's code: any exception is what the check reports
+        return Agreement(name, False, f"{label} raised {_said(error)} (it was given {_given(name, inputs)}).")
+    if isinstance(mine, str):
+        difference = mine + "."
+    elif mine.shape != expected.shape:
+        difference = explain_shape(name, mine.shape, expected.shape, inputs)
+    else:
+        difference = explain_values(name, mine, expected, inputs)
+    if difference is not None:
+        return Agreement(name, False, f"{label} does not agree with {backend.NAME}'s {name}: {difference}")
+    _passed[(backend.NAME, name)] = yours
+    largest = float(np.max(np.abs(mine - expected))) if mine.size else 0.0
+    return Agreement(name, True, f"{label} agrees with {backend.NAME}'s {name} on a batch of {CHECK_BATCH} rows "
+                                 f"({CHECK_BATCH - PADDING} centers and {PADDING} padding rows, as the last batch "
+                                 f"of an epoch has): {mine.size:,} values, the largest difference {largest:.1e}.")
 
 
 @contextlib.contextmanager
@@ -105,6 +140,36 @@ def using(backend: ModuleType, **functions: Callable) -> Iterator[ModuleType]:
     finally:
         for name, function in own.items():
             setattr(backend, name, function)
+
+
+def train_with(backend: ModuleType, data: Dataset, reference: Any, steps: int = 200,
+               **functions: Callable) -> Agreement:
+    """Train the first ``steps`` steps of ``reference`` (a history of the backend's own run) again, with the
+    reader's ``functions`` (``skip_gram=...``, ``masked_bce=...``) in place of the backend's, and compare the two
+    runs step by step. Only functions whose check agreed are trained with (a function that gives other values
+    would only show where the runs part); an exception while training is reported, never a traceback."""
+    unknown = sorted(set(functions) - set(REPLACEABLE))
+    if unknown:
+        raise W2VError(f"{', '.join(unknown)} cannot be replaced; replace {' or '.join(REPLACEABLE)}.")
+    unchecked = [getattr(function, "__name__", name) for name, function in functions.items()
+                 if _passed.get((backend.NAME, name)) is not function]
+    if unchecked:
+        return Agreement("training", False, f"not trained: {' and '.join(unchecked)} "
+                         f"{'has' if len(unchecked) == 1 else 'have'} not passed the check (run its check cell "
+                         f"after every change, until it says that it agrees); training with a function that "
+                         f"gives other values than the backend's would only show where the two runs part.")
+    settings = Settings.from_dict(reference.settings).replace(max_steps=min(steps, reference.steps))
+    try:
+        with using(backend, **functions):
+            yours = backend.train(data, settings, progress=False)
+    except W2VError:
+        raise
+    except Exception as error:  # noqa: BLE001 - the reader's code: any exception is the answer
+        names = " and ".join(getattr(function, "__name__", name) for name, function in functions.items())
+        return Agreement("training", False, f"training with {names} stopped with {_said(error)}. A function that "
+                         f"agrees on one batch can still fail inside training, where the framework traces it or "
+                         f"takes its gradient: use the framework's own operations.")
+    return compare_runs(yours, reference)
 
 
 def compare_runs(yours: Any, reference: Any) -> Agreement:
