@@ -19,7 +19,7 @@ from backends import load_backend
 from backends.cli import bench, compare, output, report
 from backends.common import settings as settings_
 from backends.common.errors import W2VError, WriteError
-from backends.common.files import os_error_message, to_json, writable_folder, write_json
+from backends.common.files import existing_folder, os_error_message, to_json, writable_folder, write_json
 from backends.common.frameworks import FRAMEWORKS, framework
 from backends.common.runs import CHECKPOINT, RunFolder
 from backends.common.settings import DATA, TRAINING
@@ -302,6 +302,9 @@ def cmd_parity(args: argparse.Namespace) -> int:
 
 
 def cmd_diff(args: argparse.Namespace) -> None:
+    for folder in (args.first, args.second):
+        existing_folder(folder, "the results folder", "Give diff two folders that runs were trained into "
+                                                      "(python -m backends train --out FOLDER).")
     result = compare.diff(args.first, args.second)
     if args.json:
         print(to_json(result))

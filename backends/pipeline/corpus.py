@@ -19,6 +19,7 @@ from __future__ import annotations
 import codecs
 import hashlib
 import io
+import os
 import re
 import shlex
 import zipfile
@@ -45,8 +46,10 @@ _SHOWN_MEMBERS = 5  # how many of a zip's members a message lists
 
 
 def _is_shipped(path: str | Path | None) -> bool:
-    """Whether ``path`` means the shipped data/ptb.zip (None does)."""
-    return path is None or Path(path).resolve() == PTB_ZIP
+    """Whether ``path`` means the shipped data/ptb.zip (None does). ``os.path.realpath`` stops at a loop of
+    symbolic links, where ``Path.resolve`` raises; such a path is not the shipped file, and is named as a loop
+    when it is read."""
+    return path is None or Path(os.path.realpath(path)) == PTB_ZIP
 
 
 def _restore_hint(path: str | Path | None) -> str:

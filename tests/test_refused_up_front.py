@@ -1,0 +1,60 @@
+"""The second fault-finding round: inputs and settings that ended in a traceback, a hang or a wrong message.
+
+A loop of symbolic links, a baseline scored on no WordSim-353 pair, gensim asked for a million threads or a
+billion-long vector, a benchmark's corpus too large to build, a zip that unpacks to gigabytes, a process under
+``ulimit -v``, hand-edited histories and embeddings headers: each is one paragraph (exit code 2) before the
+work, or the command's ordinary output.
+"""
+
+import random
+
+import pytest
+from helpers import user_error
+
+
+def one_paragraph(err: str) -> str:
+    """The error a command printed, checked to be one paragraph from the project, not a traceback."""
+    assert err.startswith("error: ") and "Traceback" not in err and err.count("\n") == 1, err
+    return err
+
+
+def words_file(path, lines: int = 400, vocab: int = 60, seed: int = 0):
+    """``lines`` lines of 12 random words from ``vocab``: a corpus with no WordSim-353 word in it."""
+    rng = random.Random(seed)
+    words = [f"w{i}" for i in range(vocab)]
+    path.write_text("".join(" ".join(rng.choice(words) for _ in range(12)) + "\n" for _ in range(lines)))
+    return path
+
+
+@pytest.fixture
+def loop(tmp_path):
+    """Two symbolic links that point at each other."""
+    (tmp_path / "loop1").symlink_to(tmp_path / "loop2")
+    (tmp_path / "loop2").symlink_to(tmp_path / "loop1")
+    return tmp_path / "loop1"
+
+
+LOOP = "is a loop of symbolic links (following them leads back round to a link, never to a file)"
+
+
+@pytest.mark.parametrize("command", [["train", "--framework", "numpy", "--out"], ["stats", "--seed"],
+                                     ["baseline", "gensim", "--out"]])
+def test_a_loop_of_links_as_data_is_named_as_such(capsys, tmp_path, loop, command):
+    value = "0" if command[-1] == "--seed" else tmp_path / "out"
+    err = one_paragraph(user_error(capsys, *command, value, "--data", loop))
+    assert f"the data file {loop} {LOOP}; point the link at the real file" in err
+
+
+@pytest.mark.parametrize("command", [["similar"], ["evaluate"]])
+def test_a_loop_of_links_as_embeddings_is_named_as_such_not_as_missing(capsys, loop, command):
+    argv = [*command, loop] + (["chip"] if command == ["similar"] else [])
+    err = one_paragraph(user_error(capsys, *argv))
+    assert f"the embeddings file {loop} {LOOP}" in err and "does not exist" not in err
+
+
+def test_diff_names_a_folder_that_is_missing_or_a_file(capsys, tmp_path):
+    a_file = words_file(tmp_path / "a.txt", lines=2)
+    err = one_paragraph(user_error(capsys, "diff", tmp_path / "missing", tmp_path))
+    assert f"the results folder {tmp_path / 'missing'} does not exist. Give diff two folders" in err
+    err = one_paragraph(user_error(capsys, "diff", tmp_path, a_file))
+    assert f"the results folder {a_file} is a file, not a folder." in err
