@@ -11,6 +11,9 @@ import random
 import pytest
 from helpers import user_error
 
+from backends.cli.main import main
+from backends.training.baseline import MAX_WORKERS
+
 
 def one_paragraph(err: str) -> str:
     """The error a command printed, checked to be one paragraph from the project, not a traceback."""
@@ -58,3 +61,28 @@ def test_diff_names_a_folder_that_is_missing_or_a_file(capsys, tmp_path):
     assert f"the results folder {tmp_path / 'missing'} does not exist. Give diff two folders" in err
     err = one_paragraph(user_error(capsys, "diff", tmp_path, a_file))
     assert f"the results folder {a_file} is a file, not a folder." in err
+
+
+def test_a_baseline_scored_on_no_wordsim_pair_shows_a_dash(capsys, tmp_path):
+    pytest.importorskip("gensim")
+    corpus = words_file(tmp_path / "words.txt")
+    assert main(["baseline", "gensim", "--data", str(corpus), "--min-count", "1", "--out", str(tmp_path)]) == 0
+    said = capsys.readouterr().out
+    assert ", WordSim-353 Spearman –; wrote" in said and (tmp_path / "gensim" / "embeddings.txt").is_file()
+
+
+@pytest.mark.parametrize("workers", ["0", "1000000"])
+def test_gensims_workers_are_refused_out_of_range_before_any_work(capsys, tmp_path, workers):
+    err = one_paragraph(user_error(capsys, "baseline", "gensim", "--workers", workers, "--out", tmp_path / "out"))
+    assert f"--workers {workers} is out of range: give 1 to {MAX_WORKERS} (four times this machine's" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_baseline_that_would_not_fit_in_memory_is_refused_with_the_estimate(capsys, tmp_path):
+    pytest.importorskip("gensim")
+    corpus = words_file(tmp_path / "words.txt")
+    err = one_paragraph(user_error(capsys, "baseline", "gensim", "--data", corpus, "--min-count", "1",
+                                   "--embed-size", "1000000000", "--out", tmp_path / "out"))
+    assert ("gensim's training with embedding size 1000000000 and 2 workers would need about 681.7 GiB of memory, "
+            "more than the") in err and "lower the embedding size (--embed-size) or the number of workers" in err
+    assert not (tmp_path / "out" / "gensim").exists()

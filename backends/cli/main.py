@@ -25,7 +25,7 @@ from backends.common.runs import CHECKPOINT, RunFolder
 from backends.common.settings import DATA, TRAINING
 from backends.common.signals import handling
 from backends.pipeline.dataset import load_data
-from backends.training.baseline import train_gensim
+from backends.training.baseline import check_workers, train_gensim
 from backends.training.history import History, TrainingDiverged
 from backends.training.hooks import interrupts
 from backends.vectors import embeddings, evaluation
@@ -247,6 +247,7 @@ def _save_run(run: RunFolder, history: History, keep_checkpoint: bool = False) -
 
 def cmd_baseline(args: argparse.Namespace) -> None:
     settings = settings_.from_args(args)
+    check_workers(args.workers)
     with RunFolder(writable_folder(args.out) / "gensim") as run:
         run.stage()
         evaluation.load_wordsim()
@@ -261,7 +262,7 @@ def cmd_baseline(args: argparse.Namespace) -> None:
     else:
         print(f"gensim ({args.workers} worker{'s' if args.workers > 1 else ''}): {settings.epochs} epochs in "
               f"{history.seconds:.1f} s, {history.centers_per_sec:,.0f} centers/s, WordSim-353 Spearman "
-              f"{wordsim['spearman']:.3f}; wrote {folder}/")
+              f"{report.shown(wordsim['spearman'], '.3f')}; wrote {folder}/")
 
 
 def cmd_similar(args: argparse.Namespace) -> None:
