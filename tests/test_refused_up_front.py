@@ -7,11 +7,14 @@ work, or the command's ordinary output.
 """
 
 import random
+import zipfile
 
 import pytest
 from helpers import user_error
 
+from backends.cli import bench
 from backends.cli.main import main
+from backends.common import resources
 from backends.training.baseline import MAX_WORKERS
 
 
@@ -86,3 +89,38 @@ def test_a_baseline_that_would_not_fit_in_memory_is_refused_with_the_estimate(ca
     assert ("gensim's training with embedding size 1000000000 and 2 workers would need about 681.7 GiB of memory, "
             "more than the") in err and "lower the embedding size (--embed-size) or the number of workers" in err
     assert not (tmp_path / "out" / "gensim").exists()
+
+
+def test_a_benchmark_corpus_too_large_is_refused_before_anything_is_timed(capsys, tmp_path, monkeypatch):
+    monkeypatch.setattr(bench, "run_task", lambda *args: pytest.fail("a task ran before the check"))
+    err = one_paragraph(user_error(capsys, "bench", "--frameworks", "numpy", "--steps", "10", "--corpus-tokens",
+                                   "99999999999999", "--out", tmp_path))
+    assert ("timing the pipeline on a synthetic Zipf corpus of 99,999,999,999,999 tokens would need about "
+            "14,551.9 TiB of memory, more than the") in err and "lower --corpus-tokens" in err
+    assert not (tmp_path / "bench.json").exists()
+
+
+@pytest.fixture
+def one_gib(monkeypatch):
+    """A machine with 1 GiB of memory available."""
+    monkeypatch.setattr(resources, "available_bytes", lambda: 1 << 30)
+
+
+def test_a_zip_that_unpacks_to_more_than_fits_is_refused_before_it_is_read(capsys, tmp_path, one_gib, monkeypatch):
+    bomb = tmp_path / "big.zip"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("a.txt", "w " * 15_000_000)  # 30 MB of text in a zip of 30 KB
+    monkeypatch.setattr(zipfile.ZipFile, "read", lambda *args: pytest.fail("the member was read before the check"))
+    err = one_paragraph(user_error(capsys, "stats", "--data", bomb, "--min-count", "1"))
+    assert (f"reading a.txt in the data file {bomb} (28.6 MiB of text, about 15,000,000 words) and drawing its "
+            f"examples would need about 5.5 GiB of memory, more than the 1.0 GiB available here; give a smaller "
+            f"corpus") in err
+
+
+def test_a_text_file_larger_than_fits_is_refused_before_it_is_read(capsys, tmp_path, one_gib, monkeypatch):
+    text = words_file(tmp_path / "words.txt", lines=200_000)  # 9.2 MB, 2.4 million words
+    monkeypatch.setattr(type(text), "read_bytes", lambda self: pytest.fail("the text was read before the check"))
+    err = one_paragraph(user_error(capsys, "stats", "--data", text, "--min-count", "1", "--max-window", "20"))
+    assert (f"reading the data file {text} (8.8 MiB of text, about 2,400,048 words) and drawing its "
+            f"examples would need about 2.8 GiB of memory") in err
+    assert "lower the max window (--max-window) or the number of noise words (--num-noise)" in err
