@@ -6,14 +6,18 @@ billion-long vector, a benchmark's corpus too large to build, a zip that unpacks
 work, or the command's ordinary output.
 """
 
+import os
 import random
+import resource
+import subprocess
+import sys
 import zipfile
 
 import pytest
-from helpers import user_error
+from helpers import ROOT, user_error
 
 from backends.cli import bench
-from backends.cli.main import main
+from backends.cli.main import OUT_OF_MEMORY, main
 from backends.common import resources
 from backends.training.baseline import MAX_WORKERS
 
@@ -124,3 +128,34 @@ def test_a_text_file_larger_than_fits_is_refused_before_it_is_read(capsys, tmp_p
     assert (f"reading the data file {text} (8.8 MiB of text, about 2,400,048 words) and drawing its "
             f"examples would need about 2.8 GiB of memory") in err
     assert "lower the max window (--max-window) or the number of noise words (--num-noise)" in err
+
+
+def limited(code: str, limit: int = 3 << 30) -> subprocess.CompletedProcess:
+    """``code`` run by Python in a process whose address space is limited to ``limit`` bytes (`ulimit -v`)."""
+    def set_limit():
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300,
+                          preexec_fn=set_limit, env={**os.environ, "OPENBLAS_NUM_THREADS": "1"})
+
+
+TRAIN = "['train', '--framework', 'numpy', '--data', {data!r}, '--min-count', '1', '--max-steps', '2', " \
+        "'--embed-size', {size!r}, '--out', {out!r}]"
+
+
+def test_the_memory_estimate_respects_the_process_address_space_limit(tmp_path):
+    argv = TRAIN.format(data=str(words_file(tmp_path / "words.txt")), size="40000", out=str(tmp_path / "out"))
+    done = limited(f"import sys; from backends.cli.main import OUT_OF_MEMORY, main; sys.exit(main({argv}))")
+    assert done.returncode == 2, done.stderr
+    err = one_paragraph(done.stderr)
+    assert "training with embedding size 40000 and batch size 512 would need about 13.9 GiB of memory" in err
+    assert "GiB available here; lower the embedding size" in err and not (tmp_path / "out" / "numpy").exists()
+
+
+def test_running_out_of_memory_regardless_is_one_paragraph(tmp_path):
+    argv = TRAIN.format(data=str(words_file(tmp_path / "words.txt")), size="10000000", out=str(tmp_path / "out"))
+    done = limited("import sys; from backends.common import resources; resources.available_bytes = lambda: None; "
+                   f"from backends.cli.main import OUT_OF_MEMORY, main; sys.exit(main({argv}))")  # as if no estimate foresaw it
+    assert done.returncode == 2, done.stderr
+    assert one_paragraph(done.stderr) == f"error: {OUT_OF_MEMORY}\n"
+    assert "the embedding size (--embed-size), the batch size (--batch-size)" in OUT_OF_MEMORY

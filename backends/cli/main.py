@@ -31,6 +31,11 @@ from backends.training.hooks import interrupts
 from backends.vectors import embeddings, evaluation
 
 RESULTS = Path("results")
+OUT_OF_MEMORY = ("the command ran out of memory: an allocation failed, as the machine (or a limit set on this process, "
+                 "such as `ulimit -v`) has less free memory than it needs. Lower what takes it: the embedding size "
+                 "(--embed-size), the batch size (--batch-size), the max window (--max-window) or the number of "
+                 "noise words (--num-noise), or give a smaller corpus (--data); or close other programs. Results "
+                 "written before are unchanged.")
 
 
 def _add_frameworks_option(parser: argparse.ArgumentParser) -> None:
@@ -372,6 +377,9 @@ def _run(argv: list[str] | None) -> int:
         return 2
     except OSError as error:  # a full disk, a read-only folder, a name too long: the user's to fix
         print(f"error: {os_error_message(error)}", file=sys.stderr)
+        return 2
+    except MemoryError:  # an allocation the estimates did not foresee: other programs took the memory meanwhile
+        print(f"error: {OUT_OF_MEMORY}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:  # outside training, which handles its own (loading the data, say)
         print("error: interrupted (Ctrl-C or SIGTERM) before the command finished; results written before are "
