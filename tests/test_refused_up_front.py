@@ -6,9 +6,11 @@ billion-long vector, a benchmark's corpus too large to build, a zip that unpacks
 work, or the command's ordinary output.
 """
 
+import json
 import os
 import random
 import resource
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -159,3 +161,33 @@ def test_running_out_of_memory_regardless_is_one_paragraph(tmp_path):
     assert done.returncode == 2, done.stderr
     assert one_paragraph(done.stderr) == f"error: {OUT_OF_MEMORY}\n"
     assert "the embedding size (--embed-size), the batch size (--batch-size)" in OUT_OF_MEMORY
+
+
+@pytest.fixture(scope="module")
+def numpy_run(tmp_path_factory):
+    """A two-step NumPy run on a small corpus: its results folder."""
+    out = tmp_path_factory.mktemp("results")
+    corpus = words_file(out / "words.txt")
+    assert main(["train", "--framework", "numpy", "--data", str(corpus), "--min-count", "1", "--max-steps", "2",
+                 "--no-progress", "--out", str(out)]) == 0
+    return out
+
+
+@pytest.mark.parametrize("name, value, why", [
+    ("epochs", "x", 'a whole number is expected, not "x"'),
+    ("epochs", None, "a whole number is expected, not null"),
+    ("lr", "fast", 'a number is expected, not "fast"'),
+    ("seed", [1], "a whole number is expected, not [1]"),
+    ("subsample_t", -1, "subsampling threshold -1 is out of range: it must be above 0"),
+])
+def test_a_hand_edited_setting_in_a_history_names_the_file_and_the_field(capsys, tmp_path, numpy_run, name, value,
+                                                                          why):
+    out = tmp_path / "results"
+    shutil.copytree(numpy_run / "numpy", out / "numpy")
+    history = out / "numpy" / "history.json"
+    record = json.loads(history.read_text())
+    record["settings"][name] = value
+    history.write_text(json.dumps(record))
+    err = one_paragraph(user_error(capsys, "report", "--out", out))
+    assert err == (f"error: {history} is damaged: its setting {name} is {json.dumps(value)}, which no run records "
+                   f"({why}); train that framework again.\n")
