@@ -191,3 +191,20 @@ def test_a_hand_edited_setting_in_a_history_names_the_file_and_the_field(capsys,
     err = one_paragraph(user_error(capsys, "report", "--out", out))
     assert err == (f"error: {history} is damaged: its setting {name} is {json.dumps(value)}, which no run records "
                    f"({why}); train that framework again.\n")
+
+
+@pytest.mark.parametrize("command", [["similar", "FILE", "w1"], ["evaluate", "FILE"]])
+def test_an_embeddings_header_of_thousands_of_digits_is_named(capsys, tmp_path, command):
+    vectors = tmp_path / "e.txt"
+    vectors.write_text("1" * 5001 + " 2\nw1 0.1 0.2\n")
+    err = one_paragraph(user_error(capsys, *[vectors if part == "FILE" else part for part in command]))
+    assert (f"{vectors} line 1 is not a plausible 'COUNT SIZE' header: it holds a number of 5,001 digits "
+            f"(111111111111...), more words or numbers than any file holds. Correct") in err
+
+
+def test_similar_in_a_vocabulary_of_one_word_says_there_is_no_other(capsys, tmp_path):
+    vectors = tmp_path / "e.txt"
+    vectors.write_text("1 2\nw1 0.1 0.2\n")
+    err = one_paragraph(user_error(capsys, "similar", vectors, "w1"))
+    assert err == (f"error: {vectors} holds the vector of 'w1' only: there is no other word to be similar to it. "
+                   f"Give the vectors of a larger vocabulary (train on more text, or with a lower --min-count).\n")

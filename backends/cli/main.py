@@ -272,7 +272,12 @@ def cmd_baseline(args: argparse.Namespace) -> None:
 
 def cmd_similar(args: argparse.Namespace) -> None:
     words, matrix = embeddings.load_word2vec(args.embeddings)
-    for word, cosine in embeddings.similar(matrix, words, args.word, args.k):
+    neighbours = embeddings.similar(matrix, words, args.word, args.k)
+    if not neighbours:  # the word is the vocabulary's only one
+        raise W2VError(f"{args.embeddings} holds the vector of {args.word!r} only: there is no other word to be "
+                       f"similar to it. Give the vectors of a larger vocabulary (train on more text, or with a lower "
+                       f"--min-count).")
+    for word, cosine in neighbours:
         print(f"{word}\t{cosine:.3f}")
 
 
