@@ -13,6 +13,7 @@ import resource
 import shutil
 import subprocess
 import sys
+import warnings
 import zipfile
 
 import pytest
@@ -208,3 +209,12 @@ def test_similar_in_a_vocabulary_of_one_word_says_there_is_no_other(capsys, tmp_
     err = one_paragraph(user_error(capsys, "similar", vectors, "w1"))
     assert err == (f"error: {vectors} holds the vector of 'w1' only: there is no other word to be similar to it. "
                    f"Give the vectors of a larger vocabulary (train on more text, or with a lower --min-count).\n")
+
+
+def test_a_huge_subsampling_threshold_keeps_every_word_without_a_warning(capsys, tmp_path):
+    corpus = words_file(tmp_path / "words.txt")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy's overflow warning would end the command with a traceback
+        assert main(["stats", "--data", str(corpus), "--min-count", "1", "--subsample-t", "1e308", "--json"]) == 0
+    stats = json.loads(capsys.readouterr().out)
+    assert stats["tokens"] == stats["subsampled_tokens"] == 4800
