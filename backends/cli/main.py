@@ -383,7 +383,7 @@ def _run(argv: list[str] | None) -> int:
     except OSError as error:  # a full disk, a read-only folder, a name too long: the user's to fix
         print(f"error: {os_error_message(error)}", file=sys.stderr)
         return 2
-    except MemoryError:  # an allocation the estimates did not foresee: other programs took the memory meanwhile
+    except MemoryError:  # an allocation no estimate foresaw (other programs took the memory meanwhile, say)
         print(f"error: {OUT_OF_MEMORY}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:  # outside training, which handles its own (loading the data, say)

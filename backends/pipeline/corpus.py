@@ -226,9 +226,8 @@ def _refuse_binary(raw: bytes, source: _Source) -> None:
 
 
 # Reading and indexing a text holds about 8.5 bytes per byte of it (the bytes, the decoded text, its lines) and
-# 81 per word (the list of words, their ids), measured with ru_maxrss: the PTB's training text (5.7 bytes a
-# word) takes 22.6 bytes a byte, 'w w w ...' (2 bytes a word) 49. The words a byte are counted in the first
-# megabyte, so that neither kind of text is refused for the other's cost (see docs/performance.md).
+# 81 per word (the list of words, their ids); measured on the PTB and on one-letter words (docs/performance.md).
+# The words are counted in the first megabyte, as short words cost more than their bytes say.
 BYTES_PER_TEXT_BYTE, BYTES_PER_WORD = 9, 82
 SAMPLE_BYTES = 1 << 20
 
@@ -336,7 +335,8 @@ def corpus_from_text(text: str, min_count: int = DEFAULTS.min_count, source: str
     return Corpus(Vocab(words, vocab_counts, index), to_vocab[tokens.ids], tokens.line_lengths, min_count)
 
 
-def load_corpus(path: str | Path | None = None, min_count: int = DEFAULTS.min_count, draw_per_word: int = 0) -> Corpus:
+def load_corpus(path: str | Path | None = None, min_count: int = DEFAULTS.min_count,
+                draw_per_word: int = 0) -> Corpus:
     """The corpus ``--data`` names, indexed: the shipped PTB's training split by default (see the module).
     ``draw_per_word`` is what the examples drawn from it will take, a word, to count before reading it."""
     source = "the shipped PTB" if _is_shipped(path) else f"the data file {path}"
