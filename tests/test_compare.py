@@ -145,6 +145,7 @@ def test_diff_of_two_result_folders(comparison, tmp_path, capsys):
     numpy_version = json.loads((out / "numpy" / "history.json").read_text())["versions"]["numpy"]
     assert "numpy: 25 steps, largest relative difference 1.0e-03" in printed and f"numpy {numpy_version} / 9.9.9" in printed
     assert "trained with different settings" not in printed
+    (tmp_path / "empty").mkdir()
     assert "no framework was trained into both" in user_error(capsys, "diff", tmp_path / "empty", out)
 
 

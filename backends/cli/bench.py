@@ -36,6 +36,7 @@ from backends.cli.compare import check_frameworks, train_isolated
 from backends.cli.report import NOT_INSTALLED
 from backends.common.errors import W2VError
 from backends.common.frameworks import REGISTRY
+from backends.common.resources import check_memory
 from backends.common.settings import DEFAULTS, Settings
 from backends.pipeline.corpus import PTB_ZIP, corpus_from_text
 from backends.pipeline.dataset import load_data, make_dataset
@@ -160,6 +161,10 @@ def synthetic_corpus(tokens: int, vocab_size: int = 50_000, seed: int = 0) -> st
     return "\n".join(" ".join(sentence) for sentence in np.split(words, ends))
 
 
+# The Zipf task's peak, a token: its text, the corpus and the draw (docs/performance.md: 1,480 MiB for 10 million).
+ZIPF_BYTES_PER_TOKEN = 160
+
+
 def task_zipf(tokens: int) -> dict:
     """Our pipeline on a synthetic corpus: time and peak memory of the whole build from text."""
     import resource
@@ -232,6 +237,10 @@ def benchmark(frameworks: Sequence[str] | None, steps: int, corpus_tokens: int |
         raise W2VError(f"repeats {repeats} is out of range: it must be at least 1.")
     if corpus_tokens is not None and corpus_tokens < 1000:
         raise W2VError(f"corpus tokens {corpus_tokens} is out of range: time corpora of at least 1000 tokens.")
+    if corpus_tokens is not None:
+        check_memory(corpus_tokens * ZIPF_BYTES_PER_TOKEN,
+                     f"timing the pipeline on a synthetic Zipf corpus of {corpus_tokens:,} tokens",
+                     "lower --corpus-tokens (10,000,000 take about 1.5 GiB). Nothing was timed.")
     record: dict = {"machine": machine(), "steps": steps, "repeats": repeats}
     pipeline: dict[str, list[dict]] = {"ours": [], "book": []}
     training: dict[str, list[dict]] = {name: [] for name in ("book", *frameworks)}

@@ -19,18 +19,23 @@ from backends import load_backend
 from backends.cli import bench, compare, output, report
 from backends.common import settings as settings_
 from backends.common.errors import W2VError, WriteError
-from backends.common.files import os_error_message, to_json, writable_folder, write_json
+from backends.common.files import existing_folder, os_error_message, to_json, writable_folder, write_json
 from backends.common.frameworks import FRAMEWORKS, framework
 from backends.common.runs import CHECKPOINT, RunFolder
 from backends.common.settings import DATA, TRAINING
 from backends.common.signals import handling
 from backends.pipeline.dataset import load_data
-from backends.training.baseline import train_gensim
+from backends.training.baseline import check_workers, train_gensim
 from backends.training.history import History, TrainingDiverged
 from backends.training.hooks import interrupts
 from backends.vectors import embeddings, evaluation
 
 RESULTS = Path("results")
+OUT_OF_MEMORY = ("the command ran out of memory: an allocation failed, as the machine (or a limit set on this process, "
+                 "such as `ulimit -v`) has less free memory than it needs. Lower what takes it: the embedding size "
+                 "(--embed-size), the batch size (--batch-size), the max window (--max-window) or the number of "
+                 "noise words (--num-noise), or give a smaller corpus (--data); or close other programs. Results "
+                 "written before are unchanged.")
 
 
 def _add_frameworks_option(parser: argparse.ArgumentParser) -> None:
@@ -247,6 +252,7 @@ def _save_run(run: RunFolder, history: History, keep_checkpoint: bool = False) -
 
 def cmd_baseline(args: argparse.Namespace) -> None:
     settings = settings_.from_args(args)
+    check_workers(args.workers)
     with RunFolder(writable_folder(args.out) / "gensim") as run:
         run.stage()
         evaluation.load_wordsim()
@@ -261,12 +267,17 @@ def cmd_baseline(args: argparse.Namespace) -> None:
     else:
         print(f"gensim ({args.workers} worker{'s' if args.workers > 1 else ''}): {settings.epochs} epochs in "
               f"{history.seconds:.1f} s, {history.centers_per_sec:,.0f} centers/s, WordSim-353 Spearman "
-              f"{wordsim['spearman']:.3f}; wrote {folder}/")
+              f"{report.shown(wordsim['spearman'], '.3f')}; wrote {folder}/")
 
 
 def cmd_similar(args: argparse.Namespace) -> None:
     words, matrix = embeddings.load_word2vec(args.embeddings)
-    for word, cosine in embeddings.similar(matrix, words, args.word, args.k):
+    neighbours = embeddings.similar(matrix, words, args.word, args.k)
+    if not neighbours:  # the word is the vocabulary's only one
+        raise W2VError(f"{args.embeddings} holds the vector of {args.word!r} only: there is no other word to be "
+                       f"similar to it. Give the vectors of a larger vocabulary (train on more text, or with a lower "
+                       f"--min-count).")
+    for word, cosine in neighbours:
         print(f"{word}\t{cosine:.3f}")
 
 
@@ -302,6 +313,9 @@ def cmd_parity(args: argparse.Namespace) -> int:
 
 
 def cmd_diff(args: argparse.Namespace) -> None:
+    for folder in (args.first, args.second):
+        existing_folder(folder, "the results folder", "Give diff two folders that runs were trained into "
+                                                      "(python -m backends train --out FOLDER).")
     result = compare.diff(args.first, args.second)
     if args.json:
         print(to_json(result))
@@ -368,6 +382,9 @@ def _run(argv: list[str] | None) -> int:
         return 2
     except OSError as error:  # a full disk, a read-only folder, a name too long: the user's to fix
         print(f"error: {os_error_message(error)}", file=sys.stderr)
+        return 2
+    except MemoryError:  # an allocation no estimate foresaw (other programs took the memory meanwhile, say)
+        print(f"error: {OUT_OF_MEMORY}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:  # outside training, which handles its own (loading the data, say)
         print("error: interrupted (Ctrl-C or SIGTERM) before the command finished. Nothing is half written: what it "

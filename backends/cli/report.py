@@ -19,7 +19,7 @@ from backends.common.errors import W2VError
 from backends.common.files import readable_file, write_json, write_text
 from backends.common.frameworks import FRAMEWORKS
 from backends.common.runs import replace_files
-from backends.common.settings import NAMES, Settings
+from backends.common.settings import NAMES, Settings, wrong_setting
 from backends.display.plotting import plot_divergence, plot_losses
 from backends.vectors.embeddings import load_word2vec, similar
 from backends.vectors.evaluation import evaluate
@@ -82,6 +82,11 @@ def read_history(path: Path) -> dict:
     if wrong:
         raise W2VError(f"{path} is damaged: {', '.join(wrong)} {'does' if len(wrong) == 1 else 'do'} not hold what a "
                        f"history holds (text, whole numbers, numbers or lists of numbers); train that framework again.")
+    for name, value in recorded_settings(history).items():
+        why = wrong_setting(name, value) if name in NAMES else None
+        if why:
+            raise W2VError(f"{path} is damaged: its setting {name} is {json.dumps(value)}, which no run records "
+                           f"({why}); train that framework again.")
     return history
 
 

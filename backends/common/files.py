@@ -77,7 +77,9 @@ def readable_file(path: str | Path, what: str, remedy: str) -> Path:
     ``what`` names the file for the user ("the embeddings file"), ``remedy`` is a sentence saying what to do.
     """
     path = Path(path)
-    if not path.exists():
+    if _symlink_loop(path):
+        problem = SYMLINK_LOOP
+    elif not path.exists():
         problem = "does not exist"
     elif path.is_dir():
         problem = "is a folder, not a file"
@@ -90,6 +92,30 @@ def readable_file(path: str | Path, what: str, remedy: str) -> Path:
     else:
         return path
     raise W2VError(f"{what} {path} {problem}. {remedy}")
+
+
+def existing_folder(path: str | Path, what: str, remedy: str) -> Path:
+    """``path`` if it is a folder; else an error saying what it is instead (missing, a file, a loop of links)."""
+    path = Path(path)
+    if path.is_dir():
+        return path
+    problem = (SYMLINK_LOOP if _symlink_loop(path) else "is a file, not a folder" if path.exists()
+               else "does not exist")
+    raise W2VError(f"{what} {path} {problem}. {remedy}")
+
+
+SYMLINK_LOOP = ("is a loop of symbolic links (following them leads back round to a link, never to a file); point the "
+                "link at the real file, or give that file's path instead")
+
+
+def _symlink_loop(path: Path) -> bool:
+    """Whether following ``path``'s symbolic links goes round in a loop: ``exists()`` says False then, which
+    would tell the user a link they can see does not exist."""
+    try:
+        path.stat()
+    except OSError as error:
+        return error.errno == errno.ELOOP
+    return False
 
 
 def write_text(path: str | Path, text: str) -> Path:

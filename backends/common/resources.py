@@ -13,10 +13,33 @@ from pathlib import Path
 from backends.common.errors import W2VError
 
 
+# The limits `ulimit -v` and `ulimit -d` set, with the line of /proc/self/status that says how much of each the
+# process already uses: an allocation beyond them fails however much memory the machine has free.
+RLIMITS = {"RLIMIT_AS": "VmSize:", "RLIMIT_DATA": "VmData:"}
+
+
+def _process_limits() -> list[int]:
+    """What this process may still allocate under its resource limits (RLIMIT_AS, RLIMIT_DATA) where they are
+    set: each limit less what the process already uses of it."""
+    try:
+        import resource
+
+        status = Path("/proc/self/status").read_text().splitlines()
+    except (ImportError, OSError):  # not Linux: no such limits to read
+        return []
+    left = []
+    for name, key in RLIMITS.items():
+        limit = resource.getrlimit(getattr(resource, name))[0]
+        used = next((int(line.split()[1]) * 1024 for line in status if line.startswith(key)), 0)
+        if limit != resource.RLIM_INFINITY:
+            left.append(max(limit - used, 0))
+    return left
+
+
 def available_bytes() -> int | None:
-    """Memory this process can still use: Linux's MemAvailable (and a container's limit, if lower), else the
-    machine's physical memory, else None where neither can be read."""
-    found = []
+    """Memory this process can still use: Linux's MemAvailable (and a container's limit, if lower, and what
+    the process's own limits leave), else the machine's physical memory, else None where neither can be read."""
+    found = _process_limits()
     try:
         for line in Path("/proc/meminfo").read_text().splitlines():
             if line.startswith("MemAvailable:"):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -132,12 +133,31 @@ class Settings:
         return flags
 
 
+# The types a setting is annotated with, as a record (JSON) holds them, with their names in messages.
+_KINDS = {"int": ("a whole number", (int,)), "float": ("a number", (int, float)), "str": ("text", (str,)),
+          "bool": ("true or false", (bool,)), "None": ("null", (type(None),))}
+
+
+def wrong_setting(name: str, value: Any) -> str | None:
+    """Why ``value`` cannot be the setting ``name`` (of another type, out of range), or None where it can: for
+    a record read back (a history edited by hand), whose values no option parser has checked."""
+    kinds = [_KINDS[part.strip()] for part in _FIELD_TYPES[name].split("|")]
+    if not any(isinstance(value, types) and isinstance(value, bool) == (types == (bool,)) for _, types in kinds):
+        return f"{' or '.join(words for words, _ in kinds)} is expected, not {json.dumps(value)}"
+    try:
+        DEFAULTS.replace(**{name: value})
+    except W2VError as error:
+        return str(error).rstrip(".")
+    return None
+
+
 def _fields(*groups: str) -> list[dataclasses.Field]:
     """The fields of :class:`Settings` in ``groups``, group by group."""
     return [item for group in groups for item in dataclasses.fields(Settings) if item.metadata["group"] == group]
 
 
 NAMES: tuple[str, ...] = tuple(item.name for item in dataclasses.fields(Settings))
+_FIELD_TYPES = {item.name: str(item.type) for item in dataclasses.fields(Settings)}  # "int | None"
 DEFAULTS = Settings()
 MUST_MATCH_ON_RESUME: tuple[str, ...] = tuple(name for name in NAMES if name not in RESUMABLE)
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import codecs
 import hashlib
 import io
+import os
 import re
 import shlex
 import zipfile
@@ -30,6 +31,7 @@ import numpy as np
 
 from backends.common.errors import W2VError
 from backends.common.files import COMPRESSED, readable_file
+from backends.common.resources import check_memory, describe_size
 from backends.common.settings import DEFAULTS
 from backends.common.shipped import DATA_DIR, restore_hint
 from backends.pipeline.tokenizer import tokenize
@@ -45,8 +47,10 @@ _SHOWN_MEMBERS = 5  # how many of a zip's members a message lists
 
 
 def _is_shipped(path: str | Path | None) -> bool:
-    """Whether ``path`` means the shipped data/ptb.zip (None does)."""
-    return path is None or Path(path).resolve() == PTB_ZIP
+    """Whether ``path`` means the shipped data/ptb.zip (None does). ``os.path.realpath`` stops at a loop of
+    symbolic links, where ``Path.resolve`` raises; such a path is not the shipped file, and is named as a loop
+    when it is read."""
+    return path is None or Path(os.path.realpath(path)) == PTB_ZIP
 
 
 def _restore_hint(path: str | Path | None) -> str:
@@ -80,26 +84,31 @@ def read_ptb_text(path: str | Path | None = None, split: str = "train") -> str:
         raise W2VError(f"the PTB data file {path} has no member {member}. {_restore_hint(path)}")
 
 
-def read_corpus_text(path: str | Path | None = None) -> str:
+def read_corpus_text(path: str | Path | None = None, draw_per_word: int = 0) -> str:
     """The text ``--data`` names: the PTB's training split, a text file's text, or the text file in a zip.
 
     ``None`` (or the shipped file's path) reads the shipped PTB zip, whose damage is reported with how to
     restore it; any other file is the reader's own, and its kind is told by its content (see the module).
+    Before a reader's text is read, the memory it will take is estimated from its size and refused if too
+    much, counting ``draw_per_word`` bytes a word too: what the examples drawn from it will take.
     """
     if _is_shipped(path):
         return read_ptb_text(path)
     path = readable_file(path, "the data file", f"{EXPECTED} Leave --data out to train on the shipped PTB.")
-    raw = path.read_bytes()
-    if hashlib.sha1(raw).hexdigest() == PTB_SHA1:
-        return read_ptb_text(path)
-    if zipfile.is_zipfile(io.BytesIO(raw)):
-        return _read_zipped_text(path, raw)
+    if zipfile.is_zipfile(path):  # its text is checked once its member's size is known
+        raw = path.read_bytes()
+        if hashlib.sha1(raw).hexdigest() == PTB_SHA1:
+            return read_ptb_text(path)
+        return _read_zipped_text(path, raw, draw_per_word)
     if path.suffix.lower() == ".zip":  # a damaged download, or a web page saved under the zip's name
         raise W2VError(
             f"the data file {path} is named like a zip but is not one: it is corrupt or truncated, or something "
             f"else saved under a .zip name (a web page, say). {EXPECTED} If it is text, rename it so that its "
             f"name does not end in .zip; to train on the book's PTB, leave --data out."
         )
+    with open(path, "rb") as handle:
+        _check_text_fits(path.stat().st_size, handle.read(SAMPLE_BYTES), _text_file(path), draw_per_word)
+    raw = path.read_bytes()
     return _decode(raw, _text_file(path))
 
 
@@ -165,7 +174,7 @@ def _not_one_text_file(path: Path, raw: bytes, names: list[str], entries: list[s
     )
 
 
-def _read_zipped_text(path: Path, raw: bytes) -> str:
+def _read_zipped_text(path: Path, raw: bytes, draw_per_word: int = 0) -> str:
     """The text of the one text file in the zip ``raw`` (read from ``path``)."""
     member = None
     try:
@@ -175,6 +184,9 @@ def _read_zipped_text(path: Path, raw: bytes) -> str:
             if len(names) != 1:
                 raise _not_one_text_file(path, raw, names, entries)
             member = names[0]
+            with archive.open(member) as handle:
+                _check_text_fits(archive.getinfo(member).file_size, handle.read(SAMPLE_BYTES),
+                                 _zipped_file(path, member), draw_per_word)
             data = archive.read(member)
     except (zipfile.BadZipFile, EOFError, zlib.error) as exc:
         raise W2VError(f"the data file {path} is a damaged zip ({exc}). Zip the text file again, or give --data "
@@ -211,6 +223,26 @@ def _refuse_binary(raw: bytes, source: _Source) -> None:
                        f"{line}), which text of sentences does not: it is a binary file, or "
                        f"text with terminal codes in it. Remove them (`tr -d '\\001-\\010\\016-\\033' < FILE > NEW`) "
                        f"and give --data the new file.")
+
+
+# Reading and indexing a text holds about 8.5 bytes per byte of it (the bytes, the decoded text, its lines) and
+# 81 per word (the list of words, their ids); measured on the PTB and on one-letter words (docs/performance.md).
+# The words are counted in the first megabyte, as short words cost more than their bytes say.
+BYTES_PER_TEXT_BYTE, BYTES_PER_WORD = 9, 82
+SAMPLE_BYTES = 1 << 20
+
+
+def _check_text_fits(size: int, head: bytes, source: _Source, draw_per_word: int = 0) -> None:
+    """Refuse a text of ``size`` bytes (``head`` its beginning) that would not fit in memory once read, indexed
+    and drawn from (``draw_per_word`` bytes a word), before it is read; a beginning that is plainly no text is
+    named as what it is first."""
+    _refuse_binary(head, source)
+    words = len(head.split()) * size / max(len(head), 1)
+    check_memory(int(size * BYTES_PER_TEXT_BYTE + words * (BYTES_PER_WORD + draw_per_word)),
+                 f"reading {source.where} ({describe_size(size)} of text, about {words:,.0f} words) and drawing "
+                 f"its examples",
+                 "give a smaller corpus (its first lines, say: `head -n N FILE > NEW`), or lower the max window "
+                 "(--max-window) or the number of noise words (--num-noise). Nothing was read or trained.")
 
 
 def _decode(raw: bytes, source: _Source) -> str:
@@ -303,7 +335,9 @@ def corpus_from_text(text: str, min_count: int = DEFAULTS.min_count, source: str
     return Corpus(Vocab(words, vocab_counts, index), to_vocab[tokens.ids], tokens.line_lengths, min_count)
 
 
-def load_corpus(path: str | Path | None = None, min_count: int = DEFAULTS.min_count) -> Corpus:
-    """The corpus ``--data`` names, indexed: the shipped PTB's training split by default (see the module)."""
+def load_corpus(path: str | Path | None = None, min_count: int = DEFAULTS.min_count,
+                draw_per_word: int = 0) -> Corpus:
+    """The corpus ``--data`` names, indexed: the shipped PTB's training split by default (see the module).
+    ``draw_per_word`` is what the examples drawn from it will take, a word, to count before reading it."""
     source = "the shipped PTB" if _is_shipped(path) else f"the data file {path}"
-    return corpus_from_text(read_corpus_text(path), min_count=min_count, source=source)
+    return corpus_from_text(read_corpus_text(path, draw_per_word), min_count=min_count, source=source)

@@ -119,11 +119,8 @@ def make_dataset(corpus: Corpus, settings: Settings | None = None, *, started: f
     if settings.min_count != corpus.min_count:
         raise W2VError(f"the corpus was indexed with min count {corpus.min_count}, the settings say "
                        f"{settings.min_count}; index it again with load_corpus(min_count={settings.min_count}).")
-    # The draw's largest arrays, per token at most: its row of the table, its contexts and the noise draw's
-    # temporaries (measured: ~280 bytes a center with the chapter's settings, where this says ~300).
     model = MODELS[settings.model]
-    width = model.width(settings.max_window, settings.num_noise)
-    check_memory(corpus.num_tokens * (4 * width + 8 * settings.max_window + 16),
+    check_memory(corpus.num_tokens * draw_bytes_per_word(settings),
                  f"drawing the dataset with max window {settings.max_window} and {settings.num_noise} noise words",
                  "lower the max window (--max-window) or the number of noise words (--num-noise).")
     noise = NoiseSampler(corpus.vocab.counts, NOISE_POWERS[settings.noise])
@@ -131,6 +128,13 @@ def make_dataset(corpus: Corpus, settings: Settings | None = None, *, started: f
     if not first.num_centers:
         raise W2VError(_no_examples(corpus, settings))
     return Dataset(corpus, settings, model, noise, first, time.perf_counter() - started)
+
+
+def draw_bytes_per_word(settings: Settings) -> int:
+    """The draw's largest arrays, per token at most: its row of the table, its contexts and the noise draw's
+    temporaries (measured: ~280 bytes a center with the chapter's settings, where this says ~300)."""
+    width = MODELS[settings.model].width(settings.max_window, settings.num_noise)
+    return 4 * width + 8 * settings.max_window + 16
 
 
 def _no_examples(corpus: Corpus, settings: Settings) -> str:
@@ -155,5 +159,5 @@ def load_data(path: str | Path | None = None, settings: Settings | None = None, 
     started = time.perf_counter()
     settings = settings or Settings()
     wanted = settings.replace(**changes)
-    corpus = load_corpus(path if path is not None else wanted.data, wanted.min_count)
+    corpus = load_corpus(path if path is not None else wanted.data, wanted.min_count, draw_bytes_per_word(wanted))
     return make_dataset(corpus, settings, started=started, **changes)

@@ -70,7 +70,7 @@ def _subsample(corpus: Corpus, t: float, rng: np.random.Generator) -> tuple[np.n
     ids, sentence = ids[known], sentence[known]
     counts = corpus.vocab.counts
     freq = counts / max(int(counts.sum()), 1)
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", over="ignore"):  # t / 0 and a huge t are inf: kept with probability 1
         keep_prob = np.minimum(1.0, np.sqrt(t / freq))
     keep = rng.random(ids.size) < keep_prob[ids]
     return ids[keep], sentence[keep]

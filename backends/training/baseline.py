@@ -8,12 +8,35 @@ exponent, embedding size and epochs leaves the training method as the difference
 
 from __future__ import annotations
 
+import os
 import time
 
 from backends.common.errors import W2VError
+from backends.common.resources import check_memory
 from backends.common.settings import DEFAULTS, NOISE_POWERS
 from backends.pipeline.dataset import Dataset
 from backends.training.history import History
+
+
+# gensim's worker threads gain nothing beyond the cores (it is compiled code that holds no lock), and each
+# holds its own buffers and jobs in a queue: four times the cores leaves room to measure that, and a million is a
+# typo that would fail to start its threads or hang.
+MAX_WORKERS = 4 * (os.cpu_count() or 1)
+# Bytes a worker holds besides the tables, about: its two queued jobs of up to 10,000 words, as Python objects.
+WORKER_BYTES = 2 * 10_000 * 100
+
+
+def check_workers(workers: int) -> None:
+    """Refuse a number of gensim worker threads outside 1 to :data:`MAX_WORKERS`, before any work."""
+    if not 1 <= workers <= MAX_WORKERS:
+        raise W2VError(f"--workers {workers} is out of range: give 1 to {MAX_WORKERS} (four times this machine's "
+                       f"{os.cpu_count() or 1} cores; gensim's threads gain nothing beyond the cores).")
+
+
+def gensim_memory(vocab_size: int, embed_size: int, workers: int) -> int:
+    """Bytes gensim's training holds at most, about: its two float32 tables (the vectors and the noise words'
+    weights), the copy of the vectors a run keeps, and each worker's jobs."""
+    return 3 * vocab_size * embed_size * 4 + workers * WORKER_BYTES
 
 
 def train_gensim(data: Dataset, *, epochs: int = DEFAULTS.epochs, embed_size: int = DEFAULTS.embed_size,
@@ -23,8 +46,12 @@ def train_gensim(data: Dataset, *, epochs: int = DEFAULTS.epochs, embed_size: in
         from gensim.models import Word2Vec
     except ImportError as exc:
         raise W2VError(f"gensim is not installed ({exc}); install it with `pip install gensim==4.3.3`.") from None
-    if epochs < 1 or embed_size < 1 or workers < 1:
-        raise W2VError(f"epochs, embedding size and workers must be at least 1 (got {epochs}, {embed_size}, {workers}).")
+    if epochs < 1 or embed_size < 1:
+        raise W2VError(f"epochs and embedding size must be at least 1 (got {epochs}, {embed_size}).")
+    check_workers(workers)
+    check_memory(gensim_memory(len(data.vocab), embed_size, workers),
+                 f"gensim's training with embedding size {embed_size} and {workers} workers",
+                 "lower the embedding size (--embed-size) or the number of workers (--workers).")
     sentences, ours = data.subsampled_sentences(), data.settings
     settings = {**ours.replace(epochs=epochs, embed_size=embed_size).to_dict(), "workers": workers,
                 "optimizer": "SGD, lr 0.025 → 0.0001"}

@@ -80,6 +80,11 @@ def load_word2vec(path: str | Path) -> tuple[list[str], np.ndarray]:
         first = next(lines).removeprefix("\ufeff")
         header = first.split()
         if len(header) == 2 and all(part.isascii() and part.isdigit() for part in header):
+            longest = max(header, key=len)
+            if len(longest) > MAX_HEADER_DIGITS:  # Python refuses to read a number of thousands of digits
+                raise W2VError(f"{path} line 1 is not a plausible 'COUNT SIZE' header: it holds a number of "
+                               f"{len(longest):,} digits ({longest[:12]}...), more words or numbers than any file "
+                               f"holds. Correct the count and size in line 1, or write the file again.")
             count, size = map(int, header)
             if count == 0 or size == 0:
                 raise W2VError(f"{path} line 1 says it holds {_count(count, 'word')} of {_count(size, 'number')}: "
@@ -97,6 +102,7 @@ def load_word2vec(path: str | Path) -> tuple[list[str], np.ndarray]:
     return reader.finish()
 
 
+MAX_HEADER_DIGITS = 18  # a count or size of 10**18 is already beyond any disk
 MAX_LINE = 1 << 24  # bytes: a line of a million numbers; a longer one holds no vector (a binary file, say)
 
 
