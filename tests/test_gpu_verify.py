@@ -145,15 +145,18 @@ def test_make_gpu_verify_uses_the_python_it_is_given_and_builds_nothing(variable
 
 
 def fake_run(name, losses, device):
-    return {"status": "ok", "device": device, "steps": 100, "loss": 0.65, "centers_per_sec": 80_000.0 if device != "cpu"
-            else 40_000.0, "cores_busy": 1.0, "seconds": 1.0, "wall_seconds": 3.0, "step_losses": losses}
+    """A run's summary as train_each gives it: twice as fast on the fake GPU as on the CPU."""
+    rate = 40_000.0 if device == "cpu" else 80_000.0
+    return {"status": "ok", "device": device, "steps": 100, "loss": 0.65, "centers_per_sec": rate, "cores_busy": 1.0,
+            "seconds": 1.0, "wall_seconds": 3.0, "step_losses": losses}
 
 
 @pytest.fixture
 def faked(monkeypatch):
     """A GPU machine's answers: torch and JAX see a GPU, TensorFlow none, MXNet fails to import; JAX's GPU
     run ends at step 3 with an error, torch's GPU losses are off by 2e-4 at one step."""
-    probes = {"torch": {"status": "ok", "device": "gpu (Fake H100)"}, "jax": {"status": "ok", "device": "gpu (Fake H100)"},
+    gpu = {"status": "ok", "device": "gpu (Fake H100)"}
+    probes = {"torch": dict(gpu), "jax": dict(gpu),
               "tensorflow": {"status": verify.NO_GPU, "error": "a GPU was asked for, but TensorFlow sees none (...)."},
               "mxnet": {"status": "failed", "error": "MXNet is installed but failed to import (OSError: libcuda)."}}
     losses = [0.69, 0.68, 0.67]
@@ -164,8 +167,9 @@ def faked(monkeypatch):
             if name == "jax" and settings.device == "gpu":
                 runs[name] = {"status": "failed", "error": "XlaRuntimeError: out of memory"}
             else:
-                shifted = [losses[0] * (1 + 2e-4), *losses[1:]] if name == "torch" and settings.device == "gpu" else losses
-                runs[name] = fake_run(name, shifted, "gpu (Fake H100)" if settings.device == "gpu" else "cpu")
+                off = name == "torch" and settings.device == "gpu"
+                runs[name] = fake_run(name, [losses[0] * (1 + 2e-4), *losses[1:]] if off else losses,
+                                      "gpu (Fake H100)" if settings.device == "gpu" else "cpu")
             done(name, runs[name])
         return runs
 
@@ -189,7 +193,8 @@ def test_a_framework_that_fails_is_reported_and_the_others_go_on(faked):
     assert record["speed"][0]["vs_cpu"] == 2.0 and record["speed"][0]["vs_book"] == pytest.approx(80_000 / 44_768.4)
     page = saved[-1]
     assert "| tensorflow |  | sees no GPU: a GPU was asked for, but TensorFlow sees none (...). |" in page
-    assert "| torch: gpu / cpu | 2.0e-04 | **no** |" in page and "| torch (gpu) / numpy oracle (cpu) | 2.0e-04 | **no** |" in page
+    assert "| torch: gpu / cpu | 2.0e-04 | **no** |" in page
+    assert "| torch (gpu) / numpy oracle (cpu) | 2.0e-04 | **no** |" in page
     assert "| torch | gpu (Fake H100) | 80,000 | 40,000 | 2.0× | 1.8× |" in page
     assert "**Not passed**: mxnet: MXNet is installed but failed to import" in page
     assert "**Incomplete**" in saved[0] and "## Verdict" not in saved[0]  # saved after each stage, the first one early
@@ -221,7 +226,8 @@ def tool(monkeypatch):
 def without(monkeypatch, module, *names):
     """``module`` sees the packages ``names`` as not installed."""
     find_spec = importlib.util.find_spec
-    monkeypatch.setattr(module.importlib.util, "find_spec", lambda name, *a: None if name in names else find_spec(name, *a))
+    monkeypatch.setattr(module.importlib.util, "find_spec",
+                        lambda name, *rest: None if name in names else find_spec(name, *rest))
 
 
 def test_without_jupyter_the_notebook_is_skipped_saying_so(tool, monkeypatch, tmp_path):

@@ -18,13 +18,16 @@ interrupted.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import json
 import os
 import re
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Iterator
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # this working tree's package, installed or not; its processes and kernel get it too
@@ -43,6 +46,7 @@ TRAINED = re.compile(r"^([\d,]+ steps on (.+?), .*)$", re.MULTILINE)  # the line
 # Cells that need an optional package, by what marks them and what they show: left out where it is missing.
 OPTIONAL = {"adjustText": ("plot_words(", "the word map, which needs adjustText (not installed)")}
 JUPYTER = ("nbformat", "nbclient", "ipykernel")
+KERNEL = "w2v-gpu-verify"
 
 
 def run_notebook(framework: str | None, device: str, max_steps: int | None, out: Path) -> dict:
@@ -67,19 +71,16 @@ def run_notebook(framework: str | None, device: str, max_steps: int | None, out:
                 notebook.cells[index] = nbformat.v4.new_markdown_cell(f"*Left out by the GPU check: {what}.*")
                 left_out.append(what)
     result = {"path": str(path), "max_steps": max_steps, "left_out": "; ".join(left_out)}
-    os.environ.pop(BUDGET, None)
-    if max_steps:
-        os.environ[BUDGET] = str(max_steps)
     start = time.perf_counter()
     try:
-        with tempfile.TemporaryDirectory(prefix="w2v-notebook-") as folder:
-            NotebookClient(notebook, kernel_name="python3", timeout=600,
+        with tempfile.TemporaryDirectory(prefix="w2v-notebook-") as folder, \
+                environment({BUDGET: str(max_steps) if max_steps else None, "JUPYTER_PATH": kernel(Path(folder))}):
+            NotebookClient(notebook, kernel_name=KERNEL, timeout=600,
                            resources={"metadata": {"path": folder}}).execute()
-    except Exception as error:  # noqa: BLE001 - a cell's error, a dead kernel, a timeout: each is the notebook's failure
+    except Exception as error:  # noqa: BLE001 - a cell's error, a dead kernel, a timeout: the notebook failed
         said = f"{error.ename}: {error.evalue}" if hasattr(error, "ename") else f"{type(error).__name__}: {error}"
         return {**result, "status": "failed", "seconds": time.perf_counter() - start, "error": said.strip()}
     finally:
-        os.environ.pop(BUDGET, None)
         with atomic_path(out / f"{framework}-{CHAPTER}.ipynb") as temporary:
             nbformat.write(notebook, temporary)
     result["seconds"] = time.perf_counter() - start
@@ -92,6 +93,35 @@ def run_notebook(framework: str | None, device: str, max_steps: int | None, out:
     if device == "gpu" and not trained.group(2).startswith("gpu"):  # the notebook takes a GPU wherever it sees one
         return {**result, "status": "failed", "error": f"it trained on {trained.group(2)}, not on the GPU"}
     return {**result, "status": "ran"}
+
+
+def kernel(folder: Path) -> str:
+    """A kernel spec for this very Python in ``folder``: the JUPYTER_PATH under which the notebook runs with the
+    interpreter the check was given, not whichever one a "python3" kernel found elsewhere names."""
+    spec = folder / "kernels" / KERNEL
+    spec.mkdir(parents=True)
+    (spec / "kernel.json").write_text(json.dumps({"argv": [sys.executable, "-m", "ipykernel_launcher", "-f",
+                                                           "{connection_file}"],
+                                                  "display_name": KERNEL, "language": "python"}))
+    return os.pathsep.join(filter(None, (str(folder), os.environ.get("JUPYTER_PATH"))))
+
+
+@contextlib.contextmanager
+def environment(values: dict[str, str | None]) -> Iterator[None]:
+    """Environment variables set (or, None, unset) for the block, then put back as they were."""
+    def put(settings: dict[str, str | None]) -> None:
+        for name, value in settings.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+    before = {name: os.environ.get(name) for name in values}
+    put(values)
+    try:
+        yield
+    finally:
+        put(before)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -48,6 +48,9 @@ NO_GPU = "sees no GPU"
 LIBRARIES = (*dict.fromkeys(module for entry in REGISTRY.values() for module in entry.modules), "jaxlib",
              "matplotlib", "nbclient", "ipykernel", "adjustText")
 RUN_FIGURES = ("device", "steps", "loss", "centers_per_sec", "cores_busy", "seconds", "wall_seconds")
+# Settings from the environment that change what a GPU computes or which one is used: recorded where set.
+ENVIRONMENT = ("CUDA_VISIBLE_DEVICES", "NVIDIA_TF32_OVERRIDE", "JAX_DEFAULT_MATMUL_PRECISION", "JAX_PLATFORMS",
+               "XLA_FLAGS", "PYTORCH_ENABLE_MPS_FALLBACK")
 
 
 def probe(name: str, request: str) -> dict:
@@ -113,6 +116,7 @@ def new_record(device: str, seed: int, compared_steps: int, timing_steps: int | 
         "machine": {"platform": platform.platform(), "python": platform.python_version(), "cpus": os.cpu_count()},
         "package": str(Path(backends.__file__).parent),
         "versions": package_versions(LIBRARIES),
+        "environment": {name: os.environ[name] for name in ENVIRONMENT if name in os.environ},
         "settings": {"seed": seed, "compared_steps": compared_steps, "timing_steps": timing_steps,
                      "tolerance": PARITY_TOLERANCE, "book_printed": BOOK_PRINTED,
                      "book_centers_per_sec": BOOK_CENTERS_PER_SEC},
@@ -160,18 +164,19 @@ def _trained(record: dict, role: str) -> dict[str, list[float]]:
 def agreement(record: dict) -> list[dict]:
     """Every comparison of step losses: each framework on the device against itself on the CPU, each pair on the
     device, and each on the device against the NumPy oracle; the largest relative difference of each."""
-    target, cpu = _trained(record, "target"), _trained(record, "cpu")
-    label = _label(record)
-    pairs = {f"{name}: {label} / cpu": relative_differences(losses, cpu[name]).max()
-             for name, losses in target.items() if name in cpu}
+    target, cpu, oracle, label = _trained(record, "target"), _trained(record, "cpu"), record["oracle"], _label(record)
+    pairs = {f"{name}: {label} / cpu": _largest(losses, cpu[name]) for name, losses in target.items() if name in cpu}
     pairs.update({f"{pair.replace('/', ' / ')} ({label})": value
                   for pair, value in max_relative_differences(target).items()})
-    if record["oracle"]["status"] == "ok":
-        pairs.update({f"{name} ({label}) / numpy oracle (cpu)": relative_differences(losses,
-                                                                                    record["oracle"]["step_losses"]).max()
+    if oracle["status"] == "ok":
+        pairs.update({f"{name} ({label}) / numpy oracle (cpu)": _largest(losses, oracle["step_losses"])
                       for name, losses in target.items()})
-    return [{"pair": pair, "max_relative_difference": float(value), "within": bool(value <= PARITY_TOLERANCE)}
+    return [{"pair": pair, "max_relative_difference": value, "within": value <= PARITY_TOLERANCE}
             for pair, value in pairs.items()]
+
+
+def _largest(losses: Sequence[float], reference: Sequence[float]) -> float:
+    return float(relative_differences(losses, reference).max())
 
 
 def speed(record: dict) -> list[dict]:
@@ -212,49 +217,64 @@ def _label(record: dict) -> str:
 
 
 def markdown(record: dict) -> str:
-    """The record as a page: what ran where, the agreement, the speeds, the notebook, what failed."""
-    settings, label = record["settings"], _label(record)
-    tolerance = f"{settings['tolerance']:.0e}".replace("e-0", "e-")  # 1e-4
+    """The record as a page: what ran where, the agreement, the speeds, the notebook, the verdict."""
+    sections = [_machine(record), _agreement_table(record), _speed_table(record)]
+    if record.get("notebook"):
+        sections.append(["## Notebook", "", _notebook_sentence(record["notebook"])])
+    if record["complete"]:
+        verdict = "Passed: everything ran and agreed" if record["ok"] else "**Not passed**: " + "; ".join(
+            _cell(problem) for problem in record["problems"])
+        sections.append(["## Verdict", "", f"{verdict} ({record['seconds']:.0f} s in all)."])
+    return "\n\n".join("\n".join(section) for section in sections) + "\n"
+
+
+def _machine(record: dict) -> list[str]:
     title = "GPU check" if record["device"] == "gpu" else "GPU check, with the CPU standing in for the GPU"
-    lines = [f"# {title}: {record['started']}, {record['device_name']}", ""]
-    machine = record["machine"]
-    lines += [f"`tools/gpu_verify.py --device {record['device']}` on {machine['platform']}, Python "
-              f"{machine['python']}, {machine['cpus']} CPUs; the package from {record['package']}.", "",
-              "Versions: " + ", ".join(f"{name} {version}" for name, version in record["versions"].items() if version)
-              + "; not installed: " + (", ".join(name for name, version in record["versions"].items() if not version)
-                                       or "none") + ".", ""]
+    machine, versions = record["machine"], record["versions"]
+    lines = [f"# {title}: {record['started']}, {record['device_name']}", "",
+             f"`tools/gpu_verify.py --device {record['device']}` on {machine['platform']}, Python {machine['python']}, "
+             f"{machine['cpus']} CPUs; the package from {record['package']}.", "",
+             "Versions: " + ", ".join(f"{name} {version}" for name, version in versions.items() if version) +
+             "; not installed: " + (", ".join(name for name, version in versions.items() if not version) or "none") +
+             ".", ""]
+    if record["environment"]:
+        lines += ["Set in the environment: " + ", ".join(f"`{name}={value}`" for name, value in
+                                                         record["environment"].items()) + ".", ""]
     lines += ["| framework | device | status |", "|---|---|---|"]
     for name, found in record["frameworks"].items():
         status = "ok" if found["status"] == "ok" else f"{found['status']}: {found['error']}"
         lines.append(f"| {name} | {found.get('device', '')} | {_cell(status)} |")
     if not record["complete"]:
-        lines += ["", "**Incomplete**: the check stopped before its end; what it measured so far is above and below."]
-    lines += ["", f"## Agreement: the first {settings['compared_steps']} per-step losses, seed {settings['seed']}", "",
-              f"Largest relative difference |a − b| / |b| of each pair, step by step; the tolerance is {tolerance}, as "
-              f"`make parity` holds the frameworks to on the CPU.", "",
-              "| pair | largest relative difference | within |", "|---|---:|---|"]
-    lines += [f"| {pair['pair']} | {pair['max_relative_difference']:.1e} | {'yes' if pair['within'] else '**no**'} |"
-              for pair in record.get("agreement", [])]
-    steps = f"{settings['timing_steps']:,} steps" if settings["timing_steps"] else "the chapter's 5 epochs"
-    lines += ["", f"## Speed: {steps}, centers per second after the first step", "",
-              f"The book's figure: its PyTorch code prints {BOOK_PRINTED:,} tokens/s on its GPU, counting center "
-              f"words, but divides the centers of all {BOOK_EPOCHS} epochs by the seconds of the last epoch alone: "
-              f"its rate is {BOOK_CENTERS_PER_SEC:,.0f} centers/s, which is what the last column compares with.", "",
-              f"| framework | device | on it | on this machine's CPU | {label} / CPU | {label} / the book's GPU |",
-              "|---|---|---:|---:|---:|---:|"]
+        lines += ["", "**Incomplete**: the check stopped before its end; what it measured so far is below."]
+    return lines
+
+
+def _agreement_table(record: dict) -> list[str]:
+    settings = record["settings"]
+    tolerance = f"{settings['tolerance']:.0e}".replace("e-0", "e-")  # 1e-4
+    lines = [f"## Agreement: the first {settings['compared_steps']} per-step losses, seed {settings['seed']}", "",
+             f"Largest relative difference |a − b| / |b| of each pair, step by step; the tolerance is {tolerance}, "
+             f"as `make parity` holds the frameworks to on the CPU.", "",
+             "| pair | largest relative difference | within |", "|---|---:|---|"]
+    return lines + [f"| {pair['pair']} | {pair['max_relative_difference']:.1e} | "
+                     f"{'yes' if pair['within'] else '**no**'} |" for pair in record.get("agreement", [])]
+
+
+def _speed_table(record: dict) -> list[str]:
+    steps, label = record["settings"]["timing_steps"], _label(record)
+    length = f"{steps:,} steps" if steps else "the chapter's 5 epochs"
+    lines = [f"## Speed: {length}, centers per second after the first step", "",
+             f"The book's figure: its PyTorch code prints {BOOK_PRINTED:,} tokens/s on its GPU, counting center "
+             f"words, but divides the centers of all {BOOK_EPOCHS} epochs by the seconds of the last epoch alone: "
+             f"its rate is {BOOK_CENTERS_PER_SEC:,.0f} centers/s, which is what the last column compares with.", "",
+             f"| framework | device | on it | on this machine's CPU | {label} / CPU | {label} / the book's GPU |",
+             "|---|---|---:|---:|---:|---:|"]
     for row in record.get("speed", []):
         cpu = f"{row['cpu_centers_per_sec']:,.0f}" if row["cpu_centers_per_sec"] else "failed"
         ratio = f"{row['vs_cpu']:.1f}×" if row["vs_cpu"] else ""
         lines.append(f"| {row['framework']} | {row['device']} | {row['centers_per_sec']:,.0f} | {cpu} | {ratio} | "
                      f"{row['vs_book']:.1f}× |")
-    notebook = record.get("notebook")
-    if notebook:
-        lines += ["", "## Notebook", "", _notebook_sentence(notebook)]
-    if record["complete"]:
-        verdict = "Passed: everything ran and agreed" if record["ok"] else "**Not passed**: " + "; ".join(
-            _cell(problem) for problem in record["problems"])
-        lines += ["", "## Verdict", "", f"{verdict} ({record['seconds']:.0f} s in all)."]
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def _notebook_sentence(notebook: dict) -> str:
@@ -265,7 +285,8 @@ def _notebook_sentence(notebook: dict) -> str:
         return f"{said} failed after {notebook['seconds']:.0f} s: {notebook['error']}"
     left_out = f" Left out: {notebook['left_out']}." if notebook.get("left_out") else ""
     budget = f" with at most {notebook['max_steps']:,} steps a run" if notebook.get("max_steps") else " in full"
-    return f"{said} ran{budget} in {notebook['seconds']:.0f} s; its training printed: \"{notebook['trained']}\".{left_out}"
+    return (f"{said} ran{budget} in {notebook['seconds']:.0f} s; its training printed: \"{notebook['trained']}\"."
+            f"{left_out}")
 
 
 def _cell(text: str) -> str:
