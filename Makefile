@@ -39,7 +39,9 @@ ifdef GPU
   VENV := $(VENV)-gpu
   HAS := $(HAS); GPU builds from $(REQUIREMENTS)
 endif
-$(info make: the $(PROFILE) environment ($(VENV), $(REQUIREMENTS)), as $(WHY): $(HAS).)
+ifneq ($(MAKECMDGOALS),gpu-verify)  # which builds no environment
+  $(info make: the $(PROFILE) environment ($(VENV), $(REQUIREMENTS)), as $(WHY): $(HAS).)
+endif
 
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
@@ -47,7 +49,7 @@ KERNEL := w2v-companion
 # Under `make test` the notebooks train a small budget of steps; in Jupyter they train the full 5 epochs.
 TEST_STEPS ?= 150
 
-.PHONY: venv test test-python test-notebooks run docs bench parity cross-env lab notebooks site gpu-check \
+.PHONY: venv test test-python test-notebooks run docs bench parity cross-env lab notebooks site gpu-check gpu-verify \
         check-install wheel-check lock clean
 
 venv: $(STAMP)
@@ -114,6 +116,16 @@ lab: venv
 	$(PY) -m ipykernel install --user --name $(KERNEL) --display-name "Python 3 ($(KERNEL), $(PROFILE) environment)"
 	cd notebooks && ../$(VENV)/bin/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) --ServerApp.root_dir=. \
 	  --LabApp.default_url=/lab/tree/torch/word2vec-pretraining.ipynb
+
+# The GPU path proved in one command (tools/gpu_verify.py): each framework that sees a GPU trained there and on the CPU
+# from one seed, losses compared, speeds timed, a chapter notebook run; results/gpu-verify/verify.{json,md}.
+# It builds no environment: it runs under the given Python (PYTHON=python3 on a lent GPU machine), else this
+# environment's if built, else python3. DEVICE=cpu runs the same steps with the CPU standing in (as the tests do).
+DEVICE ?= gpu
+GIVEN_PYTHON := $(if $(filter command line environment,$(origin PYTHON)),$(PYTHON))
+VERIFY_PY := $(if $(filter command line,$(origin PY)),$(PY),$(or $(GIVEN_PYTHON),$(wildcard $(PY)),python3))
+gpu-verify:
+	$(VERIFY_PY) tools/gpu_verify.py --device $(DEVICE) $(VERIFY_OPTIONS)
 
 # GPU builds of this environment's frameworks (Linux x86-64), resolved against PyPI but not installed; see the README.
 gpu-check:

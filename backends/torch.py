@@ -24,14 +24,17 @@ NAME = "torch"
 
 
 def resolve_device(request: str = "auto") -> torch.device:
-    """CUDA when present (or asked for), else the CPU."""
-    found = torch.cuda.is_available()
-    kind = devices.choose_device(request, "PyTorch", found, "" if found else "torch.cuda.is_available() is False")
-    return torch.device("cuda" if kind == "gpu" else "cpu")
+    """A GPU when present (or asked for): CUDA, else Apple's (MPS); else the CPU."""
+    gpu = "cuda" if torch.cuda.is_available() else "mps" if torch.backends.mps.is_available() else None
+    why_not = "" if gpu else "neither torch.cuda nor torch.backends.mps is available"
+    kind = devices.choose_device(request, "PyTorch", gpu is not None, why_not)
+    return torch.device(gpu if kind == "gpu" else "cpu")
 
 
 def describe_device(device: torch.device) -> str:
-    return devices.device_name("gpu", torch.cuda.get_device_name(device)) if device.type == "cuda" else "cpu"
+    if device.type == "cuda":
+        return devices.device_name("gpu", torch.cuda.get_device_name(device))
+    return devices.device_name("gpu", "Apple MPS") if device.type == "mps" else "cpu"
 
 
 def skip_gram(

@@ -181,6 +181,35 @@ def test_gpu_asked_for_but_absent(w2v):
         w2v.resolve_device("gpu")
 
 
+@pytest.mark.needs("torch")
+@pytest.mark.parametrize("cuda, mps, asked, chosen", [
+    (True, True, "auto", "cuda"), (False, True, "auto", "mps"), (False, True, "gpu", "mps"),
+    (False, False, "auto", "cpu"), (True, False, "cpu", "cpu"), (False, True, "cpu", "cpu"),
+])
+def test_torch_chooses_cuda_then_apples_gpu(monkeypatch, cuda, mps, asked, chosen):
+    """Where torch reports them (faked here): CUDA first, then Apple's GPU (MPS), named as such; cpu never uses one."""
+    import torch
+
+    w2v = load_backend("torch")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: mps)
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda device=None: "NVIDIA H100 80GB HBM3")
+    device = w2v.resolve_device(asked)
+    assert device.type == chosen
+    assert w2v.describe_device(device) == {"cuda": "gpu (NVIDIA H100 80GB HBM3)", "mps": "gpu (Apple MPS)",
+                                           "cpu": "cpu"}[chosen]
+
+
+@pytest.mark.needs("torch")
+def test_torch_without_either_gpu_says_so(monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    with pytest.raises(W2VError, match=r"PyTorch sees none \(neither torch.cuda nor torch.backends.mps"):
+        load_backend("torch").resolve_device("gpu")
+
+
 @pytest.mark.parametrize("framework", ["jax", "tensorflow"])
 def test_the_compiled_step_is_built_once(framework, data):
     """Fixed shapes (the last batch padded to full size) mean one jit compilation / one tf.function trace."""

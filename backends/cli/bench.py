@@ -188,9 +188,10 @@ TASKS: dict[str, Callable[..., dict]] = {
 }
 
 
-def run_task(name: str, *args) -> dict:
-    """Run one task in a fresh process and return its JSON result, or {"error": ...} if it failed."""
-    command = [sys.executable, "-m", "backends.cli.bench", name, *map(str, args)]
+def run_task(name: str, *args, module: str = "backends.cli.bench") -> dict:
+    """Run one task in a fresh process (``python -m MODULE NAME ARGS``; by default a task of this module) and
+    return its JSON result, or {"error": ...} if it failed."""
+    command = [sys.executable, "-m", module, name, *map(str, args)]
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode != 0:
         lines = done.stderr.strip().splitlines() or [f"exit code {done.returncode}"]

@@ -99,6 +99,20 @@ def _die_with_parent() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
+def train_each(frameworks: Iterable[str], out: Path, settings: Settings,
+               done: Callable[[str, dict], None] = lambda name, run: None) -> dict[str, dict]:
+    """Train each framework with ``settings`` into ``out``, one after the other, each in its own process and
+    quietly: their runs as :func:`train_isolated` returns them, with the ``step_losses`` of each that trained
+    (read from its history). ``done`` is told each run as it ends."""
+    runs = {}
+    for name in frameworks:
+        run = runs[name] = train_isolated(name, out, settings.argv(), progress=False)
+        if run["status"] == "ok":
+            run["step_losses"] = read_history(out / name / "history.json")["step_losses"]
+        done(name, run)
+    return runs
+
+
 def succeeded(runs: dict[str, dict], named: bool) -> bool:
     """Whether every run went well: each trained, or, when the frameworks were not ``named`` by the user
     (the default of every framework), was simply not installed."""
@@ -248,15 +262,9 @@ def parity(frameworks: Sequence[str] | None, steps: int, seed: int = 0, device: 
     frameworks = check_frameworks(frameworks)
     if steps < 1:
         raise W2VError(f"steps {steps} is out of range: it must be at least 1.")
-    options = Settings(seed=seed, max_steps=steps, device=device).argv()
     with tempfile.TemporaryDirectory(prefix="w2v-parity-") as folder:
-        runs = {f: train_isolated(f, Path(folder), options, progress=False) for f in frameworks}
-        losses = {
-            f: json.loads((Path(folder) / f / "history.json").read_text())["step_losses"]
-            for f, run in runs.items()
-            if run["status"] == "ok"
-        }
-    differences = max_relative_differences(losses)
+        runs = train_each(frameworks, Path(folder), Settings(seed=seed, max_steps=steps, device=device))
+    differences = max_relative_differences({f: run["step_losses"] for f, run in runs.items() if run["status"] == "ok"})
     return {
         "steps": steps,
         "tolerance": PARITY_TOLERANCE,

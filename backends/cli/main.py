@@ -52,7 +52,7 @@ def _add_output_options(parser: argparse.ArgumentParser, json_help: str | None =
         parser.add_argument("--json", action="store_true", help=json_help)
 
 
-class _Parser(argparse.ArgumentParser):
+class Parser(argparse.ArgumentParser):
     """argparse, with its complaints about the command line made the project's one paragraph and exit code 2."""
 
     def error(self, message: str):
@@ -60,7 +60,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m backends", description=__doc__.splitlines()[0])
+    parser = Parser(prog="python -m backends", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
 
     stats = commands.add_parser("stats", help="build the PTB pipeline and print its statistics")
