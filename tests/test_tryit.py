@@ -127,7 +127,7 @@ def torch_mistakes():
         "no_clamp": (lambda s, y, m: (entries(s, y) * m).sum(dim=1) / m.sum(dim=1),
                      "it gives NaN or infinity on the padding rows"),
         "batch_mean": (lambda s, y, m: ((entries(s, y) * m).sum(dim=1) / m.sum(dim=1).clamp(min=1)).mean(),
-                       "it returns shape a single number (shape ()), where the backend's is (64,), that is (batch). "
+                       "it returns shape (), a single number, where the backend's is (64,), that is (batch). "
                        "The loss here is one number per center"),
         "entries": (lambda s, y, m: entries(s, y) * m,
                     "(64, 60), that is (batch, row width), where the backend's is (64,), that is (batch). These are "

@@ -37,7 +37,7 @@ class Inputs:
     def describe(self, shape: tuple[int, ...]) -> str:
         """A shape with its axes named: '(64, 1, 60), that is (batch, 1, row width)'."""
         if not shape:
-            return "a single number (shape ())"
+            return "(), a single number"
         names = self.axis_names()
         return f"{shape}, that is ({', '.join(names.get(size, '?') for size in shape)})"
 

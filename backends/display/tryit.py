@@ -14,6 +14,7 @@ backend its own functions back however the block ends.
 from __future__ import annotations
 
 import contextlib
+import re
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any, Callable, Iterator
@@ -92,8 +93,12 @@ def _as_array(backend: ModuleType, result: Any) -> np.ndarray | str:
 
 
 def _said(error: Exception) -> str:
-    """An exception as a message shows it: its type and the first line of its text, never a traceback."""
-    said = (str(error).strip().splitlines() or [""])[0]
+    """An exception as a message shows it: its type and the line of its text that says what happened (the first,
+    or the last where the first only announces more, as TensorFlow's "in user code:" does), without the
+    framework's internal names in double braces, never a traceback."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()] or [""]
+    said = re.sub(r"\{\{.*?\}\}\s*", "", lines[-1] if lines[0].endswith(":") else lines[0])
+    said = said.removeprefix(f"{type(error).__name__}: ").rstrip(".")
     return f"{type(error).__name__}: {said if len(said) <= 240 else said[:237] + '...'}"
 
 
@@ -155,8 +160,9 @@ def train_with(backend: ModuleType, data: Dataset, reference: Any, steps: int = 
                  if _passed.get((backend.NAME, name)) is not function]
     if unchecked:
         return Agreement("training", False, f"not trained: {' and '.join(unchecked)} "
-                         f"{'has' if len(unchecked) == 1 else 'have'} not passed the check (run its check cell "
-                         f"after every change, until it says that it agrees); training with a function that "
+                         f"{'has' if len(unchecked) == 1 else 'have'} not passed the check (run "
+                         f"{'its check cell' if len(unchecked) == 1 else 'their check cells'} after every change, "
+                         f"until each says that it agrees); training with a function that "
                          f"gives other values than the backend's would only show where the two runs part.")
     settings = Settings.from_dict(reference.settings).replace(max_steps=min(steps, reference.steps))
     try:
