@@ -3,6 +3,7 @@ too long, SIGTERM to a comparison. Each must leave either the previous complete 
 
 import contextlib
 import errno
+import gc
 import json
 import os
 import signal
@@ -11,8 +12,13 @@ import sys
 import threading
 import time
 
+import numpy as np
 import pytest
 from helpers import ROOT, run, user_error
+
+from backends.common.errors import W2VError
+from backends.training import checkpoint
+from backends.training.state import TrainerState
 
 LONG_RUN = ("--max-steps", "3000")  # minutes of training: the tests stop it long before its end
 
@@ -127,6 +133,21 @@ def test_a_full_disk_leaves_the_previous_run_whole(tmp_path):
         assert "Free some space, or write somewhere else (--out DIR). Results written before are unchanged." in err
         assert {name: (disk / "numpy" / name).read_bytes() for name in before} == before
         assert files_under(disk) == [".numpy.lock", "numpy", "numpy/embeddings.txt", "numpy/evaluation.json", "numpy/history.json"]
+
+
+def test_a_checkpoint_the_disk_cannot_hold_leaves_nothing_for_the_garbage_collector(tmp_path, monkeypatch):
+    """The failed write's traceback keeps its frame alive until the garbage collector frees it; nothing it holds
+    may then fail to close (Python 3.13 reported "Exception ignored in: <_io.BytesIO ...>: BufferError", a
+    traceback on the interrupted run's stderr, while a view of the checkpoint's bytes outlived the write)."""
+    unraisable = []
+    monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
+    tables = tuple(np.zeros((1000, 100), dtype=np.float32) for _ in range(2))  # 2.4 MB in all: more than the disk
+    with small_disk(tmp_path / "disk", 1) as disk:
+        with pytest.raises(W2VError, match="the disk is full"):
+            checkpoint.save(disk / "checkpoint.npz", TrainerState.fresh(tables), {})
+        gc.collect()
+        assert [p.name for p in disk.iterdir()] == []
+    assert [repr(u.exc_value) for u in unraisable] == []
 
 
 def test_sigterm_on_a_full_disk_still_keeps_the_history_and_vectors(tmp_path):
