@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import types
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -82,3 +83,39 @@ def scripted_backend(losses_per_example, interrupt_at=None, work=None) -> types.
             return self.table
 
     return types.SimpleNamespace(NAME="fake", Trainer=Trainer, losses_to_numpy=np.asarray)
+
+
+def interrupt_at_each_line(action: Callable[[], object], module: types.ModuleType) -> Iterator[str]:
+    """Run ``action`` again and again, each time with a Ctrl-C (KeyboardInterrupt) landing at the next place in the
+    code of ``module``: the first line, the second, ... (and each entry to one of its functions), until it runs to
+    its end. Yields where each landed ("function:line"), after the interrupt has been caught.
+
+    A signal can land at any instant; timing hits a narrow window only by luck, this hits every one in turn.
+    The interrupt is raised by a trace function, which Python then removes: one interrupt per run, as one signal.
+    """
+    for count in range(1, 100_000):
+        events, place = 0, []
+
+        def trace(frame, event, arg):
+            nonlocal events
+            if frame.f_code.co_filename != module.__file__:
+                return None
+            if event not in ("call", "line"):
+                return trace
+            events += 1
+            if events == count:
+                place.append(f"{frame.f_code.co_name}:{frame.f_lineno}")
+                raise KeyboardInterrupt
+            return trace
+
+        sys.settrace(trace)
+        try:
+            action()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            sys.settrace(None)
+        if not place:
+            return
+        yield place[0]
+    raise AssertionError(f"{action} did not end after 100,000 interrupts")

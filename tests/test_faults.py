@@ -4,6 +4,7 @@ too long, SIGTERM to a comparison. Each must leave either the previous complete 
 import contextlib
 import errno
 import gc
+import inspect
 import json
 import os
 import signal
@@ -14,8 +15,9 @@ import time
 
 import numpy as np
 import pytest
-from helpers import ROOT, run, user_error
+from helpers import ROOT, interrupt_at_each_line, run, user_error
 
+from backends.common import runs
 from backends.common.errors import W2VError
 from backends.training import checkpoint
 from backends.training.state import TrainerState
@@ -237,6 +239,30 @@ def test_ctrl_c_while_the_data_loads_is_a_message_and_leaves_nothing(tmp_path):
     assert errors.strip().splitlines()[-1] == ("error: interrupted (Ctrl-C or SIGTERM) before the command finished; "
                                                "results written before are unchanged.")
     assert sorted(p.name for p in tmp_path.iterdir()) == [".numpy.lock"]
+
+
+def test_ctrl_c_at_any_instant_of_taking_or_leaving_a_runs_folder_leaves_nothing(tmp_path):
+    """The window of the test above, and every other, hit in turn: a Ctrl-C at each line that RunFolder runs
+    while a run takes its folder, stages it and leaves it. Once the interrupted run is gone (its object freed, as
+    when Python exits), the folder is free and nothing of the run is left but the lock file, or, where the
+    interrupt cut the leaving short, its staging folder, which the next run removes."""
+
+    def a_run():
+        with runs.RunFolder(tmp_path / "numpy") as folder:
+            folder.stage()
+
+    places = []
+    for place in interrupt_at_each_line(a_run, runs):
+        places.append(place)
+        gc.collect()
+        left = {p.name for p in tmp_path.iterdir()}
+        assert left <= {".numpy.lock", "numpy.partial"}, (place, left)
+        a_run()
+        assert sorted(p.name for p in tmp_path.iterdir()) == [".numpy.lock"], place
+    source, first = inspect.getsourcelines(runs.RunFolder.__enter__)
+    written = first + next(i for i, line in enumerate(source) if "self.owner.write_text" in line)
+    assert f"__enter__:{written + 1}" in places  # the owner file written, __enter__ not yet returned
+    assert {place.split(":")[0] for place in places} >= {"__enter__", "stage", "__exit__", "_release"}
 
 
 def test_sigterm_while_the_results_are_written_waits_for_them(tmp_path):

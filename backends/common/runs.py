@@ -20,6 +20,7 @@ import shutil
 import socket
 import sys
 import time
+import weakref
 from pathlib import Path
 from typing import Iterable
 
@@ -55,23 +56,32 @@ class RunFolder:
         except filelock.Timeout:
             raise W2VError(f"{self.folder} is being written by another run ({self.holder()}); wait for it to "
                            f"finish or stop it, or write to another folder (--out DIR). Nothing was done.") from None
+        # Before the owner file exists, so that it goes wherever a signal lands from here on: in _release, or, where
+        # a signal cut that short, when this object is freed or Python exits (first the finalizer, then the lock).
+        self._owner_finalizer = weakref.finalize(self, self.owner.unlink, missing_ok=True)
         try:
             self._finish_cut_swap()
             for folder in (self.folder, self.staging):
                 _check_replaceable(folder, self.holds)
             self.owner.write_text(json.dumps(_whoami()), encoding="utf-8")
+            return self  # within the try: a signal that lands before the return is undone too
         except BaseException:
-            self._lock.release()
+            self._release()
             raise
-        return self
 
     def __exit__(self, *exc_info) -> None:
         try:
             if not self.done and self.staging.exists() and not (self.staging / CHECKPOINT).exists():
                 shutil.rmtree(self.staging, ignore_errors=True)
-            self.owner.unlink(missing_ok=True)
         finally:
-            self._lock.release()
+            self._release()
+
+    def _release(self) -> None:
+        """Remove the owner file, then let go of the lock. In this order a signal may land anywhere: the finalizer
+        is dropped only once the file is gone, and the lock, which guards the file, is let go last."""
+        self.owner.unlink(missing_ok=True)
+        self._owner_finalizer.detach()
+        self._lock.release()
 
     def holder(self) -> str:
         """Who holds the lock, in words, from what the holder wrote when it took it."""
