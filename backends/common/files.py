@@ -15,6 +15,7 @@ import json
 import math
 import os
 import tempfile
+import uuid
 from pathlib import Path
 from typing import Iterator
 
@@ -37,16 +38,14 @@ def _default_mode() -> int:
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yields a temporary path beside ``path``; on success it replaces ``path``, on error it vanishes."""
     path = Path(path)
+    # Named before it exists (not by mkstemp, which returns the name only once the file is made), so that the
+    # finally below removes it wherever a Ctrl-C lands; a random name, created exclusively, is never another's.
+    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as exc:
-        raise W2VError(os_error_message(exc, path)) from None
-    os.close(handle)
-    temporary = Path(temporary)
-    try:
+        os.close(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         yield temporary
-        os.chmod(temporary, _default_mode())  # mkstemp's file is private (0o600); results are meant to be shared
+        os.chmod(temporary, _default_mode())  # made private, as mkstemp does; results are meant to be shared
         os.replace(temporary, path)
     except OSError as exc:  # the disk filled up while writing, say
         raise W2VError(os_error_message(exc, path)) from None
