@@ -1,10 +1,12 @@
-"""What several test modules use: which frameworks this test run has, and ways to run the command line.
+"""What several test modules use: which frameworks (and peers: gensim) this test run has, and ways to run the
+command line.
 
 `make venv` records the environment it built (book or current) in the virtual environment's folder.
-A framework that environment must carry fails every test that needs it when it is missing, so MXNet
-cannot silently drop out of the book environment's CI; elsewhere (today's releases, a reader's own
-environment) the tests that need a missing framework are skipped with the install command as the reason.
-The one place that skips is ``conftest.pytest_runtest_setup``, which calls :func:`require`.
+A framework or peer that environment must carry fails every test that needs it when it is missing, so MXNet
+cannot silently drop out of the book environment's CI; elsewhere (the smallest install, ``make test-minimal``,
+which records no environment; a reader's own) the tests that need a missing one are skipped with the install
+command as the reason. The one place that skips is ``conftest.pytest_runtest_setup``, which calls
+:func:`require` for each ``needs`` marker and ``framework`` parameter.
 """
 
 from __future__ import annotations
@@ -20,22 +22,23 @@ import numpy as np
 import pytest
 
 from backends.cli.main import main
-from backends.common.frameworks import REGISTRY
+from backends.common.frameworks import PEERS, REGISTRY
 
 ROOT = Path(__file__).resolve().parent.parent
 MARKER = Path(sys.prefix) / "w2v-environment"
 ENVIRONMENT = MARKER.read_text().strip() if MARKER.is_file() else None
+NEEDS = {**REGISTRY, **PEERS}  # what a test may need: a framework, or a peer (gensim)
 
 
 def missing(name: str) -> str | None:
     """Why the tests of ``name`` cannot run here, or None when they can."""
-    entry = REGISTRY[name]
+    entry = NEEDS[name]
     return None if entry.installed else f"{entry.title} is not installed. {entry.how_to_install()}"
 
 
 def skip_reason(name: str) -> str | None:
     """Why tests of ``name`` are skipped here: it is missing and this environment need not carry it."""
-    return None if ENVIRONMENT in REGISTRY[name].environments else missing(name)
+    return None if ENVIRONMENT in NEEDS[name].environments else missing(name)
 
 
 def require(name: str) -> None:
@@ -44,7 +47,7 @@ def require(name: str) -> None:
     if why is None:
         return
     if skip_reason(name) is None:
-        pytest.fail(f"the {ENVIRONMENT} environment must carry {REGISTRY[name].title}, but: {why}", pytrace=False)
+        pytest.fail(f"the {ENVIRONMENT} environment must carry {NEEDS[name].title}, but: {why}", pytrace=False)
     pytest.skip(why)
 
 

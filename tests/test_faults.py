@@ -208,23 +208,29 @@ def test_sigterm_to_a_comparison_replaces_nothing(tmp_path):
 
 
 def test_a_folder_of_the_users_is_never_replaced_by_a_run(capsys, tmp_path):
-    """`--out ~` with a ~/torch checkout of one's own: a run replaces its folder whole, so it must refuse."""
-    (tmp_path / "torch").mkdir()
-    (tmp_path / "torch" / "setup.py").write_text("mine")
-    (tmp_path / "numpy").write_text("mine too")
-    (tmp_path / "jax").mkdir()
-    (tmp_path / "jax" / ".notes").write_text("hidden, and mine")  # a hidden file is the user's too
-    (tmp_path / "tensorflow").symlink_to(tmp_path / "nowhere")
-    for framework, what in (("torch", "holds files that are not a run's (setup.py)"), ("numpy", "is not a folder"),
-                            ("jax", "holds files that are not a run's (.notes)"),
-                            ("tensorflow", "is a symbolic link to nothing (a broken link)")):
-        err = one_paragraph(user_error(capsys, "train", "--framework", framework, "--max-steps", "2", "--out", tmp_path))
-        assert f"{tmp_path / framework} {what}, and a run replaces that folder whole; move it away" in err
-    assert "holds files that are not a run's" in user_error(capsys, "compare", "--frameworks", "torch", "--out", tmp_path)
-    assert (tmp_path / "torch" / "setup.py").read_text() == "mine" and (tmp_path / "numpy").read_text() == "mine too"
-    assert (tmp_path / "jax" / ".notes").read_text() == "hidden, and mine"
-    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.endswith(".lock")) == [
-        "jax", "numpy", "tensorflow", "torch"]
+    """`--out ~` with a ~/numpy checkout of one's own: a run replaces its folder whole, so it must refuse. Each kind
+    of folder of the user's sits where the NumPy run's folder goes, in an --out folder of its own."""
+    outs = {kind: tmp_path / kind for kind in ("checkout", "file", "hidden", "link")}
+    for out in outs.values():
+        out.mkdir()
+    (outs["checkout"] / "numpy").mkdir()
+    (outs["checkout"] / "numpy" / "setup.py").write_text("mine")
+    (outs["file"] / "numpy").write_text("mine too")
+    (outs["hidden"] / "numpy").mkdir()
+    (outs["hidden"] / "numpy" / ".notes").write_text("hidden, and mine")  # a hidden file is the user's too
+    (outs["link"] / "numpy").symlink_to(tmp_path / "nowhere")
+    for kind, what in (("checkout", "holds files that are not a run's (setup.py)"), ("file", "is not a folder"),
+                       ("hidden", "holds files that are not a run's (.notes)"),
+                       ("link", "is a symbolic link to nothing (a broken link)")):
+        err = one_paragraph(user_error(capsys, "train", "--framework", "numpy", "--max-steps", "2", "--out", outs[kind]))
+        assert f"{outs[kind] / 'numpy'} {what}, and a run replaces that folder whole; move it away" in err
+    assert "holds files that are not a run's" in user_error(capsys, "compare", "--frameworks", "numpy", "--out",
+                                                             outs["checkout"])
+    assert (outs["checkout"] / "numpy" / "setup.py").read_text() == "mine"
+    assert (outs["file"] / "numpy").read_text() == "mine too"
+    assert (outs["hidden"] / "numpy" / ".notes").read_text() == "hidden, and mine"
+    for out in outs.values():
+        assert [p.name for p in out.iterdir() if not p.name.endswith(".lock")] == ["numpy"], out
 
 
 def test_ctrl_c_while_the_data_loads_is_a_message_and_leaves_nothing(tmp_path):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 
 from backends.common.errors import W2VError
+from backends.common.frameworks import importing
 from backends.common.settings import DEFAULTS, NOISE_POWERS
 from backends.pipeline.dataset import Dataset
 from backends.training.history import History
@@ -19,10 +20,8 @@ from backends.training.history import History
 def train_gensim(data: Dataset, *, epochs: int = DEFAULTS.epochs, embed_size: int = DEFAULTS.embed_size,
                  workers: int = 2) -> History:
     """Train gensim's Word2Vec on ``data``'s subsampled sentences with the chapter's settings."""
-    try:
+    with importing("gensim"):
         from gensim.models import Word2Vec
-    except ImportError as exc:
-        raise W2VError(f"gensim is not installed ({exc}); install it with `pip install gensim==4.3.3`.") from None
     if epochs < 1 or embed_size < 1 or workers < 1:
         raise W2VError(f"epochs, embedding size and workers must be at least 1 (got {epochs}, {embed_size}, {workers}).")
     sentences, ours = data.subsampled_sentences(), data.settings
