@@ -11,6 +11,7 @@ command as the reason. The one place that skips is ``conftest.pytest_runtest_set
 
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 import sys
@@ -94,31 +95,36 @@ def interrupt_at_each_line(action: Callable[[], object], module: types.ModuleTyp
     its end. Yields where each landed ("function:line"), after the interrupt has been caught.
 
     A signal can land at any instant; timing hits a narrow window only by luck, this hits every one in turn.
-    The interrupt is raised by a trace function, which Python then removes: one interrupt per run, as one signal.
     """
-    for count in range(1, 100_000):
-        events, place = 0, []
+    for count in itertools.count(1):
+        place = _interrupted_at(count, action, module)
+        if place is None:
+            return
+        yield place
 
-        def trace(frame, event, arg):
-            nonlocal events
-            if frame.f_code.co_filename != module.__file__:
-                return None
-            if event not in ("call", "line"):
-                return trace
+
+def _interrupted_at(count: int, action: Callable[[], object], module: types.ModuleType) -> str | None:
+    """Run ``action`` with a KeyboardInterrupt raised at the ``count``-th call or line that ``module``'s code runs:
+    where it was raised, or None when the action ended first. The trace function raises it, and Python then
+    removes the trace function: one interrupt per run, as one signal."""
+    events, place = 0, None
+
+    def trace(frame, event, arg):
+        nonlocal events, place
+        if frame.f_code.co_filename != module.__file__:
+            return None
+        if event in ("call", "line"):
             events += 1
             if events == count:
-                place.append(f"{frame.f_code.co_name}:{frame.f_lineno}")
+                place = f"{frame.f_code.co_name}:{frame.f_lineno}"
                 raise KeyboardInterrupt
-            return trace
+        return trace
 
-        sys.settrace(trace)
-        try:
-            action()
-        except KeyboardInterrupt:
-            pass
-        finally:
-            sys.settrace(None)
-        if not place:
-            return
-        yield place[0]
-    raise AssertionError(f"{action} did not end after 100,000 interrupts")
+    sys.settrace(trace)
+    try:
+        action()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sys.settrace(None)
+    return place
