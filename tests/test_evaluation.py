@@ -80,7 +80,8 @@ def test_gensim_baseline_writes_the_same_files(tmp_path):
 
 
 def test_the_baseline_without_gensim_says_how_to_install_it_and_leaves_nothing(capsys, tmp_path, monkeypatch):
-    monkeypatch.setitem(sys.modules, "gensim", None)  # as where it is not installed: importing it fails
+    for name in ["gensim", *(name for name in sys.modules if name.startswith("gensim."))]:
+        monkeypatch.setitem(sys.modules, name, None)  # as where it is not installed (or imported before): it fails
     err = user_error(capsys, "baseline", "gensim", "--epochs", "1", "--out", tmp_path)
     assert err.startswith("error: gensim is not installed. Install it with `pip install ") and "[gensim]" in err
     assert [p.name for p in tmp_path.iterdir()] == [".gensim.lock"]
