@@ -39,7 +39,7 @@ ifdef GPU
   VENV := $(VENV)-gpu
   HAS := $(HAS); GPU builds from $(REQUIREMENTS)
 endif
-ifneq ($(MAKECMDGOALS),gpu-verify)  # which builds no environment
+ifeq ($(filter gpu-verify test-minimal,$(MAKECMDGOALS)),)  # which build no pinned environment
   $(info make: the $(PROFILE) environment ($(VENV), $(REQUIREMENTS)), as $(WHY): $(HAS).)
 endif
 
@@ -49,7 +49,8 @@ KERNEL := w2v-companion
 # Under `make test` the notebooks train a small budget of steps; in Jupyter they train the full 5 epochs.
 TEST_STEPS ?= 150
 
-.PHONY: venv test test-python test-notebooks run docs bench parity cross-env lab notebooks site gpu-check gpu-verify \
+.PHONY: venv test test-python test-notebooks test-minimal run docs bench parity cross-env lab notebooks site gpu-check \
+        gpu-verify \
         check-install wheel-check lock clean
 
 venv: $(STAMP)
@@ -72,6 +73,32 @@ test-python: venv
 
 test-notebooks: venv
 	W2V_MAX_STEPS=$(TEST_STEPS) $(PY) -m pytest --nbval-lax --nbval-current-env -p no:cacheprovider notebooks/
+
+# The smallest install the package promises (NumPy, SciPy, Matplotlib, adjustText, tqdm, filelock: no framework, no
+# gensim) on the newest Python 3.11-3.13 that runs here, whatever `make` picked above: every test passes or is
+# skipped naming what is missing (the venv records no environment, so nothing must be carried). Then JAX added, in
+# a venv of its own: the tests of JAX and the parity of JAX and NumPy, one framework on that Python. Versions are
+# the current lock's, as constraints (what these extras need, exactly as pinned there).
+
+# $(call runnable_python,3.13): a Python 3.13 that really runs, or nothing: the PATH's python3.13 (a pyenv shim
+# refuses where pyenv has not selected that version), else the newest 3.13.x pyenv holds.
+runnable_python = $(or $(shell python$(1) -c 'import sys; print(sys.executable)' 2>/dev/null),$(shell \
+  version=$$(pyenv versions --bare 2>/dev/null | grep -x '$(subst .,\.,$(1))\.[0-9]*' | sort -V | tail -n 1); \
+  test -n "$$version" && "$$(pyenv prefix $$version)/bin/python$(1)" -c 'import sys; print(sys.executable)' 2>/dev/null))
+MINIMAL_PYTHON ?= $(firstword $(foreach v,3.13 3.12 3.11,$(call runnable_python,$(v))))
+
+test-minimal: .venv-minimal/.installed .venv-minimal-jax/.installed
+	.venv-minimal/bin/python -m pytest -p no:cacheprovider tests
+	.venv-minimal-jax/bin/python -m pytest -p no:cacheprovider tests -k "jax or parity"
+
+.venv-minimal/.installed: EXTRAS := test
+.venv-minimal-jax/.installed: EXTRAS := test,jax
+.venv-minimal/.installed .venv-minimal-jax/.installed: requirements-current.txt pyproject.toml
+	@test -n "$(MINIMAL_PYTHON)" || { echo "make: no Python 3.11 to 3.13 runs here (see the README)"; exit 2; }
+	rm -rf $(@D) && $(MINIMAL_PYTHON) -m venv $(@D)
+	$(@D)/bin/python -m pip install --quiet --disable-pip-version-check -c requirements-current.txt -e ".[$(EXTRAS)]"
+	$(@D)/bin/python -m pip check
+	touch $@
 
 # Every installed framework from one seed with the chapter's settings: results/summary.md, loss_curves.png, divergence.png
 run: venv

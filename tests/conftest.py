@@ -1,6 +1,6 @@
 """Shared fixtures (the PTB dataset is built once per test session, about a second) and the one way a test
-that needs a framework is skipped where it is missing (see ``helpers.require``): a parameter named
-``framework``, or the marker ``needs("torch")``.
+that needs a framework or gensim is skipped where it is missing (see ``helpers.require``): a parameter named
+``framework``, or the marker ``needs("torch")``, ``needs("gensim")`` (one marker per need).
 
 MXNet is imported first where it is installed: importing TensorFlow before MXNet in one process segfaults
 inside libmxnet's operator tuning, and the backend tests load every installed framework in this process.
@@ -19,7 +19,8 @@ if missing("mxnet") is None:
 
 
 def pytest_configure(config):
-    config.addinivalue_line("markers", "needs(framework): the test runs only where that framework is installed")
+    config.addinivalue_line("markers", "needs(name): the test runs only where that framework, or gensim, is "
+                                       "installed (helpers.NEEDS)")
 
 
 def pytest_runtest_setup(item):

@@ -1,40 +1,45 @@
-"""What several test modules use: which frameworks this test run has, and ways to run the command line.
+"""What several test modules use: which frameworks (and peers: gensim) this test run has, and ways to run the
+command line.
 
 `make venv` records the environment it built (book or current) in the virtual environment's folder.
-A framework that environment must carry fails every test that needs it when it is missing, so MXNet
-cannot silently drop out of the book environment's CI; elsewhere (today's releases, a reader's own
-environment) the tests that need a missing framework are skipped with the install command as the reason.
-The one place that skips is ``conftest.pytest_runtest_setup``, which calls :func:`require`.
+A framework or peer that environment must carry fails every test that needs it when it is missing, so MXNet
+cannot silently drop out of the book environment's CI; elsewhere (the smallest install, ``make test-minimal``,
+which records no environment; a reader's own) the tests that need a missing one are skipped with the install
+command as the reason. The one place that skips is ``conftest.pytest_runtest_setup``, which calls
+:func:`require` for each ``needs`` marker and ``framework`` parameter.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 import sys
 import types
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from backends.cli.main import main
-from backends.common.frameworks import REGISTRY
+from backends.common.frameworks import PEERS, REGISTRY
 
 ROOT = Path(__file__).resolve().parent.parent
 MARKER = Path(sys.prefix) / "w2v-environment"
 ENVIRONMENT = MARKER.read_text().strip() if MARKER.is_file() else None
+NEEDS = {**REGISTRY, **PEERS}  # what a test may need: a framework, or a peer (gensim)
 
 
 def missing(name: str) -> str | None:
     """Why the tests of ``name`` cannot run here, or None when they can."""
-    entry = REGISTRY[name]
+    entry = NEEDS[name]
     return None if entry.installed else f"{entry.title} is not installed. {entry.how_to_install()}"
 
 
 def skip_reason(name: str) -> str | None:
     """Why tests of ``name`` are skipped here: it is missing and this environment need not carry it."""
-    return None if ENVIRONMENT in REGISTRY[name].environments else missing(name)
+    return None if ENVIRONMENT in NEEDS[name].environments else missing(name)
 
 
 def require(name: str) -> None:
@@ -43,7 +48,7 @@ def require(name: str) -> None:
     if why is None:
         return
     if skip_reason(name) is None:
-        pytest.fail(f"the {ENVIRONMENT} environment must carry {REGISTRY[name].title}, but: {why}", pytrace=False)
+        pytest.fail(f"the {ENVIRONMENT} environment must carry {NEEDS[name].title}, but: {why}", pytrace=False)
     pytest.skip(why)
 
 
@@ -82,3 +87,44 @@ def scripted_backend(losses_per_example, interrupt_at=None, work=None) -> types.
             return self.table
 
     return types.SimpleNamespace(NAME="fake", Trainer=Trainer, losses_to_numpy=np.asarray)
+
+
+def interrupt_at_each_line(action: Callable[[], object], module: types.ModuleType) -> Iterator[str]:
+    """Run ``action`` again and again, each time with a Ctrl-C (KeyboardInterrupt) landing at the next place in the
+    code of ``module``: the first line, the second, ... (and each entry to one of its functions), until it runs to
+    its end. Yields where each landed ("function:line"), after the interrupt has been caught.
+
+    A signal can land at any instant; timing hits a narrow window only by luck, this hits every one in turn.
+    """
+    for count in itertools.count(1):
+        place = _interrupted_at(count, action, module)
+        if place is None:
+            return
+        yield place
+
+
+def _interrupted_at(count: int, action: Callable[[], object], module: types.ModuleType) -> str | None:
+    """Run ``action`` with a KeyboardInterrupt raised at the ``count``-th call or line that ``module``'s code runs:
+    where it was raised, or None when the action ended first. The trace function raises it, and Python then
+    removes the trace function: one interrupt per run, as one signal."""
+    events, place = 0, None
+
+    def trace(frame, event, arg):
+        nonlocal events, place
+        if frame.f_code.co_filename != module.__file__:
+            return None
+        if event in ("call", "line"):
+            events += 1
+            if events == count:
+                place = f"{frame.f_code.co_name}:{frame.f_lineno}"
+                raise KeyboardInterrupt
+        return trace
+
+    sys.settrace(trace)
+    try:
+        action()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sys.settrace(None)
+    return place

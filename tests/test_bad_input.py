@@ -71,6 +71,7 @@ def test_input_files_are_described_as_they_are(capsys, tmp_path):
     assert "is a folder, not a file" in one_paragraph(user_error(capsys, "stats", "--data", tmp_path))
 
 
+@pytest.mark.needs("gensim")
 def test_gensims_binary_files_are_named_as_such(capsys, tmp_path):
     from gensim.models import KeyedVectors
 

@@ -27,7 +27,7 @@ def test_parity_of_every_installed_framework_over_twenty_steps():
     assert result["ok"] and not result["failed"] and result["steps"] == 20
     assert sorted(result["not_installed"]) == sorted(set(FRAMEWORKS) - set(INSTALLED))
     assert len(result["max_relative_difference"]) == len(INSTALLED) * (len(INSTALLED) - 1) // 2
-    assert max(result["max_relative_difference"].values()) < 1e-4
+    assert all(difference < 1e-4 for difference in result["max_relative_difference"].values())  # none: NumPy alone
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 """WordSim-353 evaluation, gensim interoperability and the gensim baseline."""
 
 import json
+import sys
 
 import numpy as np
 import pytest
@@ -47,6 +48,7 @@ def test_evaluate_command_reports_coverage(trained):
 
 
 @pytest.mark.needs("torch")
+@pytest.mark.needs("gensim")
 def test_exported_embeddings_load_in_gensim_with_the_same_neighbours(trained):
     from gensim.models import KeyedVectors
 
@@ -63,6 +65,7 @@ def test_exported_embeddings_load_in_gensim_with_the_same_neighbours(trained):
         np.testing.assert_allclose([c for _, c in ours], [c for _, c in theirs], atol=1e-5)
 
 
+@pytest.mark.needs("gensim")
 def test_gensim_baseline_writes_the_same_files(tmp_path):
     done = run("baseline", "gensim", "--epochs", "1", "--workers", "1", "--out", tmp_path, "--json")
     assert done.returncode == 0, done.stderr
@@ -74,6 +77,14 @@ def test_gensim_baseline_writes_the_same_files(tmp_path):
     words, matrix = embeddings.load_word2vec(tmp_path / "gensim" / "embeddings.txt")
     assert matrix.shape[1] == 100 and 6000 < len(words) <= 6718 and "chip" in words
     assert summary["wordsim353"]["pairs"] > 200
+
+
+def test_the_baseline_without_gensim_says_how_to_install_it_and_leaves_nothing(capsys, tmp_path, monkeypatch):
+    for name in ["gensim", *(name for name in sys.modules if name.startswith("gensim."))]:
+        monkeypatch.setitem(sys.modules, name, None)  # as where it is not installed (or imported before): it fails
+    err = user_error(capsys, "baseline", "gensim", "--epochs", "1", "--out", tmp_path)
+    assert err.startswith("error: gensim is not installed. Install it with `pip install ") and "[gensim]" in err
+    assert [p.name for p in tmp_path.iterdir()] == [".gensim.lock"]
 
 
 def test_bad_baseline_settings(capsys, tmp_path):

@@ -3,6 +3,8 @@ too long, SIGTERM to a comparison. Each must leave either the previous complete 
 
 import contextlib
 import errno
+import gc
+import inspect
 import json
 import os
 import signal
@@ -11,8 +13,14 @@ import sys
 import threading
 import time
 
+import numpy as np
 import pytest
-from helpers import ROOT, run, user_error
+from helpers import ROOT, interrupt_at_each_line, run, user_error
+
+from backends.common import runs
+from backends.common.errors import W2VError
+from backends.training import checkpoint
+from backends.training.state import TrainerState
 
 LONG_RUN = ("--max-steps", "3000")  # minutes of training: the tests stop it long before its end
 
@@ -129,6 +137,21 @@ def test_a_full_disk_leaves_the_previous_run_whole(tmp_path):
         assert files_under(disk) == [".numpy.lock", "numpy", "numpy/embeddings.txt", "numpy/evaluation.json", "numpy/history.json"]
 
 
+def test_a_checkpoint_the_disk_cannot_hold_leaves_nothing_for_the_garbage_collector(tmp_path, monkeypatch):
+    """The failed write's traceback keeps its frame alive until the garbage collector frees it; nothing it holds
+    may then fail to close (Python 3.13 reported "Exception ignored in: <_io.BytesIO ...>: BufferError", a
+    traceback on the interrupted run's stderr, while a view of the checkpoint's bytes outlived the write)."""
+    unraisable = []
+    monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
+    tables = tuple(np.zeros((1000, 100), dtype=np.float32) for _ in range(2))  # 2.4 MB in all: more than the disk
+    with small_disk(tmp_path / "disk", 1) as disk:
+        with pytest.raises(W2VError, match="the disk is full"):
+            checkpoint.save(disk / "checkpoint.npz", TrainerState.fresh(tables), {})
+        gc.collect()
+        assert [p.name for p in disk.iterdir()] == []
+    assert [repr(u.exc_value) for u in unraisable] == []
+
+
 def test_sigterm_on_a_full_disk_still_keeps_the_history_and_vectors(tmp_path):
     with small_disk(tmp_path / "disk", 12) as disk:  # the vectors fit, a checkpoint (16 MB) does not
         training = Training("train", "--framework", "numpy", *LONG_RUN, "--checkpoint-every", "100000", "--out", disk)
@@ -185,23 +208,29 @@ def test_sigterm_to_a_comparison_replaces_nothing(tmp_path):
 
 
 def test_a_folder_of_the_users_is_never_replaced_by_a_run(capsys, tmp_path):
-    """`--out ~` with a ~/torch checkout of one's own: a run replaces its folder whole, so it must refuse."""
-    (tmp_path / "torch").mkdir()
-    (tmp_path / "torch" / "setup.py").write_text("mine")
-    (tmp_path / "numpy").write_text("mine too")
-    (tmp_path / "jax").mkdir()
-    (tmp_path / "jax" / ".notes").write_text("hidden, and mine")  # a hidden file is the user's too
-    (tmp_path / "tensorflow").symlink_to(tmp_path / "nowhere")
-    for framework, what in (("torch", "holds files that are not a run's (setup.py)"), ("numpy", "is not a folder"),
-                            ("jax", "holds files that are not a run's (.notes)"),
-                            ("tensorflow", "is a symbolic link to nothing (a broken link)")):
-        err = one_paragraph(user_error(capsys, "train", "--framework", framework, "--max-steps", "2", "--out", tmp_path))
-        assert f"{tmp_path / framework} {what}, and a run replaces that folder whole; move it away" in err
-    assert "holds files that are not a run's" in user_error(capsys, "compare", "--frameworks", "torch", "--out", tmp_path)
-    assert (tmp_path / "torch" / "setup.py").read_text() == "mine" and (tmp_path / "numpy").read_text() == "mine too"
-    assert (tmp_path / "jax" / ".notes").read_text() == "hidden, and mine"
-    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.endswith(".lock")) == [
-        "jax", "numpy", "tensorflow", "torch"]
+    """`--out ~` with a ~/numpy checkout of one's own: a run replaces its folder whole, so it must refuse. Each kind
+    of folder of the user's sits where the NumPy run's folder goes, in an --out folder of its own."""
+    outs = {kind: tmp_path / kind for kind in ("checkout", "file", "hidden", "link")}
+    for out in outs.values():
+        out.mkdir()
+    (outs["checkout"] / "numpy").mkdir()
+    (outs["checkout"] / "numpy" / "setup.py").write_text("mine")
+    (outs["file"] / "numpy").write_text("mine too")
+    (outs["hidden"] / "numpy").mkdir()
+    (outs["hidden"] / "numpy" / ".notes").write_text("hidden, and mine")  # a hidden file is the user's too
+    (outs["link"] / "numpy").symlink_to(tmp_path / "nowhere")
+    for kind, what in (("checkout", "holds files that are not a run's (setup.py)"), ("file", "is not a folder"),
+                       ("hidden", "holds files that are not a run's (.notes)"),
+                       ("link", "is a symbolic link to nothing (a broken link)")):
+        err = one_paragraph(user_error(capsys, "train", "--framework", "numpy", "--max-steps", "2", "--out", outs[kind]))
+        assert f"{outs[kind] / 'numpy'} {what}, and a run replaces that folder whole; move it away" in err
+    assert "holds files that are not a run's" in user_error(capsys, "compare", "--frameworks", "numpy", "--out",
+                                                             outs["checkout"])
+    assert (outs["checkout"] / "numpy" / "setup.py").read_text() == "mine"
+    assert (outs["file"] / "numpy").read_text() == "mine too"
+    assert (outs["hidden"] / "numpy" / ".notes").read_text() == "hidden, and mine"
+    for out in outs.values():
+        assert [p.name for p in out.iterdir() if not p.name.endswith(".lock")] == ["numpy"], out
 
 
 def test_ctrl_c_while_the_data_loads_is_a_message_and_leaves_nothing(tmp_path):
@@ -217,6 +246,30 @@ def test_ctrl_c_while_the_data_loads_is_a_message_and_leaves_nothing(tmp_path):
                                                "Nothing is half written: what it had not put in place yet is as it "
                                                "was before.")
     assert sorted(p.name for p in tmp_path.iterdir()) == [".numpy.lock"]
+
+
+def test_ctrl_c_at_any_instant_of_taking_or_leaving_a_runs_folder_leaves_nothing(tmp_path):
+    """The window of the test above, and every other, hit in turn: a Ctrl-C at each line that RunFolder runs
+    while a run takes its folder, stages it and leaves it. Once the interrupted run is gone (its object freed, as
+    when Python exits), the folder is free and nothing of the run is left but the lock file, or, where the
+    interrupt cut the leaving short, its staging folder, which the next run removes."""
+
+    def a_run():
+        with runs.RunFolder(tmp_path / "numpy") as folder:
+            folder.stage()
+
+    places = []
+    for place in interrupt_at_each_line(a_run, runs):
+        places.append(place)
+        gc.collect()
+        left = {p.name for p in tmp_path.iterdir()}
+        assert left <= {".numpy.lock", "numpy.partial"}, (place, left)
+        a_run()
+        assert sorted(p.name for p in tmp_path.iterdir()) == [".numpy.lock"], place
+    source, first = inspect.getsourcelines(runs.RunFolder.__enter__)
+    written = first + next(i for i, line in enumerate(source) if "self.owner.write_text" in line)
+    assert f"__enter__:{written + 1}" in places  # the owner file written, __enter__ not yet returned
+    assert {place.split(":")[0] for place in places} >= {"__enter__", "stage", "__exit__", "_release"}
 
 
 def test_sigterm_while_the_results_are_written_waits_for_them(tmp_path):

@@ -215,6 +215,7 @@ def test_saved_vectors_load_back_as_written(tmp_path, written):
     np.testing.assert_allclose(loaded, matrix, rtol=1e-5, atol=1e-38)  # and those are the values to 6 digits
 
 
+@pytest.mark.needs("gensim")
 @EXAMPLES
 @given(vectors(), st.booleans())
 def test_files_gensim_writes_load_as_gensim_reads_them(tmp_path, written, header):

@@ -227,6 +227,7 @@ def test_text_files_as_tools_write_them_load(tmp_path, content):
     np.testing.assert_array_equal(matrix, np.array([[1, 0.1, 0], [0.9, 0.2, 0]], dtype=np.float32))
 
 
+@pytest.mark.needs("gensim")
 def test_files_gensim_writes_load_exactly(tmp_path):
     from gensim.models import KeyedVectors
 
@@ -264,6 +265,7 @@ def test_files_that_disagree_with_their_header_or_the_format_name_the_line(tmp_p
     assert said in refusal(tmp_path, content)
 
 
+@pytest.mark.needs("gensim")
 def test_binary_word2vec_files_are_named_as_binary_with_the_conversion(tmp_path):
     """The word2vec tool's -binary 1 (a line end after each vector) and gensim's binary=True (none): the
     message's recipe, run as it says, gives a file that loads."""
@@ -285,6 +287,7 @@ def test_binary_word2vec_files_are_named_as_binary_with_the_conversion(tmp_path)
         assert words == ["king", "queen"] and np.array_equal(loaded, matrix)
 
 
+@pytest.mark.needs("gensim")
 def test_a_pickled_model_is_named_with_its_own_conversion(tmp_path):
     from gensim.models import KeyedVectors
 

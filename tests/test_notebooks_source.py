@@ -124,6 +124,7 @@ def _nbval(path: Path) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.needs("torch")
 def test_nbvals_check_of_the_chapters_values_can_fail(tmp_path):
     """The chapter's check is real: a copy of the PyTorch notebook cut after the checked cell passes nbval
     as it is, and fails once the stored value differs from what the code prints."""

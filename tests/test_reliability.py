@@ -15,7 +15,7 @@ from backends.common.errors import W2VError
 from backends.common.frameworks import FRAMEWORKS
 from backends.training import checkpoint, loop
 from backends.training.state import KEYS, TrainerState
-from helpers import ROOT, run, scripted_backend, user_error
+from helpers import ROOT, interrupt_at_each_line, run, scripted_backend, user_error
 
 STEPS = 200  # far beyond the first checkpoints, so the kill always lands before the end
 
@@ -91,7 +91,8 @@ def test_resume_refuses_other_settings_and_broken_checkpoints(capsys, tmp_path):
     assert "other settings or on another corpus (lr 0.002 there, 0.01 now)" in err
     (folder / "checkpoint.npz").write_bytes(b"half a file")
     assert "is not a checkpoint" in user_error(capsys, "train", "--framework", "numpy", "--resume", "--out", tmp_path)
-    assert "no checkpoint at" in user_error(capsys, "train", "--framework", "torch", "--resume", "--out", tmp_path)
+    other = tmp_path / "other"  # where no run has been
+    assert "no checkpoint at" in user_error(capsys, "train", "--framework", "numpy", "--resume", "--out", other)
 
 
 def test_a_diverging_run_keeps_its_history_and_vectors(capsys, tmp_path, monkeypatch):
@@ -140,6 +141,18 @@ def test_written_files_get_the_usual_permissions_not_the_temporary_files_private
     finally:
         os.umask(old)
     assert path.stat().st_mode & 0o777 == 0o644 and path.read_text() == "shared\n"
+
+
+def test_ctrl_c_at_any_instant_of_an_atomic_write_leaves_the_old_file_or_the_new_one_and_no_temporary(tmp_path):
+    from backends.common import files
+
+    path = files.write_text(tmp_path / "summary.md", "old\n")
+    places = []
+    for place in interrupt_at_each_line(lambda: files.write_text(path, "new\n"), files):
+        places.append(place)
+        assert [p.name for p in tmp_path.iterdir()] == ["summary.md"], place
+        assert path.read_text() in ("old\n", "new\n"), place
+    assert {place.split(":")[0] for place in places} >= {"write_text", "atomic_path"}
 
 
 def test_an_interrupted_run_without_checkpoints_says_how_to_make_one(capsys, tmp_path, monkeypatch):

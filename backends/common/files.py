@@ -15,6 +15,7 @@ import json
 import math
 import os
 import tempfile
+import uuid
 from pathlib import Path
 from typing import Iterator
 
@@ -24,6 +25,9 @@ from backends.common.errors import W2VError, WriteError
 COMPRESSED = {b"\x1f\x8b": ("gzip-compressed", "gunzip"), b"BZh": ("bzip2-compressed", "bunzip2"),
               b"\xfd7zXZ\x00": ("xz-compressed", "unxz"), b"(\xb5/\xfd": ("zstd-compressed", "unzstd"),
               b"7z\xbc\xaf\x27\x1c": ("a 7-Zip archive", "7z x")}
+
+
+RANDOM_CHARACTERS = 12  # of a temporary file's name: 48 random bits, never another's
 
 
 def _default_mode() -> int:
@@ -37,22 +41,26 @@ def _default_mode() -> int:
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yields a temporary path beside ``path``; on success it replaces ``path``, on error it vanishes."""
     path = Path(path)
+    # Named before it exists (not by mkstemp, which returns the name only once the file is made), so that the
+    # finally below removes it wherever a Ctrl-C lands; a random name, created exclusively, is never another's.
+    temporary = temporary_for(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as exc:
-        raise WriteError(os_error_message(exc, path)) from None
-    os.close(handle)
-    temporary = Path(temporary)
-    try:
+        os.close(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         yield temporary
-        os.chmod(temporary, _default_mode())  # mkstemp's file is private (0o600); results are meant to be shared
+        os.chmod(temporary, _default_mode())  # made private, as mkstemp does; results are meant to be shared
         os.replace(temporary, path)
     except OSError as exc:  # the disk filled up while writing, say
         raise WriteError(os_error_message(exc, path)) from None
     finally:
         with contextlib.suppress(OSError):  # a file system made read-only meanwhile: the error above is the news
             temporary.unlink(missing_ok=True)
+
+
+def temporary_for(path: Path) -> Path:
+    """The temporary file an atomic write of ``path`` goes through: hidden, beside it, with a random part of
+    ``RANDOM_CHARACTERS`` characters (a run's longest path is probed with that length, backends.common.runs)."""
+    return path.with_name(f".{path.name}.{uuid.uuid4().hex[:RANDOM_CHARACTERS]}.tmp")
 
 
 def writable_folder(folder: str | Path) -> Path:

@@ -89,6 +89,9 @@ REGISTRY: dict[str, Framework] = {
     )
 }
 FRAMEWORKS: tuple[str, ...] = tuple(REGISTRY)
+# The peer baseline (`python -m backends baseline gensim`), an extra described as a framework is, so that one
+# sentence says what to install for either; it is not a framework (no backend, no chapter, not in FRAMEWORKS).
+PEERS: dict[str, Framework] = {"gensim": Framework("gensim", "gensim", ("gensim",), "gensim", chapter=False)}
 CHAPTER_FRAMEWORKS: tuple[str, ...] = tuple(name for name, entry in REGISTRY.items() if entry.chapter)  # all but numpy
 
 
@@ -106,12 +109,13 @@ def installed() -> tuple[str, ...]:
 
 @contextlib.contextmanager
 def importing(name: str) -> Iterator[None]:
-    """Wrap a backend's framework imports: a failure becomes one paragraph saying what to install.
+    """Wrap the imports of a framework (a backend's) or of a peer (gensim): a failure becomes one paragraph
+    saying what to install.
 
     Any exception counts, not only ImportError: a framework built against another NumPy fails with an
     AttributeError or a RuntimeError inside its own import.
     """
-    entry = REGISTRY[name]
+    entry = REGISTRY[name] if name in REGISTRY else PEERS[name]
     try:
         yield
     except Exception as exc:  # noqa: BLE001 - whatever a broken install raises, the user needs the same advice

@@ -21,20 +21,22 @@ import shutil
 import socket
 import sys
 import time
+import weakref
 from pathlib import Path
 from typing import Iterable
 
 import filelock
 
 from backends.common.errors import W2VError
+from backends.common.files import RANDOM_CHARACTERS
 from backends.common.signals import held
 
 CHECKPOINT = "checkpoint.npz"
 RUN_NAMES = ("history.json", "embeddings.txt", "evaluation.json", CHECKPOINT)
 # All a run's folder may hold (patterns, as fnmatch reads them): its files, and the temporaries of atomic writes.
 RUN_FILES = (*RUN_NAMES, ".*.tmp")
-# The longest name a run writes: the temporary of an atomic write of its longest file (mkstemp adds 8 characters).
-LONGEST = f".{max(RUN_NAMES, key=len)}.{'x' * 8}.tmp"
+# The longest name a run writes: the temporary of an atomic write of its longest file (files.temporary_for).
+LONGEST = f".{max(RUN_NAMES, key=len)}.{'x' * RANDOM_CHARACTERS}.tmp"
 
 
 class RunFolder:
@@ -58,30 +60,44 @@ class RunFolder:
 
     def __enter__(self) -> RunFolder:
         self.folder.parent.mkdir(parents=True, exist_ok=True)
+        for own in (self.owner, Path(self._lock.lock_file)):  # written by the run: never through a user's link
+            if own.is_symlink():
+                raise W2VError(f"{own} is a symbolic link, where a run keeps a file of its own (who holds the "
+                               f"folder, and its lock); remove the link, or write to another folder (--out DIR). "
+                               f"Nothing was done.")
         try:
             self._lock.acquire()
         except filelock.Timeout:
             raise W2VError(f"{self.folder} is being written by another run ({self.holder()}); wait for it to "
                            f"finish or stop it, or write to another folder (--out DIR). Nothing was done.") from None
+        # Before the owner file exists, so that it goes wherever a signal lands from here on: in _release, or, where
+        # a signal cut that short, when this object is freed or Python exits (first the finalizer, then the lock).
+        self._owner_finalizer = weakref.finalize(self, self.owner.unlink, missing_ok=True)
         try:
             for folder in (self.aside, self.folder, self.staging):  # each one a run may remove or replace
                 _check_replaceable(folder, self.holds, self.inner)
             self._finish_cut_swap()
             _probe(self.staging / self.deepest)
             self.owner.write_text(json.dumps(_whoami()), encoding="utf-8")
+            return self  # within the try: a signal that lands before the return is undone too
         except BaseException:
-            self._lock.release()
+            self._release()
             raise
-        return self
 
     def __exit__(self, *exc_info) -> None:
         try:
             if not self.done and self.staging.exists() and not (self.staging / CHECKPOINT).exists():
                 shutil.rmtree(self.staging, ignore_errors=True)
-            with contextlib.suppress(OSError):  # a folder made read-only meanwhile: the run's own error is the news
-                self.owner.unlink(missing_ok=True)
         finally:
-            self._lock.release()
+            self._release()
+
+    def _release(self) -> None:
+        """Remove the owner file, then let go of the lock. In this order a signal may land anywhere: the finalizer
+        is dropped only once the file is gone, and the lock, which guards the file, is let go last."""
+        with contextlib.suppress(OSError):  # a folder made read-only meanwhile: the run's own error is the news
+            self.owner.unlink(missing_ok=True)
+        self._owner_finalizer.detach()
+        self._lock.release()
 
     def holder(self) -> str:
         """Who holds the lock, in words, from what the holder wrote when it took it."""

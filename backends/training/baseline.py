@@ -12,6 +12,7 @@ import os
 import time
 
 from backends.common.errors import W2VError
+from backends.common.frameworks import importing
 from backends.common.resources import check_memory
 from backends.common.settings import DEFAULTS, NOISE_POWERS
 from backends.pipeline.dataset import Dataset
@@ -42,10 +43,8 @@ def gensim_memory(vocab_size: int, embed_size: int, workers: int) -> int:
 def train_gensim(data: Dataset, *, epochs: int = DEFAULTS.epochs, embed_size: int = DEFAULTS.embed_size,
                  workers: int = 2) -> History:
     """Train gensim's Word2Vec on ``data``'s subsampled sentences with the chapter's settings."""
-    try:
+    with importing("gensim"):
         from gensim.models import Word2Vec
-    except ImportError as exc:
-        raise W2VError(f"gensim is not installed ({exc}); install it with `pip install gensim==4.3.3`.") from None
     if epochs < 1 or embed_size < 1:
         raise W2VError(f"epochs and embedding size must be at least 1 (got {epochs}, {embed_size}).")
     check_workers(workers)

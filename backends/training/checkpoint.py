@@ -50,8 +50,11 @@ def save(path: str | Path, state: TrainerState, position: dict) -> Path:
     """Write the trainer's ``state`` and the run's ``position`` to ``path`` atomically."""
     packed = io.BytesIO()  # made in memory: np.savez on a file that fills up leaves a zip whose cleanup raises again
     np.savez(packed, **state.arrays(), position=np.array(json.dumps({**position, "format": FORMAT})))
+    # getvalue(), not a view (getbuffer()): a write that fails keeps its frame, and the view in it, alive in the
+    # traceback; when the garbage collector then closes the BytesIO, a live view makes that close raise a
+    # BufferError ("Exception ignored in: <_io.BytesIO ...>", seen on Python 3.13). getvalue() shares the bytes.
     with atomic_path(path) as temporary:
-        temporary.write_bytes(packed.getbuffer())
+        temporary.write_bytes(packed.getvalue())
     return Path(path)
 
 
