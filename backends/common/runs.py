@@ -149,14 +149,16 @@ class RunFolder:
 
 def _probe(path: Path) -> None:
     """Write and remove a file at ``path``, making and removing the folders above it that are missing: a path
-    too long for the system (or a folder not writable) is found before any work, not when the results are written."""
+    too long for the system (or a folder not writable) is found before any work, not when the results are written.
+    Whatever instant a Ctrl-C lands, the next probe succeeds (one a signal left there is touched and removed)."""
     made = [folder for folder in reversed(path.parents) if not folder.exists()]
     try:
         for folder in made:
             folder.mkdir()
-        path.touch(exist_ok=False)
-        path.unlink()
+        path.touch()
     finally:
+        with contextlib.suppress(OSError):  # where touch failed there is nothing to remove
+            path.unlink(missing_ok=True)
         for folder in reversed(made):
             with contextlib.suppress(OSError):
                 folder.rmdir()
