@@ -30,18 +30,13 @@ from backends import load_backend
 from backends.cli.bench import run_task
 from backends.cli.compare import PARITY_TOLERANCE, check_frameworks, train_each
 from backends.cli.report import NOT_INSTALLED, max_relative_differences, relative_differences
+from backends.common.book import BOOK_CENTERS_PER_SEC, BOOK_EPOCHS, BOOK_PRINTED
 from backends.common.errors import W2VError
 from backends.common.files import to_json
 from backends.common.frameworks import CHAPTER_FRAMEWORKS, REGISTRY
 from backends.common.settings import Settings
 from backends.training.history import package_versions
 
-# The PyTorch section's training on the book's GPU prints 223,842 tokens/sec. Its code counts a center word as a
-# token and divides the centers of all 5 epochs by the seconds of the last epoch alone (its Timer is made anew each
-# epoch, its Accumulator once), so the rate our loop measures, centers per second over the run, is a fifth of it.
-BOOK_PRINTED = 223_842
-BOOK_EPOCHS = 5
-BOOK_CENTERS_PER_SEC = BOOK_PRINTED / BOOK_EPOCHS
 REFERENCE = "numpy"  # the oracle, trained on the CPU: no framework, always there
 NO_GPU = "sees no GPU"
 # The versions printed first: the frameworks, NumPy, and what the notebook part needs.
