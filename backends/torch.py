@@ -122,10 +122,12 @@ def _adam_slots(trainer: Trainer) -> tuple[dict, tuple[nn.Parameter, nn.Paramete
 def state(trainer: Trainer) -> TrainerState:
     slots, tables = _adam_slots(trainer)
     weights = tuple(to_numpy(table) for table in tables)
-    if not slots.get(tables[0]):
+    stepped = [table for table in tables if slots.get(table)]  # a table Adam has not stepped yet has no slots
+    if not stepped:
         return TrainerState.fresh(weights)
-    moments = tuple((to_numpy(slots[t]["exp_avg"]), to_numpy(slots[t]["exp_avg_sq"])) for t in tables)
-    return TrainerState(weights, moments, int(slots[tables[0]]["step"]))
+    moments = tuple((to_numpy(slots[t]["exp_avg"]), to_numpy(slots[t]["exp_avg_sq"])) if slots.get(t)
+                    else (np.zeros_like(w), np.zeros_like(w)) for t, w in zip(tables, weights))
+    return TrainerState(weights, moments, int(slots[stepped[0]]["step"]))
 
 
 def load_state(trainer: Trainer, state: TrainerState) -> None:

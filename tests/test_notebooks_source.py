@@ -88,13 +88,14 @@ def test_each_chapter_notebook_has_its_own_try_it_cells_and_no_others(name):
     framework = name.split("/")[0]
     code = [cell for cell in WRITTEN[name].cells if cell.cell_type == "code"]
     mine = [cell for cell in code if "def my_" in cell.source]
-    assert [cell.source.split("def ")[1].split("(")[0] for cell in mine] == ["my_skip_gram", "my_masked_bce"]
+    assert [cell.source.split("def ")[1].split("(")[0] for cell in mine] == ["my_skip_gram", "my_masked_bce",
+                                                                              "my_step"]
     assert not any(tag.startswith("only-") for cell in code for tag in cell.metadata.get("tags", []))
     calls = {"torch": "torch", "mxnet": "mxnp.", "jax": "jnp.", "tensorflow": "tf."}  # how each one's code reads
     written = "\n".join(cell.source for cell in mine)
     assert calls[framework] in written or framework == "torch" and "F.softplus" in written
     assert not any(call in written for other, call in calls.items() if other != framework)
-    assert sum("tryit.check(w2v" in cell.source for cell in code) == 2
+    assert sum("tryit.check(w2v" in cell.source for cell in code) == 3
     assert sum("tryit.train_with(w2v" in cell.source for cell in code) == 1
 
 

@@ -19,12 +19,16 @@ make_notebooks = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(make_notebooks)
 
 
+STARTERS = ("def my_skip_gram", "def my_masked_bce", "def my_step")
+
+
 def starting_points(framework: str) -> dict:
-    """The namespace the notebook's "try it" cells define (``my_skip_gram``, ``my_masked_bce``), run as written."""
+    """The namespace the notebook's "try it" cells define (``my_skip_gram``, ``my_masked_bce``, ``my_step``), run
+    as written and in order (the step uses the other two), with the backend as the notebook imports it."""
     notebook = make_notebooks.build(make_notebooks.CHAPTER, framework)
-    namespace = {}
+    namespace = {"w2v": load_backend(framework)}
     for cell in notebook.cells:
-        if cell.cell_type == "code" and ("def my_skip_gram" in cell.source or "def my_masked_bce" in cell.source):
+        if cell.cell_type == "code" and any(starter in cell.source for starter in STARTERS):
             exec(compile(cell.source, f"<{framework} try-it cell>", "exec"), namespace)
     return namespace
 
@@ -32,11 +36,18 @@ def starting_points(framework: str) -> dict:
 @pytest.mark.parametrize("framework", CHAPTER_FRAMEWORKS)
 def test_each_notebooks_starting_points_agree_with_its_backend(framework, data):
     w2v, mine = load_backend(framework), starting_points(framework)
-    for name in tryit.REPLACEABLE:
+    assert set(tryit.REPLACEABLE) == {"skip_gram", "masked_bce", "step"}
+    for name in ("skip_gram", "masked_bce"):
         agreement = tryit.check(w2v, name, mine[f"my_{name}"], data)
         assert agreement and agreement.agrees, repr(agreement)
         assert repr(agreement).startswith(f"my_{name} agrees with {framework}'s {name} on a batch of 64 rows (56 "
                                           f"centers and 8 padding rows, as the last batch of an epoch has)")
+    agreement = tryit.check(w2v, "step", mine["my_step"], data)
+    assert agreement and agreement.agrees, repr(agreement)
+    assert repr(agreement).startswith(f"my_step agrees with {framework}'s Trainer.step over 2 steps from the tables "
+                                      f"training starts from (a batch of 64 rows with 8 padding rows, then 64 more "
+                                      f"centers): the losses, both gradients, the updated tables and Adam's moments")
+    assert float(repr(agreement).rsplit("at most ", 1)[1].rstrip(".")) < 1e-6
 
 
 @pytest.mark.parametrize("framework", ["torch", "jax"])
@@ -69,9 +80,9 @@ def test_training_with_the_readers_functions_runs_them_and_restores_the_backends
     assert not parted and "they part at step" in repr(parted)
 
 
-def test_only_the_two_functions_can_be_replaced():
+def test_only_the_three_functions_can_be_replaced():
     w2v = load_backend("numpy")
-    with pytest.raises(W2VError, match="Trainer cannot be replaced; replace skip_gram or masked_bce"):
+    with pytest.raises(W2VError, match="Trainer cannot be replaced; replace skip_gram, masked_bce or step"):
         with tryit.using(w2v, Trainer=object):
             pass
     assert w2v.Trainer is not object
@@ -140,7 +151,7 @@ def torch_mistakes():
 
 
 @pytest.mark.needs("torch")
-@pytest.mark.parametrize("name", tryit.REPLACEABLE)
+@pytest.mark.parametrize("name", ["skip_gram", "masked_bce"])
 def test_each_typical_mistake_is_named(name, data):
     w2v = load_backend("torch")
     for mistake, (function, said) in torch_mistakes()[name].items():
@@ -192,6 +203,165 @@ def test_a_function_that_fails_inside_training_is_an_answer(data):
     assert w2v.skip_gram is not through_numpy
 
 
-def test_only_the_two_functions_can_be_checked(data):
-    with pytest.raises(W2VError, match="'Trainer' is not one of the functions to try: choose skip_gram or masked_bce"):
+def test_only_the_three_functions_can_be_checked(data):
+    with pytest.raises(W2VError, match="'Trainer' is not one of the functions to try: choose skip_gram, masked_bce "
+                                       "or step"):
         tryit.check(load_backend("numpy"), "Trainer", print, data)
+
+
+# -- a reader's training step --------------------------------------------------------------------------------------
+
+def torch_step_mistakes():
+    """Wrong versions of the chapter's step in PyTorch, each with what the check must tell a student."""
+    import torch
+
+    w2v = load_backend("torch")
+
+    def losses(trainer, arrays):  # each center's loss, as the backend computes it
+        scores = w2v.skip_gram(arrays["centers"], arrays["contexts_negatives"], trainer.embed_center,
+                               trainer.embed_context)
+        return w2v.masked_bce(scores.reshape(arrays["label"].shape), arrays["label"], arrays["mask"])
+
+    def gradients(trainer):
+        return trainer.embed_center.weight.grad, trainer.embed_context.weight.grad
+
+    def step(zero_grad=True, reduce=torch.sum, sign=1.0, update="adam"):
+        def my_step(trainer, arrays):
+            if zero_grad:
+                trainer.optimizer.zero_grad()
+            loss = reduce(losses(trainer, arrays))
+            (sign * loss).backward()
+            applied = tuple(g.clone() for g in gradients(trainer))
+            if update == "adam":
+                trainer.optimizer.step()
+            elif update == "center only":
+                trainer.embed_context.weight.grad = None  # Adam skips a table without a gradient
+                trainer.optimizer.step()
+            elif update == "ascent":
+                with torch.no_grad():
+                    for table in trainer.net.parameters():
+                        table += 0.002 * table.grad  # + where gradient descent has -
+            return loss.detach(), applied
+
+        return my_step
+
+    def raises(trainer, arrays):
+        return losses(trainer, arrays) @ arrays["centers"]  # a float matrix times the int indices
+
+    def none(trainer, arrays):
+        step()(trainer, arrays)
+
+    return {
+        "no_zero_grad": (step(zero_grad=False),
+                         "my_step does not agree with torch's Trainer.step at step 2 of 2 (a batch of 64 rows): the "
+                         "center table's gradient and its update differ in 50 rows: 10 centers of the batch",
+                         "words not in the batch", "Each gradient is this step's plus the step before's: the "
+                         "gradients are not cleared between steps", "optimizer.zero_grad()"),
+        "mean": (step(reduce=torch.mean),
+                 "at step 1 of 2 (a batch of 64 rows with 8 padding rows): its loss is 0.606547, the backend's "
+                 "38.819; the center table's gradient differs in 50 rows: 50 centers of the batch",
+                 "The loss and both gradients are 1/64 of the backend's: a mean over the batch's 64 rows, where the "
+                 "step minimises their sum", "so its steps hardly depend on the gradient's scale: only "),
+        "ascent": (step(sign=-1.0), "the center table's gradient and its update differ in 50 rows",
+                   "Both gradients have the opposite sign: it differentiates the negated loss, so the step climbs "
+                   "the loss instead of descending it (gradient ascent)"),
+        "added_update": (step(update="ascent"), "the center table's update differs in 50 rows: 50 centers of the "
+                         "batch", "The tables move by a multiple of the gradient, and along it: gradient ascent"),
+        "center_only": (step(update="center only"), "the context table's update differs in 930 rows: 50 centers "
+                        "of the batch", "880 context or noise words of the batch",
+                        "Only the center table was updated; the context table did not change"),
+        "no_update": (step(update=None), "The tables did not change: the step computes the gradients but never "
+                      "applies them"),
+        "raises": (raises, "my_step raised RuntimeError: expected m1 and m2 to have the same dtype, but got: float "
+                   "!= int at step 1 of 2 (it was given a torch Trainer and the arrays of a batch: centers (64, 1), "
+                   "contexts_negatives, label and mask (64, 60))."),
+        "no_return": (none, "my_step returns None: a step must return (loss, (grad_center, grad_context))"),
+        "loss_alone": (lambda trainer, arrays: step()(trainer, arrays)[0],
+                       "my_step returns a Tensor of another form: a step must return (loss, (grad_center, "
+                       "grad_context))"),
+    }
+
+
+@pytest.mark.needs("torch")
+def test_each_typical_mistake_in_a_step_is_named(data):
+    w2v = load_backend("torch")
+    for mistake, (function, *said) in torch_step_mistakes().items():
+        function.__name__ = "my_step"
+        agreement = tryit.check(w2v, "step", function, data)
+        message = repr(agreement)
+        assert not agreement and all(part in message for part in said), (mistake, message)
+        assert "Traceback" not in message and "\n" not in message
+        assert ("torch", "step") not in tryit._passed
+
+
+def test_a_step_is_diagnosed_from_numpy_arrays_alone():
+    """The framework-neutral part: two NumPy steps on a 6-word vocabulary, told apart by explain_step."""
+    from backends.display.diagnose import Step, StepInputs, describe_rows, explain_step
+
+    rng = np.random.default_rng(0)
+    tables = tuple(rng.normal(size=(6, 3)) for _ in range(2))
+    centers, contexts = np.array([[0], [1]]), np.array([[2, 3], [3, 0]])
+    mask = np.array([[1.0, 1.0], [1.0, 0.0]])  # the second row's second entry is padding: word 0 not a context
+    grads = tuple(np.zeros((6, 3)) for _ in range(2))
+    grads[0][[0, 1]], grads[1][[2, 3]] = rng.normal(size=(2, 3)), rng.normal(size=(2, 3))
+    update = tuple(-0.002 * np.sign(g) for g in grads)
+    moments = tuple((0.1 * g, 0.001 * g * g) for g in grads)
+    tokens = ["the", "cat", "sat", "on", "mat", "aardvark"]
+    inputs = StepInputs(1, centers, contexts, mask, tables, tokens)
+    expected = Step(3.5, grads, tuple(t + u for t, u in zip(tables, update)), moments)
+
+    assert explain_step(expected, expected, inputs) is None
+    assert describe_rows(np.array([0, 2, 5]), inputs) == ("3 rows: 1 center of the batch ('the'), 1 context or noise "
+                                                          "word of the batch ('sat'), 1 word not in the batch "
+                                                          "('aardvark')")
+    mean = Step(3.5 / 2, tuple(g / 2 for g in grads), expected.tables, moments)
+    assert "The loss and both gradients are 1/2 of the backend's: a mean over the batch's 2 rows" in \
+        explain_step(mean, expected, inputs)
+    still = Step(3.5, grads, tables, moments)
+    said = explain_step(still, expected, inputs)
+    assert said.startswith("the center table's update differs in 2 rows: 2 centers of the batch ('the', 'cat'); "
+                           "the context table's update differs in 2 rows: 2 context or noise words of the batch "
+                           "('sat', 'on'). The tables did not change")
+    ascent = Step(3.5, grads, tuple(t - u for t, u in zip(tables, update)), moments)
+    assert "The tables move the opposite way to the backend's: gradient ascent" in explain_step(ascent, expected,
+                                                                                                 inputs)
+    stray = tuple(t.copy() for t in expected.tables)
+    stray[1][5] += 0.002  # a word in no batch moves
+    said = explain_step(Step(3.5, grads, stray, moments), expected, inputs)
+    assert "Rows that should not move moved, in the context table 1 row: 1 word not in the batch ('aardvark')" in said
+    second = StepInputs(2, centers, contexts, mask, tables, tokens, earlier=grads)
+    kept = Step(3.5, tuple(2 * g for g in grads), expected.tables, moments)
+    assert "Each gradient is this step's plus the step before's" in explain_step(kept, expected, second)
+
+
+@pytest.mark.parametrize("framework", ["torch", "jax"])
+def test_training_with_the_readers_step(framework, data):
+    w2v, mine = load_backend(framework), starting_points(framework)
+    own = vars(w2v.Trainer)["step"]
+    reference = w2v.train(data, max_steps=12, progress=False)
+    tryit._passed.pop((framework, "step"), None)
+    refused = tryit.train_with(w2v, data, reference, step=mine["my_step"])
+    assert not refused and repr(refused).startswith("not trained: my_step has not passed the check")
+    assert tryit.check(w2v, "step", mine["my_step"], data)
+    trained = tryit.train_with(w2v, data, reference, steps=12, step=mine["my_step"])
+    assert trained and "over 12 steps the two runs' losses differ by at most" in repr(trained)
+    for name in ("skip_gram", "masked_bce"):
+        assert tryit.check(w2v, name, mine[f"my_{name}"], data)
+    together = tryit.train_with(w2v, data, reference, steps=12, skip_gram=mine["my_skip_gram"],
+                                masked_bce=mine["my_masked_bce"], step=mine["my_step"])
+    assert together and "over 12 steps" in repr(together)
+    assert vars(w2v.Trainer)["step"] is own
+
+    calls = []
+
+    def counted(trainer, arrays):
+        calls.append(sorted(arrays))
+        return mine["my_step"](trainer, arrays)
+
+    with tryit.using(w2v, step=counted):
+        assert w2v.Trainer.step.__wrapped__ is counted
+        w2v.train(data, max_steps=3, progress=False)
+    assert calls == [["centers", "contexts_negatives", "label", "mask"]] * 3  # the reader's step took every step
+    with pytest.raises(KeyboardInterrupt), tryit.using(w2v, step=counted):
+        raise KeyboardInterrupt  # however the block ends, the Trainer gets its own step back
+    assert vars(w2v.Trainer)["step"] is own

@@ -1,10 +1,14 @@
-"""The chapter notebooks' "try it" cells: a reader's own ``skip_gram`` or ``masked_bce``, checked against the
-backend's on the same batch, and trained through the same loop.
+"""The chapter notebooks' "try it" cells: a reader's own ``skip_gram``, ``masked_bce`` or training ``step``,
+checked against the backend's on the same batch, and trained through the same loop.
 
 The backend module is passed in (``w2v`` in the notebooks), so nothing here imports a framework:
 
     check(w2v, "skip_gram", my_skip_gram, data)      # do they agree on one batch? where not, and why?
+    check(w2v, "step", my_step, data)                # two steps of a Trainer against Trainer.step
     train_with(w2v, data, history, skip_gram=my_skip_gram)  # train with it, once it agreed: do the runs agree?
+
+A reader's step is ``my_step(trainer, arrays)``: it takes the backend's ``Trainer`` and a batch's arrays
+(``batch_tensors``), takes one step in place, and returns ``(loss, (grad_center, grad_context))``.
 
 A reader's mistake is an answer, never a traceback: an exception of theirs is reported in one sentence naming
 their function and what it was given, and ``using`` (the mechanism ``train_with`` trains through) gives the
@@ -26,11 +30,14 @@ from backends.cli.report import relative_differences
 from backends.common.errors import W2VError
 from backends.common.seeds import STREAM_CHECK, rng_for
 from backends.common.settings import Settings
-from backends.display.diagnose import Inputs, explain_shape, explain_values
+from backends.display.diagnose import Inputs, Step, StepInputs, explain_shape, explain_step, explain_values
 from backends.pipeline.dataset import Dataset
+from backends.pipeline.models import Batch
+from backends.training.state import TrainerState
 from backends.training.weights import initial_weights
 
-REPLACEABLE = ("skip_gram", "masked_bce")  # the functions a reader may write in a backend's place
+REPLACEABLE = ("skip_gram", "masked_bce", "step")  # what a reader may write in a backend's place (step: Trainer's)
+STEPS = 2  # the steps a reader's step is checked over: the second shows gradients left from the first
 CHECK_BATCH, PADDING = 64, 8  # rows in the batch both functions see, of which padding rows (mask all 0)
 SCORE_SCALE = 3.0  # masked_bce sees scores spread like a trained model's, where a wrong label or sign shows
 _passed: dict[tuple[str, str], Callable] = {}  # (backend, function name): the reader's function that last agreed
@@ -53,12 +60,23 @@ class Agreement:
         return self.message
 
 
+def _listed(names: tuple[str, ...] = REPLACEABLE) -> str:
+    """Names as a sentence lists them: 'skip_gram, masked_bce or step'."""
+    return " or ".join(names) if len(names) < 3 else f"{', '.join(names[:-1])} or {names[-1]}"
+
+
+def _check_batch(data: Dataset) -> Batch:
+    """The batch every check sees: ``CHECK_BATCH`` rows of the first draw, the last ``PADDING`` of them padding
+    (as the last batch of every epoch has)."""
+    draw, real = data.draw(0), min(CHECK_BATCH - PADDING, data.num_centers)
+    rows = np.concatenate([np.arange(real), np.full(CHECK_BATCH - real, -1)])
+    return data.model.batch(draw, rows, real)
+
+
 def _check_inputs(data: Dataset) -> Inputs:
     """The check's inputs in NumPy: a batch of ``CHECK_BATCH`` rows, the last ``PADDING`` of them padding (as
     the last batch of every epoch has), the tables training starts from, and seeded scores for the loss."""
-    draw, real = data.draw(0), min(CHECK_BATCH - PADDING, data.num_centers)
-    rows = np.concatenate([np.arange(real), np.full(CHECK_BATCH - real, -1)])
-    batch = data.model.batch(draw, rows, real)
+    batch = _check_batch(data)
     center, context = initial_weights(len(data.vocab), data.settings.embed_size, data.settings.seed)
     scores = rng_for(data.settings.seed, STREAM_CHECK).normal(0.0, SCORE_SCALE, batch.label.shape)
     return Inputs(batch.centers, batch.contexts_negatives, batch.label, batch.mask, center, context,
@@ -106,7 +124,9 @@ def check(backend: ModuleType, name: str, yours: Callable, data: Dataset) -> Agr
     """Run ``yours`` and the backend's ``name`` on the same batch of ``data`` and say whether they agree, and
     where they do not, why (:mod:`backends.display.diagnose`). An exception of ``yours`` is part of the answer."""
     if name not in REPLACEABLE:
-        raise W2VError(f"{name!r} is not one of the functions to try: choose {' or '.join(REPLACEABLE)}.")
+        raise W2VError(f"{name!r} is not one of the functions to try: choose {_listed()}.")
+    if name == "step":
+        return _check_step(backend, yours, data)
     inputs = _check_inputs(data)
     expected = np.asarray(backend.to_numpy(getattr(backend, name)(*_arguments(backend, name, inputs))), np.float64)
     label = getattr(yours, "__name__", "your function")
@@ -130,32 +150,146 @@ def check(backend: ModuleType, name: str, yours: Callable, data: Dataset) -> Agr
                                  f"of an epoch has): {mine.size:,} values, the largest difference {largest:.1e}.")
 
 
+def _step_batches(data: Dataset) -> list[Batch]:
+    """The batches a reader's step is checked on: the check batch (with its padding rows), then the next
+    ``CHECK_BATCH`` centers of the same draw, all real."""
+    draw = data.draw(0)
+    start = min(CHECK_BATCH - PADDING, data.num_centers)
+    rows = np.arange(start, start + CHECK_BATCH) % data.num_centers
+    return [_check_batch(data), data.model.batch(draw, rows, CHECK_BATCH)]
+
+
+def _snapshot(backend: ModuleType, trainer: Any) -> TrainerState:
+    """The trainer's tables and Adam moments as float64 copies (a framework may hand out views of its memory,
+    which its next step overwrites)."""
+    state = backend.state(trainer)
+    return TrainerState(tuple(np.array(t, dtype=np.float64) for t in state.tables),
+                        tuple(tuple(np.array(x, dtype=np.float64) for x in pair) for pair in state.moments),
+                        state.step)
+
+
+def _step_given(backend: ModuleType, batch: Batch) -> str:
+    """What a reader's step is given, in words."""
+    arrays = batch.arrays()
+    return (f"a {backend.NAME} Trainer and the arrays of a batch: centers {arrays['centers'].shape}, "
+            f"contexts_negatives, label and mask {arrays['label'].shape}")
+
+
+RETURNS = "(loss, (grad_center, grad_context)): the batch's summed loss and the two gradients it applied"
+
+
+def _step_returned(backend: ModuleType, returned: Any, shape: tuple[int, ...]) -> tuple | str:
+    """``(loss, (center gradient, context gradient))`` in NumPy from what a reader's step returned, or a sentence
+    on why that is not of this form."""
+    if returned is None:
+        return f"returns None: a step must return {RETURNS}."
+    if not isinstance(returned, (tuple, list)) or len(returned) != 2 or not isinstance(returned[1], (tuple, list)) \
+            or len(returned[1]) != 2:
+        return f"returns a {type(returned).__name__} of another form: a step must return {RETURNS}."
+    loss = _as_array(backend, returned[0])
+    if isinstance(loss, str) or loss.size != 1:
+        what = f"shape {loss.shape}" if not isinstance(loss, str) else type(returned[0]).__name__
+        return f"returns as its loss a {what}: the loss is one number, the sum of the batch's losses."
+    gradients = []
+    for name, gradient in zip(("center", "context"), returned[1]):
+        array = None if gradient is None else _as_array(backend, gradient)
+        if array is None or isinstance(array, str) or array.shape != shape:
+            what = ("None (no gradient: before the backward pass, or after the gradients were cleared)"
+                    if array is None else f"a {type(gradient).__name__}" if isinstance(array, str)
+                    else f"of shape {array.shape}")
+            return (f"returns as the {name} table's gradient {what}: each gradient is one dense array of the "
+                    f"table's shape {shape}.")
+        gradients.append(np.array(array, dtype=np.float64))
+    return float(loss.reshape(())), tuple(gradients)
+
+
+def _check_step(backend: ModuleType, yours: Callable, data: Dataset) -> Agreement:
+    """Two steps of a fresh ``Trainer`` with ``yours`` against two of the backend's own ``Trainer.step``, from
+    the same tables on the same batches, compared after each (:func:`backends.display.diagnose.explain_step`)."""
+    label, theirs = getattr(yours, "__name__", "your step"), f"{backend.NAME}'s Trainer.step"
+    _passed.pop((backend.NAME, "step"), None)
+    weights = initial_weights(len(data.vocab), data.settings.embed_size, data.settings.seed)
+    own, mine = (backend.Trainer(*weights, lr=data.settings.lr, device="cpu") for _ in range(2))
+    earlier, largest = None, 0.0
+    for number, batch in enumerate(_step_batches(data), 1):
+        before = _snapshot(backend, mine)
+        gradients = backend.gradients(*(table.astype(np.float32) for table in before.tables), batch)
+        loss = float(backend.losses_to_numpy([own.step(batch)])[0])
+        after = _snapshot(backend, own)
+        expected = Step(loss, tuple(np.asarray(g, np.float64) for g in gradients), after.tables, after.moments)
+        at = f"at step {number} of {STEPS}"
+        try:
+            returned = _step_returned(backend, yours(mine, backend.batch_tensors(batch, mine.device)),
+                                      before.tables[0].shape)
+        except Exception as error:  # noqa: BLE001 - the reader's code: any exception is what the check reports
+            return Agreement("step", False, f"{label} raised {_said(error)} {at} (it was given "
+                                            f"{_step_given(backend, batch)}).")
+        if isinstance(returned, str):
+            return Agreement("step", False, f"{label} {returned}")
+        state = _snapshot(backend, mine)
+        step = Step(returned[0], returned[1], state.tables, state.moments)
+        arrays = batch.arrays()
+        inputs = StepInputs(number, arrays["centers"], arrays["contexts_negatives"], arrays["mask"], before.tables,
+                            data.vocab.tokens, earlier)
+        difference = explain_step(step, expected, inputs)
+        if difference is not None:
+            padding = f" with {PADDING} padding rows" if number == 1 else ""
+            return Agreement("step", False, f"{label} does not agree with {theirs} {at} (a batch of {CHECK_BATCH} "
+                                            f"rows{padding}): {difference}")
+        earlier = step.gradients
+        largest = max(largest, *(float(np.max(np.abs(a - b))) for a, b in zip(step.tables, expected.tables)))
+    _passed[(backend.NAME, "step")] = yours
+    return Agreement("step", True, f"{label} agrees with {theirs} over {STEPS} steps from the tables training "
+                                   f"starts from (a batch of {CHECK_BATCH} rows with {PADDING} padding rows, then "
+                                   f"{CHECK_BATCH} more centers): the losses, both gradients, the updated tables "
+                                   f"and Adam's moments; the tables differ by at most {largest:.1e}.")
+
+
+def _stepping(backend: ModuleType, yours: Callable) -> Callable:
+    """A ``Trainer.step`` that runs the reader's ``yours(trainer, arrays)`` on the batch's tensors and returns
+    the loss, as the loop wants it."""
+
+    def step(trainer: Any, batch: Batch) -> Any:
+        loss, _ = yours(trainer, backend.batch_tensors(batch, trainer.device))
+        return loss
+
+    step.__name__, step.__doc__, step.__wrapped__ = getattr(yours, "__name__", "step"), yours.__doc__, yours
+    return step
+
+
+def _owner(backend: ModuleType, name: str) -> Any:
+    """Where ``name`` lives: the backend module for its functions, its ``Trainer`` class for ``step``."""
+    return backend.Trainer if name == "step" else backend
+
+
 @contextlib.contextmanager
 def using(backend: ModuleType, **functions: Callable) -> Iterator[ModuleType]:
-    """Within the block, the backend runs the given functions (``skip_gram=...``, ``masked_bce=...``) in place
-    of its own, training included; its own come back when the block ends, however it ends."""
+    """Within the block, the backend runs the given functions (``skip_gram=...``, ``masked_bce=...``, and
+    ``step=...`` for ``Trainer.step``) in place of its own, training included; its own come back when the block
+    ends, however it ends."""
     unknown = sorted(set(functions) - set(REPLACEABLE))
     if unknown:
-        raise W2VError(f"{', '.join(unknown)} cannot be replaced; replace {' or '.join(REPLACEABLE)}.")
-    own = {name: getattr(backend, name) for name in functions}
+        raise W2VError(f"{', '.join(unknown)} cannot be replaced; replace {_listed()}.")
+    own = {name: vars(_owner(backend, name))[name] for name in functions}
     try:
         for name, function in functions.items():
-            setattr(backend, name, function)
+            setattr(_owner(backend, name), name, _stepping(backend, function) if name == "step" else function)
         yield backend
     finally:
         for name, function in own.items():
-            setattr(backend, name, function)
+            setattr(_owner(backend, name), name, function)
 
 
 def train_with(backend: ModuleType, data: Dataset, reference: Any, steps: int = 200,
                **functions: Callable) -> Agreement:
     """Train the first ``steps`` steps of ``reference`` (a history of the backend's own run) again, with the
-    reader's ``functions`` (``skip_gram=...``, ``masked_bce=...``) in place of the backend's, and compare the two
-    runs step by step. Only functions whose check agreed are trained with (a function that gives other values
-    would only show where the runs part); an exception while training is reported, never a traceback."""
+    reader's ``functions`` (``skip_gram=...``, ``masked_bce=...``, ``step=...``) in place of the backend's, and
+    compare the two runs step by step. Only functions whose check agreed are trained with (a function that gives
+    other values would only show where the runs part); an exception while training is reported, never a
+    traceback."""
     unknown = sorted(set(functions) - set(REPLACEABLE))
     if unknown:
-        raise W2VError(f"{', '.join(unknown)} cannot be replaced; replace {' or '.join(REPLACEABLE)}.")
+        raise W2VError(f"{', '.join(unknown)} cannot be replaced; replace {_listed()}.")
     unchecked = [getattr(function, "__name__", name) for name, function in functions.items()
                  if _passed.get((backend.NAME, name)) is not function]
     if unchecked:
