@@ -66,9 +66,15 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 0.5 * (1 + np.tanh(0.5 * x))  # stable for large |x|
 
 
+def entry_losses(scores: np.ndarray, label: np.ndarray) -> np.ndarray:
+    """Each entry's sigmoid binary cross-entropy, log(1 + e^s) - y s, padding included: (B, W) → (B, W). The
+    try-it checks build the typical mistakes from it (``backends.display.diagnose``)."""
+    return _softplus(scores) - label * scores
+
+
 def masked_bce(scores: np.ndarray, label: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Per-example sigmoid binary cross-entropy, averaged over the unmasked entries: (B, W) → (B,)."""
-    losses = (_softplus(scores) - label * scores) * mask
+    losses = entry_losses(scores, label) * mask
     return losses.sum(axis=1) / np.maximum(mask.sum(axis=1), 1)
 
 

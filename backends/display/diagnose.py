@@ -19,6 +19,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from backends import numpy as oracle
 from backends.training.adam import BETA1
 
 RTOL, ATOL = 1e-5, 1e-6  # float32 sums in another order differ by far less; a real mistake by far more
@@ -61,14 +62,10 @@ class Mistake:
     gives: Callable[[Inputs], np.ndarray]
 
 
-def _softplus(x: np.ndarray) -> np.ndarray:
-    return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
-
-
 def _entries(inputs: Inputs, scores: np.ndarray | None = None, label: np.ndarray | None = None) -> np.ndarray:
     """Each entry's binary cross-entropy, log(1 + e^s) - y s."""
     scores = inputs.scores if scores is None else scores
-    return _softplus(scores) - (inputs.label if label is None else label) * scores
+    return oracle.entry_losses(scores, inputs.label if label is None else label)
 
 
 def _real_counts(inputs: Inputs) -> np.ndarray:
@@ -76,8 +73,8 @@ def _real_counts(inputs: Inputs) -> np.ndarray:
 
 
 def _scores(center_table: np.ndarray, context_table: np.ndarray, inputs: Inputs) -> np.ndarray:
-    v, u = center_table[inputs.centers], context_table[inputs.contexts_negatives]  # (B, 1, E), (B, W, E)
-    return v @ u.transpose(0, 2, 1)
+    return oracle.skip_gram(inputs.centers, inputs.contexts_negatives, oracle.embedding(center_table),
+                            oracle.embedding(context_table))
 
 
 def _cosines(inputs: Inputs) -> np.ndarray:
