@@ -143,6 +143,10 @@ def torch_mistakes():
         "entries": (lambda s, y, m: entries(s, y) * m,
                     "(64, 60), that is (batch, row width), where the backend's is (64,), that is (batch). These are "
                     "the entries' losses"),
+        "all_contexts": (lambda s, y, m: (entries(s, torch.ones_like(y)) * m).sum(dim=1) / m.sum(dim=1).clamp(min=1),
+                         "it treats every entry as a context word (label 1)"),
+        "all_noise": (lambda s, y, m: (entries(s, torch.zeros_like(y)) * m).sum(dim=1) / m.sum(dim=1).clamp(min=1),
+                      "it treats every entry as a noise word (label 0)"),
         "negative": (lambda s, y, m: -(entries(s, y) * m).sum(dim=1) / m.sum(dim=1).clamp(min=1),
                      "every value has the opposite sign"),
         "tuple": (lambda s, y, m: (s, y), "it returns a tuple, not one array of torch"),
@@ -365,3 +369,11 @@ def test_training_with_the_readers_step(framework, data):
     with pytest.raises(KeyboardInterrupt), tryit.using(w2v, step=counted):
         raise KeyboardInterrupt  # however the block ends, the Trainer gets its own step back
     assert vars(w2v.Trainer)["step"] is own
+
+
+def test_an_exception_is_said_in_the_readers_terms():
+    """One line, without the framework's operation names or internal names in double braces."""
+    error = ValueError("Matrix size-incompatible: In[0]: [64,1,100], In[1]: [64,60,100] [Op:BatchMatMulV2] name: ")
+    assert tryit._said(error) == "ValueError: Matrix size-incompatible: In[0]: [64,1,100], In[1]: [64,60,100]"
+    announced = RuntimeError("in user code:\n\n    File x.py\n\n    {{function_node __wrapped__}} shapes differ.")
+    assert tryit._said(announced) == "RuntimeError: shapes differ"

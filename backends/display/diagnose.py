@@ -108,6 +108,12 @@ MASKED_BCE_MISTAKES = (
     Mistake("it swaps the labels, or the sign of the scores: a context word (label 1) must cost log(1 + e^-s), "
             "small when its score s is large, and a noise word (label 0) log(1 + e^s)",
             lambda x: (_entries(x, label=1 - x.label) * x.mask).sum(axis=1) / _real_counts(x)),
+    Mistake("it treats every entry as a context word (label 1): the noise words' term, log(1 + e^s) for a "
+            "label 0, is missing; the label says which of the two each entry costs",
+            lambda x: (_entries(x, label=np.ones_like(x.label)) * x.mask).sum(axis=1) / _real_counts(x)),
+    Mistake("it treats every entry as a noise word (label 0): the context words' term, log(1 + e^-s) for a "
+            "label 1, is missing; the label says which of the two each entry costs",
+            lambda x: (_entries(x, label=np.zeros_like(x.label)) * x.mask).sum(axis=1) / _real_counts(x)),
 )
 
 MISTAKES = {"skip_gram": SKIP_GRAM_MISTAKES, "masked_bce": MASKED_BCE_MISTAKES}
@@ -130,8 +136,8 @@ def _shape_advice(name: str, yours: tuple[int, ...], inputs: Inputs) -> str:
                     "vectors, so the embedding axis is the one to sum over (the last, for (B, W, E) products).")
     if name == "masked_bce":
         if yours == ():
-            return ("The loss here is one number per center, averaged over that row's real entries; the mean "
-                    "over the batch is taken later, by the training step.")
+            return ("The loss here is one number per center, averaged over that row's real entries; the "
+                    "training step adds up the batch's numbers itself.")
         if yours == (batch, width):
             return ("These are the entries' losses: average each row over its real entries (the sum over the "
                     "row width of loss × mask, divided by the mask's sum).")

@@ -116,6 +116,7 @@ def _said(error: Exception) -> str:
     framework's internal names in double braces, never a traceback."""
     lines = [line.strip() for line in str(error).splitlines() if line.strip()] or [""]
     said = re.sub(r"\{\{.*?\}\}\s*", "", lines[-1] if lines[0].endswith(":") else lines[0])
+    said = re.sub(r"\s*\[Op:\w+\]( name:.*)?$", "", said)  # TensorFlow's operation name: not the reader's
     said = said.removeprefix(f"{type(error).__name__}: ").rstrip(".")
     return f"{type(error).__name__}: {said if len(said) <= 240 else said[:237] + '...'}"
 
