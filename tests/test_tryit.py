@@ -333,6 +333,14 @@ def test_a_step_is_diagnosed_from_numpy_arrays_alone():
     stray[1][5] += 0.002  # a word in no batch moves
     said = explain_step(Step(3.5, grads, stray, moments), expected, inputs)
     assert "Rows that should not move moved, in the context table 1 row: 1 word not in the batch ('aardvark')" in said
+    other_epsilon = tuple(t + u for t, u in zip(tables, update))
+    other_epsilon[0][0] *= 1 + 1e-2  # one row's update off, the gradients and moments alike: another epsilon
+    said = explain_step(Step(3.5, grads, other_epsilon, moments), expected, inputs)
+    assert said.endswith("The loss, the gradients and Adam's moments agree, but some updates differ: the optimizer "
+                         "divides by another epsilon or uses another rule than the backend's Adam. In MXNet and "
+                         "TensorFlow, keep the epsilon line: their Adam adds epsilon to the square root of the "
+                         "uncorrected second moment, PyTorch and optax to the bias-corrected one, and the line "
+                         "rescales it to match.")
     second = StepInputs(2, centers, contexts, mask, tables, tokens, earlier=grads)
     kept = Step(3.5, tuple(2 * g for g in grads), expected.tables, moments)
     assert "Each gradient is this step's plus the step before's" in explain_step(kept, expected, second)

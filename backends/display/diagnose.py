@@ -411,4 +411,9 @@ def _update_cause(yours: Step, expected: Step, inputs: StepInputs, tables: list[
                                                                                       yours.gradients)):
         return ("Adam's moments start afresh at this step: the step must use the trainer's own optimizer and "
                 "its state, not a new one.")
+    if all((_agree(y[0], e[0]) & _agree(y[1], e[1])).all() for y, e in zip(yours.moments, expected.moments)):
+        return ("The loss, the gradients and Adam's moments agree, but some updates differ: the optimizer divides "
+                "by another epsilon or uses another rule than the backend's Adam. In MXNet and TensorFlow, keep "
+                "the epsilon line: their Adam adds epsilon to the square root of the uncorrected second moment, "
+                "PyTorch and optax to the bias-corrected one, and the line rescales it to match.")
     return None

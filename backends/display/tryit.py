@@ -196,10 +196,12 @@ def _step_returned(backend: ModuleType, returned: Any, shape: tuple[int, ...]) -
         array = None if gradient is None else _as_array(backend, gradient)
         if array is None or isinstance(array, str) or array.shape != shape:
             what = ("None (no gradient: before the backward pass, or after the gradients were cleared)"
-                    if array is None else f"a {type(gradient).__name__}" if isinstance(array, str)
-                    else f"of shape {array.shape}")
+                    if array is None else f"an object of type {type(gradient).__name__}" if isinstance(array, str)
+                    else f"an array of shape {array.shape}")
+            sparse = (" TensorFlow's IndexedSlices hold one row per index looked up: tf.convert_to_tensor adds them "
+                      "up into the dense gradient." if type(gradient).__name__ == "IndexedSlices" else "")
             return (f"returns as the {name} table's gradient {what}: each gradient is one dense array of the "
-                    f"table's shape {shape}.")
+                    f"table's shape {shape}.{sparse}")
         gradients.append(np.array(array, dtype=np.float64))
     return float(loss.reshape(())), tuple(gradients)
 
