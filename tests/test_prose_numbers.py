@@ -21,9 +21,7 @@ SECTIONS = {f"15.{n}": "a section of the book's chapter 15" for n in range(1, 5)
 ELSEWHERE = {  # numbers the prose may quote that no cell prints, and where each comes from
     "1301.3781": "the arXiv number of Mikolov et al. (2013a)",
     "0.002": "the chapter's learning rate (Settings)",
-    "0.0005": "a learning rate the study sets",
     "0.75": "the noise distribution's power (Mikolov et al. 2013b, NOISE_POWERS)",
-    "0.410": "the loss the book prints (backends/common/book.py)",
     "0.1": "the learning rate of the TensorFlow notebook's four-word example",
     "42,000": "PTB's training sentences, rounded (data.stats() prints them exactly)",
     "890,000": "PTB's training tokens, rounded (data.stats() prints them exactly)",
