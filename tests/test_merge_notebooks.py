@@ -59,6 +59,13 @@ def test_notebooks_with_other_cells_are_refused(tmp_path):
         merge_notebooks.merge({"torch": notebook("import x"), "jax": short}, TITLES, tmp_path)
 
 
+def test_prose_one_framework_alone_has_is_refused_before_sphinx_sees_an_empty_tab(tmp_path):
+    torch, jax = notebook("import x"), notebook("import x")
+    torch.cells[0].source += "\n\nOnly PyTorch says this."
+    with pytest.raises(ValueError, match="the JAX tab would be empty: where one framework's notebook has prose"):
+        merge_notebooks.merge({"torch": torch, "jax": jax}, TITLES, tmp_path)
+
+
 def test_the_chapter_merges_with_tabs_where_the_frameworks_differ(tmp_path):
     chapter = {name: nbformat.read(ROOT / "notebooks" / name / "word2vec-pretraining.ipynb", as_version=4)
                for name in TITLES}

@@ -69,7 +69,12 @@ def _in_a_tab(markdown: str) -> str:
 
 
 def tab_set(versions: dict[str, str], titles: dict[str, str]) -> str:
-    """A tab set with one tab per framework (``versions``: framework → Markdown), in the sync group."""
+    """A tab set with one tab per framework (``versions``: framework → Markdown), in the sync group. An empty
+    version is refused: Sphinx cannot build an empty tab, and a reader of that framework would see nothing."""
+    empty = [titles[name] for name, body in versions.items() if not body.strip()]
+    if empty:
+        raise ValueError(f"the {', '.join(empty)} tab would be empty: where one framework's notebook has prose or "
+                         f"code of its own there, give every framework its version (an ``only`` block each)")
     items = [f":::{{tab-item}} {titles[name]}\n:sync: {name}\n\n{_in_a_tab(body)}\n:::" for name, body in versions.items()]
     return f"::::{{tab-set}}\n:sync-group: {SYNC_GROUP}\n\n" + "\n\n".join(items) + "\n::::"
 
