@@ -317,12 +317,13 @@ def explain_step(yours: Step, expected: Step, inputs: StepInputs) -> str | None:
         differs = [f"Adam's moments of the {name} table differ in {describe_rows(_differing_rows(agree), inputs)}"
                    for name, agree in zip(TABLES, moments) if not agree.all()]
     cause = _step_cause(yours, expected, inputs, loss_agrees, [a.all() for a in gradients],
-                        [a.all() for a in tables], moved, should_move)
+                        [a.all() for a in tables], all(a.all() for a in moments), moved, should_move)
     return f"{'; '.join(differs)}." + (f" {cause}" if cause else "")
 
 
 def _step_cause(yours: Step, expected: Step, inputs: StepInputs, loss_agrees: bool, gradients: list[bool],
-                tables: list[bool], moved: list[np.ndarray], should_move: list[np.ndarray]) -> str | None:
+                tables: list[bool], moments_agree: bool, moved: list[np.ndarray],
+                should_move: list[np.ndarray]) -> str | None:
     """Why a step differs, where a typical mistake explains it; None where nothing known fits."""
     values = (np.float64(yours.loss), *yours.gradients, *yours.tables)
     if not all(np.isfinite(value).all() for value in values):
@@ -342,7 +343,7 @@ def _step_cause(yours: Step, expected: Step, inputs: StepInputs, loss_agrees: bo
         times = f"{_times(k)} " if k is not None else "another number than "
         return (f"The gradients agree, but the loss it returns is {times}the one it differentiates: return "
                 f"the batch's summed loss itself.")
-    return _update_cause(yours, expected, inputs, tables, moved, should_move)
+    return _update_cause(yours, inputs, tables, moments_agree, moved, should_move)
 
 
 def _gradient_cause(yours: Step, expected: Step, tables: list[bool], moved: list[np.ndarray],
@@ -374,8 +375,8 @@ def _gradient_cause(yours: Step, expected: Step, tables: list[bool], moved: list
             f"be {_times(k)} its size.")
 
 
-def _update_cause(yours: Step, expected: Step, inputs: StepInputs, tables: list[bool], moved: list[np.ndarray],
-                  should_move: list[np.ndarray]) -> str | None:
+def _update_cause(yours: Step, inputs: StepInputs, tables: list[bool], moments_agree: bool,
+                  moved: list[np.ndarray], should_move: list[np.ndarray]) -> str | None:
     """Why the tables or Adam's moments differ where the loss and the gradients agree."""
     still = [not np.any(m) for m in moved]
     if all(still):
@@ -411,7 +412,7 @@ def _update_cause(yours: Step, expected: Step, inputs: StepInputs, tables: list[
                                                                                       yours.gradients)):
         return ("Adam's moments start afresh at this step: the step must use the trainer's own optimizer and "
                 "its state, not a new one.")
-    if all((_agree(y[0], e[0]) & _agree(y[1], e[1])).all() for y, e in zip(yours.moments, expected.moments)):
+    if moments_agree:
         return ("The loss, the gradients and Adam's moments agree, but some updates differ: the optimizer divides "
                 "by another epsilon or uses another rule than the backend's Adam. In MXNet and TensorFlow, keep "
                 "the epsilon line: their Adam adds epsilon to the square root of the uncorrected second moment, "

@@ -57,7 +57,8 @@ def loss_summary(history: History) -> str:
         where = (f"part of epoch 1 of {settings.epochs}" if epoch == 1 else
                  f"{history.steps / max(history.steps_per_epoch, 1):.1f} of {settings.epochs} epochs")
         mean = float(np.mean(history.step_losses)) if history.step_losses else float("nan")
-        return f"mean loss of the {history.steps:,} steps trained ({where}, each step's loss weighing alike): {mean:.4f}"
+        return (f"mean loss of the {history.steps:,} steps trained ({where}, each step's loss weighing alike): "
+                f"{mean:.4f}")
     over = (f"over all {settings.epochs} epochs" if not settings.resample_each_epoch
             else f"of the {settings.epochs} epochs' means")
     line = f"mean loss {over} {float(np.mean(history.epoch_losses)):.4f}, of the last epoch {history.loss:.4f}"
