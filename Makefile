@@ -51,7 +51,7 @@ TEST_STEPS ?= 150
 
 .PHONY: venv test test-python test-notebooks test-minimal run docs bench parity cross-env lab notebooks site gpu-check \
         gpu-verify \
-        check-install wheel-check lock clean
+        check-install wheel wheel-check lock clean
 
 venv: $(STAMP)
 
@@ -128,6 +128,7 @@ cross-env:
 
 # Write the notebooks from notebooks/source/*.md, keeping outputs; run in full (book environment) those whose code
 # changed, or every one with ALL=1 (after a change to backends/ that changes what they show). About 6 minutes for all.
+# The student notebooks (notebooks/student/<framework>/, blanks to fill in, no outputs) are written with them.
 notebooks: venv
 	$(PY) tools/make_notebooks.py --execute $(if $(ALL),--all)
 
@@ -158,7 +159,12 @@ gpu-verify:
 gpu-check:
 	$(PYTHON) tools/gpu_check.py $(PROFILE)
 
-# `pip install -e ".[torch]"` into a fresh venv that already holds NumPy 2 and torch must change neither.
+# The package as one file to hand out with the notebooks, the data inside: dist/w2v_companion-<version>-py3-none-any.whl
+wheel: venv
+	$(PY) tools/make_wheel.py
+
+# The wheel, installed with the command a notebook beside it prints, into a fresh venv that already holds NumPy 2 and
+# torch, must change neither; then that notebook runs from its folder (tools/check_install.py).
 check-install:
 	$(PYTHON) tools/check_install.py
 
@@ -178,4 +184,4 @@ lock: $(if $(filter current,$(PROFILE)),.venv-lock/bin/uv)
 	.venv-lock/bin/pip install --quiet --disable-pip-version-check uv==0.13.9
 
 clean:
-	rm -rf results notebooks/results site/_build .hypothesis .pytest_cache
+	rm -rf results notebooks/results site/_build dist .hypothesis .pytest_cache

@@ -12,6 +12,7 @@ import nbformat
 import pytest
 
 from backends.common.frameworks import REGISTRY
+from backends.common.package import WHEEL
 
 ROOT = Path(__file__).resolve().parent.parent
 spec = importlib.util.spec_from_file_location("make_notebooks", ROOT / "tools" / "make_notebooks.py")
@@ -162,5 +163,5 @@ def test_the_first_cell_without_the_package_says_in_one_line_how_to_install_it(f
                          cwd=ROOT, env={**os.environ, "MPLBACKEND": "agg"}, timeout=120)
     assert run.stdout.splitlines()[-1] == "failed"
     assert run.stderr.splitlines() == [f"UsageError: {REGISTRY[framework].notebook_install()}"]
-    assert f'%pip install "w2v-companion[{framework}] @ git+ADDRESS"' in run.stderr
+    assert f'%pip install "{WHEEL}[{framework}]"' in run.stderr and "ADDRESS" not in run.stderr
     assert ("Python 3.11" in run.stderr) == (framework == "mxnet")

@@ -8,7 +8,9 @@ import tomllib
 from pathlib import Path
 
 from backends.common import shipped
+from backends.common import frameworks
 from backends.common.frameworks import REGISTRY
+from backends.common.package import WHEEL
 from backends.pipeline import corpus
 from backends.vectors import evaluation
 from helpers import ROOT
@@ -37,7 +39,17 @@ def test_how_to_restore_a_shipped_file_depends_on_the_layout(monkeypatch):
 def test_how_to_install_a_framework_depends_on_the_layout(monkeypatch):
     torch, mxnet = REGISTRY["torch"], REGISTRY["mxnet"]
     assert torch.how_to_install() == 'Install it with `pip install -e ".[torch]"` in the project folder.'
-    monkeypatch.setattr(shipped, "IN_CLONE", False)  # installed from a wheel or the repository's address
-    assert torch.how_to_install() == 'Install it with `pip install "w2v-companion[torch] @ git+ADDRESS"`.'
-    assert mxnet.how_to_install().startswith('Install it with `pip install "w2v-companion[mxnet] @ git+ADDRESS"` '
+    monkeypatch.setattr(shipped, "IN_CLONE", False)  # installed from the wheel: the extra's own requirements
+    assert torch.how_to_install() == 'Install it with `pip install "torch<3,>=2.4"`.'
+    assert mxnet.how_to_install().startswith('Install it with `pip install "mxnet<2,>=1.9.1" "numpy<1.24"` '
                                              "(MXNet 1.9.1, its last release, needs Python 3.11")
+    monkeypatch.setattr(frameworks.metadata, "requires", lambda name: None)  # no metadata to read: the wheel's name
+    assert torch.how_to_install() == (f'Install it with `pip install "{WHEEL}[torch]"` in the folder of the wheel.')
+
+
+def test_the_install_line_names_no_placeholder_and_the_repository_only_where_recorded(monkeypatch):
+    line = REGISTRY["jax"].notebook_install()
+    assert f'%pip install "{WHEEL}[jax]"' in line and "git+" not in line and "ADDRESS" not in line
+    monkeypatch.setattr(frameworks, "REPOSITORY", "https://example.org/w2v-companion.git")
+    assert REGISTRY["jax"].notebook_install().endswith(
+        'Or, without the wheel: %pip install "w2v-companion[jax] @ git+https://example.org/w2v-companion.git".')

@@ -3,11 +3,12 @@
 A reader with a working environment (a conda env, Colab's preinstalled torch) installs the package from a
 wheel, an sdist or the repository's address, not as an editable clone. This builds the wheel and the sdist
 from a clean copy of the tree (only what git tracks), checks that both carry the shipped data, then builds a
-fresh virtual environment holding NumPy 2 and torch at the current environment's versions, installs the
-wheel with the torch extra (not editable), checks that neither moved, and, from an empty folder, trains two
-steps of the NumPy oracle and of torch and executes the torch notebook copied there alone (20 steps): the
-data must come from the installed package. Before the wheel goes in, the same notebook must stop in its first
-code cell with the one line saying how to install the package.
+fresh virtual environment holding NumPy 2 and torch at the current environment's versions. In an empty folder
+holding the torch notebook and the wheel, as a teacher hands them out, the notebook must stop in its first code
+cell with the one line saying how to install the package; the `%pip install` command of that line is run there
+as printed (the wheel with the torch extra, not editable), NumPy and torch must not move, and from that folder
+two steps of the NumPy oracle and of torch train and the notebook executes (20 steps): the data must come from
+the installed package.
 
     python tools/check_install.py
 """
@@ -26,6 +27,8 @@ import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
+from make_wheel import build_wheel, clean_copy  # noqa: E402
 KEPT = ("numpy", "torch")
 DATA = ("backends/data/ptb.zip", "backends/data/wordsim353.tsv")
 NOTEBOOK = "notebooks/torch/word2vec-pretraining.ipynb"
@@ -53,7 +56,7 @@ if absent:
     later = [c for c in code[1:] if c.outputs or c.execution_count]
     print(f"the package absent, the first code cell shows {len(shown)} line(s): {' | '.join(shown)}; "
           f"{len(later)} later cells ran")
-    expected = 'UsageError: no w2v-companion package in this kernel: run %pip install "w2v-companion[torch] @ '
+    expected = "UsageError: no w2v-companion package in this kernel. Put the wheel "
     sys.exit(0 if len(shown) == 1 and shown[0].startswith(expected) and not later else 1)
 bad = [o for c in code for o in c.outputs if o.output_type == "error" or o.get("name") == "stderr"]
 print(f"executed {sys.argv[1]} alone in an empty folder: {len(notebook.cells)} cells, "
@@ -74,23 +77,12 @@ def installed(python: Path) -> dict[str, str]:
     return dict(line.lower().split("==", 1) for line in freeze.stdout.splitlines() if "==" in line)
 
 
-def clean_copy(folder: Path) -> Path:
-    """The files git tracks, copied to ``folder`` (links kept as links): what a fresh clone holds."""
-    tracked = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, text=True, check=True)
-    for name in filter(None, tracked.stdout.split("\0")):
-        source, target = ROOT / name, folder / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(source, target, follow_symlinks=False)
-    return folder
-
-
 def build(source: Path, dist: Path) -> tuple[Path, Path]:
-    """The wheel (pip, in an isolated build) and the sdist (setuptools) of the tree at ``source``."""
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--disable-pip-version-check", "--no-deps",
-                    str(source), "-w", str(dist)], check=True)
+    """The wheel (as `make wheel` builds it) and the sdist (setuptools) of the tree at ``source``."""
+    wheel = build_wheel(source, dist)
     subprocess.run([sys.executable, "-c", f"from setuptools import build_meta; build_meta.build_sdist({str(dist)!r})"],
                    cwd=source, check=True, capture_output=True)
-    return next(dist.glob("*.whl")), next(dist.glob("*.tar.gz"))
+    return wheel, next(dist.glob("*.tar.gz"))
 
 
 def missing_data(wheel: Path, sdist: Path) -> list[str]:
@@ -103,12 +95,14 @@ def missing_data(wheel: Path, sdist: Path) -> list[str]:
             for name in DATA if name not in names]
 
 
-def notebook(python: Path, folder: Path, *mode: str) -> bool:
-    """Whether the notebook copied into ``folder`` runs as it should with ``python``'s kernel (see EXECUTE)."""
+def notebook(python: Path, folder: Path, *mode: str) -> tuple[bool, str]:
+    """Whether the notebook copied into ``folder`` runs as it should with ``python``'s kernel (see EXECUTE), and
+    what it printed."""
     executed = subprocess.run([python, "-c", EXECUTE, Path(NOTEBOOK).name, *mode], cwd=folder, capture_output=True,
                               text=True, env={**os.environ, "W2V_MAX_STEPS": "20"})
-    print(executed.stdout.strip() or executed.stderr.strip()[-2000:])
-    return executed.returncode == 0
+    said = executed.stdout.strip() or executed.stderr.strip()[-2000:]
+    print(said)
+    return executed.returncode == 0, said
 
 
 def main() -> int:
@@ -128,14 +122,20 @@ def main() -> int:
         subprocess.run([*pip, *pins(ROOT / "requirements-current.txt", NOTEBOOK_RUNNER)], check=True)
         elsewhere = folder / "elsewhere"  # an empty folder: nothing of the clone is reachable from it
         elsewhere.mkdir()
-        shutil.copy(ROOT / NOTEBOOK, elsewhere)  # the notebook alone, as a reader downloads it
-        failed = [] if notebook(python, elsewhere, "absent") else [f"{NOTEBOOK}'s message without the package"]
+        shutil.copy(ROOT / NOTEBOOK, elsewhere)  # the notebook and the wheel, as a teacher hands them out
+        shutil.copy(wheel, elsewhere)
+        stopped, said = notebook(python, elsewhere, "absent")
+        failed = [] if stopped else [f"{NOTEBOOK}'s message without the package"]
+        printed = re.search(r'%pip install "([^"]+)"', said)
         before = installed(python)
-        subprocess.run([*pip, f"{wheel}[torch]"], check=True)  # as from PyPI or a repository's address: no clone
+        if printed is None:
+            failed.append("the install command in the notebook's message")
+        else:  # the command exactly as the notebook prints it, run where the notebook runs
+            subprocess.run([*pip, printed.group(1)], check=True, cwd=elsewhere)
         after = installed(python)
         moved = [f"{name} {before[name]} -> {after.get(name)}" for name in KEPT if after.get(name) != before[name]]
         added = sorted(set(after) - set(before))
-        print(f'pip install "{wheel.name}[torch]" added {len(added)} packages: {", ".join(added)}')
+        print(f'pip install "{printed.group(1) if printed else "(none)"}" added {len(added)} packages: {", ".join(added)}')
         for name in ("numpy", "torch"):
             training = subprocess.run(
                 [python, "-m", "backends", "train", "--framework", name, "--max-steps", "2", "--no-progress"],
@@ -144,7 +144,7 @@ def main() -> int:
             print(training.stdout.strip() or training.stderr.strip())
             if training.returncode or not (elsewhere / "results" / name / "history.json").is_file():
                 failed.append(f"training {name}")
-        if not notebook(python, elsewhere):
+        if not notebook(python, elsewhere)[0]:
             failed.append(f"the notebook {NOTEBOOK}")
     for problem in (f"installing the package changed {'; '.join(moved)}" if moved else "",
                     f"missing: {', '.join(lacking)}" if lacking else "",

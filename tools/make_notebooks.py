@@ -9,6 +9,11 @@ code in ```{code-cell}``` blocks, cell tags after ``:tags:``. Nothing of the cha
   import name, its title, links to the other chapter notebooks and (a Python string) how to install the
   package with it. A ```{only} torch``` block of prose, and a code cell tagged ``only-torch``, are kept in
   the PyTorch notebook alone.
+- The chapter is written twice per framework: the teacher's notebook (above, with the outputs of a full run)
+  and the student's, notebooks/student/<framework>/word2vec-pretraining.ipynb, without outputs. The solution
+  regions of the code cells (``# BEGIN SOLUTION`` ... ``# END SOLUTION``, tools/solutions.py) are solved in the
+  first and outlines to fill in in the second; ```{only} teacher``` and ```{only} student``` blocks, and code
+  cells tagged ``only-student``, go into that variant alone.
 - compare-frameworks.md and extensions.md become notebooks/compare-frameworks.ipynb and extensions.ipynb.
 - ``<!-- ... -->`` comments are notes for authors and are left out.
 
@@ -38,8 +43,11 @@ from pathlib import Path
 import jupytext
 import nbformat
 
-from backends.common.frameworks import CHAPTER_FRAMEWORKS, REGISTRY
-from backends.display.notebook import BUDGET
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import solutions  # noqa: E402
+
+from backends.common.frameworks import CHAPTER_FRAMEWORKS, REGISTRY  # noqa: E402
+from backends.display.notebook import BUDGET  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -48,6 +56,9 @@ CHAPTER = "word2vec-pretraining"
 # What each notebook trains with (the tests run it only where that is installed); None: whatever is installed.
 OTHERS = {"compare-frameworks": None, "extensions": "jax"}
 ONLY_TAG = "only-"  # a code cell tagged only-jax is written into the JAX notebook alone
+TEACHER, STUDENT = "teacher", "student"  # the chapter's two variants: notebooks/<framework>/, notebooks/student/
+VARIANTS = (TEACHER, STUDENT)
+STUDENT_DROPS = ("nbval-check-output",)  # a student notebook has no outputs for nbval to compare
 ONLY = re.compile(r"```\{only\} (\w+)\n(.*?)\n```\n*", re.DOTALL)
 COMMENT = re.compile(r"<!--.*?-->\n*", re.DOTALL)
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
@@ -58,12 +69,12 @@ def _read(name: str) -> nbformat.NotebookNode:
     return jupytext.read(SOURCES / f"{name}.md", fmt="md:myst")
 
 
-def _substitute(text: str, framework: str | None) -> str:
-    """Resolve ``{only}`` blocks and ``{{ ... }}`` for ``framework`` (None: a notebook of its own)."""
+def _substitute(text: str, framework: str | None, variant: str = TEACHER) -> str:
+    """Resolve ``{only}`` blocks and ``{{ ... }}`` for ``framework`` (None: a notebook of its own) and ``variant``."""
     text = COMMENT.sub("", text)
     if framework is None:
         return text
-    text = ONLY.sub(lambda block: block.group(2) + "\n\n" if block.group(1) == framework else "", text)
+    text = ONLY.sub(lambda block: block.group(2) + "\n\n" if block.group(1) in (framework, variant) else "", text)
     siblings = [f"[{REGISTRY[name].title}](../{name}/{CHAPTER}.ipynb)" for name in CHAPTER_FRAMEWORKS if name != framework]
     values = {"framework": framework, "title": REGISTRY[framework].title,
               "siblings": "Sibling notebooks in " + ", ".join(siblings[:-1]) + " and " + siblings[-1],
@@ -71,23 +82,35 @@ def _substitute(text: str, framework: str | None) -> str:
     return re.sub(r"\{\{ (\w+) \}\}", lambda field: values[field.group(1)], text).rstrip("\n")
 
 
-def _for(cell: nbformat.NotebookNode, framework: str | None) -> bool:
-    """Whether ``cell`` belongs in ``framework``'s notebook: a cell tagged ``only-<name>`` goes in that one alone."""
+def _for(cell: nbformat.NotebookNode, framework: str | None, variant: str) -> bool:
+    """Whether ``cell`` belongs in ``framework``'s ``variant`` notebook: a cell tagged ``only-<framework>`` goes
+    in that framework's alone, one tagged ``only-student`` in the student notebooks alone."""
     only = [tag.removeprefix(ONLY_TAG) for tag in cell.metadata.get("tags", []) if tag.startswith(ONLY_TAG)]
-    return not only or framework in only
+    frameworks, variants = [n for n in only if n not in VARIANTS], [n for n in only if n in VARIANTS]
+    return (not frameworks or framework in frameworks) and (not variants or variant in variants)
 
 
-def build(name: str, framework: str | None = None) -> nbformat.NotebookNode:
-    """The notebook written from source ``name`` (for ``framework``, if the chapter), without outputs."""
+def _code(text: str, variant: str) -> str:
+    """A code cell's text in ``variant``: the solution regions solved (teacher) or left as outlines (student)."""
+    return solutions.blanked(text) if variant == STUDENT else solutions.solved(text)
+
+
+def build(name: str, framework: str | None = None, variant: str = TEACHER) -> nbformat.NotebookNode:
+    """The notebook written from source ``name`` (for ``framework``, if the chapter), without outputs: the
+    teacher's (the committed notebooks with their outputs) or the student's (blanks to fill in, no outputs)."""
     source = _read(name)
     notebook = nbformat.v4.new_notebook()
     notebook.metadata = {"kernelspec": KERNELSPEC, "language_info": {"name": "python"},
-                         "w2v": {"trains": framework or OTHERS[name]}}
-    kept = (cell for cell in source.cells if _for(cell, framework) and _substitute(cell.source, framework).strip())
+                         "w2v": {"trains": framework or OTHERS[name], **({"student": True} if variant == STUDENT
+                                                                           else {})}}
+    kept = (cell for cell in source.cells
+            if _for(cell, framework, variant) and _substitute(cell.source, framework, variant).strip())
     for index, cell in enumerate(kept):
-        text = _substitute(cell.source, framework)
-        new = nbformat.v4.new_code_cell(text) if cell.cell_type == "code" else nbformat.v4.new_markdown_cell(text)
-        tags = [tag for tag in cell.metadata.get("tags", []) if not tag.startswith(ONLY_TAG)]
+        text = _substitute(cell.source, framework, variant)
+        new = (nbformat.v4.new_code_cell(_code(text, variant)) if cell.cell_type == "code"
+               else nbformat.v4.new_markdown_cell(text))
+        dropped = STUDENT_DROPS if variant == STUDENT else ()
+        tags = [tag for tag in cell.metadata.get("tags", []) if not tag.startswith(ONLY_TAG) and tag not in dropped]
         if tags:
             new.metadata["tags"] = tags
         new.id = f"{framework or name.split('-')[0]}-{index:02d}"
@@ -100,6 +123,12 @@ def notebooks() -> dict[str, nbformat.NotebookNode]:
     result = {f"{framework}/{CHAPTER}.ipynb": build(CHAPTER, framework) for framework in CHAPTER_FRAMEWORKS}
     result.update({f"{name}.ipynb": build(name) for name in OTHERS})
     return result
+
+
+def student_notebooks() -> dict[str, nbformat.NotebookNode]:
+    """The student notebooks, by their path under notebooks/: the chapter with blanks, one per framework."""
+    return {f"{STUDENT}/{framework}/{CHAPTER}.ipynb": build(CHAPTER, framework, STUDENT)
+            for framework in CHAPTER_FRAMEWORKS}
 
 
 def code_hash(notebook: nbformat.NotebookNode) -> str:
@@ -167,6 +196,11 @@ def main(run: bool, every: bool) -> int:
         left_stale += [name] if stale(notebook) else []
     if left_stale:
         print(f"{len(left_stale)} notebook(s) stale; `make notebooks` runs them (tests fail until then).")
+    for name, notebook in student_notebooks().items():  # handed out without outputs: nothing to keep or run
+        path = ROOT / "notebooks" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(render(notebook), encoding="utf-8")
+        print(f"wrote {path.relative_to(ROOT)}")
     return 0
 
 

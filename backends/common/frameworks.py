@@ -16,18 +16,16 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 from dataclasses import dataclass
+from importlib import metadata
 from typing import Iterator
 
 from backends.common import shipped
+from backends.common.package import PACKAGE, REPOSITORY, WHEEL
 from backends.common.errors import W2VError
 
 # The two pinned environments (`make venv PROFILE=...`): the book's, with every framework, and today's
 # releases with NumPy 2, where MXNet and d2l cannot go.
 ENVIRONMENTS = ("book", "current")
-# What readers install without a clone (Colab, their own environment). The repository's public address is not
-# recorded yet: ADDRESS stands for it (the one you would clone) until it is written here.
-PACKAGE = "w2v-companion"
-SOURCE = "git+ADDRESS"
 
 
 @dataclass(frozen=True)
@@ -52,26 +50,44 @@ class Framework:
         specs = [importlib.util.find_spec(module) for module in self.modules]
         return all(spec is not None and spec.origin is not None for spec in specs)
 
-    def pip_install(self, clone: bool) -> str:
-        """The pip command that installs this package with this framework: editable in a clone, else from the
-        repository's address."""
-        extra = f"[{self.extra}]" if self.extra else ""
-        return f'pip install -e ".{extra}"' if clone else f'pip install "{PACKAGE}{extra} @ {SOURCE}"'
+    def _extra_requirements(self) -> list[str]:
+        """What this framework's extra installs, as the installed package's metadata lists it (empty where the
+        package is not installed, or the framework needs no extra)."""
+        try:
+            requires = metadata.requires(PACKAGE) or []
+        except metadata.PackageNotFoundError:
+            return []
+        marker = f'extra == "{self.extra}"'
+        return [requirement.split(";")[0].strip() for requirement in requires if marker in requirement]
 
     def how_to_install(self) -> str:
-        """One sentence: the command that installs it, for the layout this package is in, and what else it needs."""
+        """One sentence: the command that installs it, for the layout this package is in, and what else it needs.
+
+        In a clone, the editable install with the extra; in an installed package, the extra's own requirements,
+        which need no address (the wheel with the extra, where the package's metadata cannot be read)."""
+        needs = f" ({self.needs})" if self.needs else ""
+        if not self.extra:
+            return f"Install it with `make venv`{needs}." if shipped.IN_CLONE else f"Reinstall {PACKAGE}{needs}."
         if shipped.IN_CLONE:
-            command = f"`{self.pip_install(clone=True)}` in the project folder" if self.extra else "`make venv`"
             where = "" if self.environments == ENVIRONMENTS else f" or `make venv PROFILE={self.environments[0]}`"
-        else:
-            command, where = f"`{self.pip_install(clone=False)}`", ""
-        return f"Install it with {command}{where}{f' ({self.needs})' if self.needs else ''}."
+            return f'Install it with `pip install -e ".[{self.extra}]"` in the project folder{where}{needs}.'
+        requirements = self._extra_requirements()
+        if not requirements:
+            return f'Install it with `pip install "{WHEEL}[{self.extra}]"` in the folder of the wheel{needs}.'
+        quoted = " ".join(f'"{requirement}"' for requirement in requirements)
+        return f"Install it with `pip install {quoted}`{needs}."
 
     def notebook_install(self) -> str:
-        """The one line a chapter notebook shows where its kernel lacks this package: the command to run."""
+        """The one line a chapter notebook shows where its kernel lacks this package: the commands that work as
+        printed, the wheel beside the notebook first, and the repository's address where one is recorded."""
+        extra = f"[{self.extra}]" if self.extra else ""
+        repository = (f" Or, without the wheel: %pip install \"{PACKAGE}{extra} @ git+{REPOSITORY}\"."
+                      if REPOSITORY else "")
         needs = f" {self.needs}." if self.needs else ""
-        return (f"no {PACKAGE} package in this kernel: run %{self.pip_install(clone=False)} "
-                f"({SOURCE.removeprefix('git+')}: where the repository lives), then restart the kernel.{needs}")
+        return (f"no {PACKAGE} package in this kernel. Put the wheel {WHEEL} (a download on the companion site, "
+                f"or `make wheel` in the repository) in this notebook's folder (in Colab: upload it to the "
+                f"session's files), run %pip install \"{WHEEL}{extra}\" in a cell, then restart the kernel."
+                f"{repository}{needs}")
 
 
 REGISTRY: dict[str, Framework] = {

@@ -15,6 +15,9 @@ from backends.common.settings import DEFAULTS, Settings
 from backends.training.history import History
 
 BUDGET = "W2V_MAX_STEPS"  # set by `make test` so that every notebook trains a short budget of steps
+# The student notebooks' class budget: 2 of the chapter's 5 epochs of 670 steps, so that a whole student notebook
+# runs in about two minutes on a laptop's CPU (docs/teaching.md: the times measured, and what it shows).
+CLASS_STEPS = 1_340
 
 
 def show_source(obj: Any):

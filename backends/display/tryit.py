@@ -17,8 +17,11 @@ backend its own functions back however the block ends.
 
 from __future__ import annotations
 
+import ast
 import contextlib
+import inspect
 import re
+import textwrap
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any, Callable, Iterator
@@ -30,6 +33,7 @@ from backends.cli.report import relative_differences
 from backends.common.errors import W2VError
 from backends.common.seeds import STREAM_CHECK, rng_for
 from backends.common.settings import Settings
+from backends.display import hints
 from backends.display.diagnose import Inputs, Step, StepInputs, explain_shape, explain_step, explain_values
 from backends.pipeline.dataset import Dataset
 from backends.pipeline.models import Batch
@@ -43,15 +47,25 @@ SCORE_SCALE = 3.0  # masked_bce sees scores spread like a trained model's, where
 _passed: dict[tuple[str, str], Callable] = {}  # (backend, function name): the reader's function that last agreed
 
 
+PASSED, FAILED, NOT_ATTEMPTED = "passed", "failed", "not attempted"  # a check's status, as a grade records it
+
+
 @dataclass(frozen=True)
 class Agreement:
     """Whether the reader's function gave the backend's values on the same inputs; ``message`` says where not.
+    ``status`` is :data:`PASSED`, :data:`FAILED`, or :data:`NOT_ATTEMPTED` where the function is still the
+    student notebook's blank.
 
     Shown in a notebook as its message; ``bool(agreement)`` is whether they agree."""
 
     name: str
     agrees: bool
     message: str
+    attempted: bool = True
+
+    @property
+    def status(self) -> str:
+        return PASSED if self.agrees else FAILED if self.attempted else NOT_ATTEMPTED
 
     def __bool__(self) -> bool:
         return self.agrees
@@ -121,11 +135,45 @@ def _said(error: Exception) -> str:
     return f"{type(error).__name__}: {said if len(said) <= 240 else said[:237] + '...'}"
 
 
+def _blanks(function: Callable) -> tuple[int, int]:
+    """How many of ``function``'s statements are a student notebook's blank (``...`` as the whole value of an
+    assignment, a return or an expression), and how many statements it has: ``(0, n)`` where its source cannot be
+    read. An ``...`` inside an expression (``x[..., 0]``) is code, not a blank."""
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
+    except (OSError, TypeError, SyntaxError):
+        return 0, 0
+    statements = [node for node in ast.walk(tree) if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign,
+                                                                            ast.Return, ast.Expr))]
+    blank = [node for node in statements if isinstance(getattr(node, "value", None), ast.Constant)
+             and node.value.value is Ellipsis]
+    return len(blank), len(statements)
+
+
+def _unwritten(name: str, yours: Callable) -> Agreement | None:
+    """Where ``yours`` still has the student notebook's blanks: not attempted (every statement a blank) or not
+    finished (some), with what to do; None where it has none."""
+    blank, statements = _blanks(yours)
+    if not blank:
+        return None
+    label = getattr(yours, "__name__", "your function")
+    ask = f'`tryit.hint(w2v, "{name}")` gives a hint, and again for the next'
+    if blank == statements:
+        return Agreement(name, False, f"{label} is not written yet: each `...` is a blank for your code. {ask}.",
+                         attempted=False)
+    return Agreement(name, False, f"{label} still has {blank} blank{'s' if blank > 1 else ''} (`...`) of "
+                                  f"{statements} statements: write each before the check runs it. {ask}.")
+
+
 def check(backend: ModuleType, name: str, yours: Callable, data: Dataset) -> Agreement:
     """Run ``yours`` and the backend's ``name`` on the same batch of ``data`` and say whether they agree, and
     where they do not, why (:mod:`backends.display.diagnose`). An exception of ``yours`` is part of the answer."""
     if name not in REPLACEABLE:
         raise W2VError(f"{name!r} is not one of the functions to try: choose {_listed()}.")
+    unwritten = _unwritten(name, yours)
+    if unwritten is not None:
+        _passed.pop((backend.NAME, name), None)
+        return unwritten
     if name == "step":
         return _check_step(backend, yours, data)
     inputs = _check_inputs(data)
@@ -295,6 +343,13 @@ def train_with(backend: ModuleType, data: Dataset, reference: Any, steps: int = 
         raise W2VError(f"{', '.join(unknown)} cannot be replaced; replace {_listed()}.")
     unchecked = [getattr(function, "__name__", name) for name, function in functions.items()
                  if _passed.get((backend.NAME, name)) is not function]
+    unwritten = [getattr(function, "__name__", name) for name, function in functions.items()
+                 if _unwritten(name, function) is not None]
+    if unwritten and len(unwritten) == len(functions):
+        return Agreement("training", False, f"nothing to train with yet: {' and '.join(unwritten)} still "
+                                            f"{'has' if len(unwritten) == 1 else 'have'} blanks (`...`) to fill "
+                                            f"in; once each check above agrees, this cell trains with them.",
+                         attempted=False)
     if unchecked:
         return Agreement("training", False, f"not trained: {' and '.join(unchecked)} "
                          f"{'has' if len(unchecked) == 1 else 'have'} not passed the check (run "
@@ -327,3 +382,6 @@ def compare_runs(yours: Any, reference: Any) -> Agreement:
     verdict = "they agree" if agrees else f"they part at step {int(np.argmax(relative > PARITY_TOLERANCE)) + 1:,}"
     return Agreement("training", agrees, f"over {steps:,} steps the two runs' losses differ by at most {largest:.1e} "
                                          f"relative (step {at + 1:,}; the tolerance is {PARITY_TOLERANCE:g}): {verdict}.")
+
+
+hint = hints.hint  # `tryit.hint(w2v, "skip_gram")`, where the student notebooks ask for it
