@@ -12,7 +12,8 @@ BOOK = "https://d2l.ai/chapter_natural-language-processing-pretraining/word2vec-
 
 extensions = ["myst_nb", "sphinx_design", "sphinx-mathjax-offline"]
 root_doc = "index"
-exclude_patterns = ["notebooks/*/*.ipynb"]  # the four chapter notebooks are files to download; the page merges them
+# The four chapter notebooks are files to download (the page merges them), and so are the student notebooks.
+exclude_patterns = ["notebooks/*/*.ipynb", "notebooks/student/*/*.ipynb"]
 nb_execution_mode = "off"  # the notebooks carry the outputs of a full run
 myst_enable_extensions = ["colon_fence", "dollarmath", "amsmath"]
 myst_heading_anchors = 3  # links such as environments.md#your-own-jupyter-or-colab resolve

@@ -22,7 +22,7 @@ ELSEWHERE = {  # numbers the prose may quote that no cell prints, and where each
     "1301.3781": "the arXiv number of Mikolov et al. (2013a)",
     "0.002": "the chapter's learning rate (Settings)",
     "0.75": "the noise distribution's power (Mikolov et al. 2013b, NOISE_POWERS)",
-    "0.1": "the learning rate of the TensorFlow notebook's four-word example",
+    "0.1": "the learning rate of the four-word Adam example (the chapter, and its student question)",
     "42,000": "PTB's training sentences, rounded (data.stats() prints them exactly)",
     "890,000": "PTB's training tokens, rounded (data.stats() prints them exactly)",
     **SECTIONS,

@@ -57,6 +57,7 @@ CHAPTER = "word2vec-pretraining"
 OTHERS = {"compare-frameworks": None, "extensions": "jax"}
 ONLY_TAG = "only-"  # a code cell tagged only-jax is written into the JAX notebook alone
 TEACHER, STUDENT = "teacher", "student"  # the chapter's two variants: notebooks/<framework>/, notebooks/student/
+MARKED = "marked"  # the student notebook with its solutions between markers, for nbgrader or otter-grader (--marked)
 VARIANTS = (TEACHER, STUDENT)
 STUDENT_DROPS = ("nbval-check-output",)  # a student notebook has no outputs for nbval to compare
 ONLY = re.compile(r"```\{only\} (\w+)\n(.*?)\n```\n*", re.DOTALL)
@@ -91,8 +92,17 @@ def _for(cell: nbformat.NotebookNode, framework: str | None, variant: str) -> bo
 
 
 def _code(text: str, variant: str) -> str:
-    """A code cell's text in ``variant``: the solution regions solved (teacher) or left as outlines (student)."""
-    return solutions.blanked(text) if variant == STUDENT else solutions.solved(text)
+    """A code cell's text in ``variant``: the solution regions solved (teacher), left as outlines (student), or
+    kept with their markers (marked: nbgrader's and otter-grader's source notebook)."""
+    return {STUDENT: solutions.blanked, MARKED: lambda code: code}.get(variant, solutions.solved)(text)
+
+
+def _nbgrader(cell: nbformat.NotebookNode, framework: str) -> dict:
+    """nbgrader's metadata of a cell with solution regions: an ungraded solution cell (nbgrader refuses regions in
+    a cell not marked so), named by the function it defines."""
+    name = re.search(r"^def (\w+)", cell.source, re.MULTILINE)
+    return {"grade": False, "grade_id": f"{framework}-{name.group(1) if name else cell.id}", "locked": False,
+            "schema_version": 3, "solution": True, "task": False}
 
 
 def build(name: str, framework: str | None = None, variant: str = TEACHER) -> nbformat.NotebookNode:
@@ -101,19 +111,22 @@ def build(name: str, framework: str | None = None, variant: str = TEACHER) -> nb
     source = _read(name)
     notebook = nbformat.v4.new_notebook()
     notebook.metadata = {"kernelspec": KERNELSPEC, "language_info": {"name": "python"},
-                         "w2v": {"trains": framework or OTHERS[name], **({"student": True} if variant == STUDENT
+                         "w2v": {"trains": framework or OTHERS[name], **({"student": True} if variant != TEACHER
                                                                            else {})}}
+    audience = TEACHER if variant == TEACHER else STUDENT  # whose prose and cells: the marked notebook is a student's
     kept = (cell for cell in source.cells
-            if _for(cell, framework, variant) and _substitute(cell.source, framework, variant).strip())
+            if _for(cell, framework, audience) and _substitute(cell.source, framework, audience).strip())
     for index, cell in enumerate(kept):
-        text = _substitute(cell.source, framework, variant)
+        text = _substitute(cell.source, framework, audience)
         new = (nbformat.v4.new_code_cell(_code(text, variant)) if cell.cell_type == "code"
                else nbformat.v4.new_markdown_cell(text))
-        dropped = STUDENT_DROPS if variant == STUDENT else ()
+        dropped = STUDENT_DROPS if variant != TEACHER else ()
         tags = [tag for tag in cell.metadata.get("tags", []) if not tag.startswith(ONLY_TAG) and tag not in dropped]
         if tags:
             new.metadata["tags"] = tags
         new.id = f"{framework or name.split('-')[0]}-{index:02d}"
+        if variant == MARKED and solutions.regions(new.source):
+            new.metadata["nbgrader"] = _nbgrader(new, framework)
         notebook.cells.append(new)
     return notebook
 
@@ -181,6 +194,17 @@ def execute(notebook: nbformat.NotebookNode, folder: Path) -> nbformat.NotebookN
     return notebook
 
 
+def write_marked(folder: Path) -> None:
+    """The student notebooks with the solutions in place between their markers, to ``folder``/<framework>/: the
+    source notebooks nbgrader's generate_assignment (or otter-grader) makes its own student version from."""
+    for framework in CHAPTER_FRAMEWORKS:
+        notebook = build(CHAPTER, framework, MARKED)
+        path = folder / framework / f"{CHAPTER}.ipynb"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(render(notebook), encoding="utf-8")
+        print(f"wrote {path}")
+
+
 def main(run: bool, every: bool) -> int:
     left_stale = []
     for name, notebook in notebooks().items():
@@ -209,5 +233,11 @@ if __name__ == "__main__":
     parser.add_argument("--execute", action="store_true", help="run the stale notebooks in full")
     parser.add_argument("--all", action="store_true", help="with --execute: run every notebook, stale or not (after "
                                                            "a change to the package that changes their outputs)")
+    parser.add_argument("--marked", type=Path, metavar="DIR",
+                        help="write only the student notebooks with their solutions between markers, for nbgrader or "
+                             "otter-grader, to DIR/<framework>/")
     arguments = parser.parse_args()
+    if arguments.marked:
+        write_marked(arguments.marked)
+        sys.exit(0)
     sys.exit(main(arguments.execute, arguments.all))

@@ -6,7 +6,8 @@ Sphinx with site/conf.py:
 
 - index.md: the README (what this is, the loss curves, how to run it), then the list of every page;
 - notebooks/word2vec-pretraining.md: the four chapter notebooks merged (tools/merge_notebooks.py): what is
-  the same once, where they differ a tab per framework; the notebook files themselves are linked to download;
+  the same once, where they differ a tab per framework; the notebook files themselves are linked to download,
+  with the student notebooks and the package's wheel (tools/make_wheel.py) beside them;
 - notebooks/compare-frameworks.ipynb and extensions.ipynb, rendered with their outputs by myst-nb;
 - docs/*.md, the pages on environments, the command line, results, performance, reliability and maintenance;
 - backends/<framework>.py, copied into the built site as they are: the side-by-side code links to them.
@@ -27,9 +28,11 @@ from pathlib import Path
 import nbformat
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from make_wheel import wheel_into  # noqa: E402
 from merge_notebooks import merge  # noqa: E402
 
 from backends.common.frameworks import CHAPTER_FRAMEWORKS, REGISTRY  # noqa: E402
+from backends.common.package import WHEEL  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "site" / "_build"
@@ -37,8 +40,8 @@ STAGE, HTML = BUILD / "src", BUILD / "html"
 CHAPTER = "word2vec-pretraining"
 BOOK = "https://d2l.ai/chapter_natural-language-processing-pretraining/word2vec-pretraining.html"
 PAGES = ["notebooks/word2vec-pretraining", "notebooks/compare-frameworks", "notebooks/extensions", "docs/results",
-         "docs/environments", "docs/command-line", "docs/performance", "docs/reliability", "docs/maintainers",
-         "docs/summary"]
+         "docs/teaching", "docs/environments", "docs/command-line", "docs/performance", "docs/reliability",
+         "docs/maintainers", "docs/summary"]
 
 
 def _chapter_page() -> str:
@@ -53,10 +56,16 @@ def _chapter_page() -> str:
     body = merge(notebooks, titles, STAGE / "notebooks" / "_images")
     body = body.replace("](../", "](")  # the notebooks sit one folder deeper than this page
     files = ", ".join(f"{{download}}`{titles[name]} <{name}/{CHAPTER}.ipynb>`" for name in CHAPTER_FRAMEWORKS)
+    students = ", ".join(f"{{download}}`{titles[name]} <student/{name}/{CHAPTER}.ipynb>`"
+                         for name in CHAPTER_FRAMEWORKS)
     return (f"# Pretraining word2vec on the Penn Treebank, in four frameworks\n\n"
             f"The companion to [section 15.4 of Dive into Deep Learning]({BOOK}), with a tab per framework wherever "
             f"the four notebooks differ: choose one and every tab on the page (and on the other pages) follows. "
-            f"The notebook files: {files}.\n\n{body}")
+            f"The notebook files: {files}. The package they need, one file with the data inside: "
+            f"{{download}}`{WHEEL} <{WHEEL}>`; put it in the notebook's folder (in Colab, upload it to the session's "
+            f"files) and install it from a cell with `%pip install \"{WHEEL}[torch]\"` (or `[mxnet]`, `[jax]`, "
+            f"`[tensorflow]`), then restart the kernel. The student notebooks, with blanks to fill in and no "
+            f"outputs ([teaching with them](../docs/teaching.md)): {students}.\n\n{body}")
 
 
 def _index() -> str:
@@ -75,6 +84,9 @@ def stage() -> None:
     for name in CHAPTER_FRAMEWORKS:
         (STAGE / "notebooks" / name).mkdir()
         shutil.copy(ROOT / "notebooks" / name / f"{CHAPTER}.ipynb", STAGE / "notebooks" / name)
+        (STAGE / "notebooks" / "student" / name).mkdir(parents=True)
+        shutil.copy(ROOT / "notebooks" / "student" / name / f"{CHAPTER}.ipynb", STAGE / "notebooks" / "student" / name)
+    wheel_into(STAGE / "notebooks")  # beside the notebooks, as the chapter page offers them
     (STAGE / "notebooks" / f"{CHAPTER}.md").write_text(_chapter_page(), encoding="utf-8")
     (STAGE / "index.md").write_text(_index(), encoding="utf-8")
     for page in [*STAGE.rglob("*.md"), *STAGE.glob("notebooks/*.ipynb")]:
