@@ -32,6 +32,7 @@ def test_a_run_stopped_short_names_the_steps_its_mean_is_over():
         "mean loss of the 3 steps trained (part of epoch 1 of 5, each step's loss weighing alike): 0.6000")
     assert loss_summary(history([0.5] * 1005, 670, [0.5, 0.5])).startswith(
         "mean loss of the 1,005 steps trained (1.5 of 5 epochs, each step's loss weighing alike): 0.5000")
+    assert "(2 of 5 epochs," in loss_summary(history([0.5] * 1340, 670, [0.5, 0.5]))  # the class budget: whole
 
 
 def test_each_epochs_halves_and_the_change_at_its_start():
