@@ -318,8 +318,11 @@ def markdown(rows: list[dict[str, Any]]) -> str:
     for row in rows:
         lines += ["", f"## {row['file']}", ""]
         notes = [f"- first error: {_first_error(row)}"] if row["first_error"] else []
-        notes += [f"- {check} ({answer['status']}): {answer['message']}" for check, answer in row["checks"].items()
-                  if answer["status"] != "passed"]
+        said: dict[tuple[str, str], list[str]] = {}  # checks with the same answer (the run stopped, say) listed once
+        for check, answer in row["checks"].items():
+            if answer["status"] != "passed":
+                said.setdefault((answer["status"], answer["message"]), []).append(check)
+        notes += [f"- {', '.join(checks)} ({status}): {message}" for (status, message), checks in said.items()]
         lines += notes or ["Every check passed."]
     return "\n".join(lines) + "\n"
 
