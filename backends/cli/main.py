@@ -1,4 +1,4 @@
-"""The command line: ``python -m backends {stats,train,similar,evaluate,compare,diff,parity,baseline,bench,report,grade}``.
+"""``python -m backends {stats,train,similar,evaluate,compare,diff,parity,baseline,bench,report,grade}``: the command line.
 
 Every command works offline on the shipped data. A mistake the user can fix (a :class:`W2VError`)
 prints one paragraph naming the problem and the fix, and exits with code 2, without a traceback.

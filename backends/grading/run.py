@@ -35,6 +35,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+try:
+    import psutil
+except ImportError:  # the grade extra is missing: grade() says what to install before anything needs it
+    psutil = None
+
 import backends
 from backends.common import shipped
 from backends.common.errors import W2VError
@@ -143,10 +148,13 @@ def grade(paths: Iterable[str | Path], out: str | Path, limits: Limits = Limits(
 
 def grade_one(notebook: Path, out: Path, limits: Limits) -> dict[str, Any]:
     """Run one submission's worker in a fresh temporary folder within ``limits``, copy its executed notebook and
-    the end of its log into ``out``, and return its grade row; the folder is removed however it ends."""
+    the end of its log into ``out``, and return its grade row; the folder is removed however it ends.
+
+    The notebook runs in a folder of its own inside it, which holds only its copy; the worker's files are beside."""
     folder = Path(tempfile.mkdtemp(prefix="w2v-grade-"))
     try:
-        copy = folder / notebook.name
+        copy = folder / "notebook" / notebook.name
+        copy.parent.mkdir()
         shutil.copyfile(notebook, copy)
         files = {name: folder / f"{name}.{kind}" for name, kind in
                  (("state", "json"), ("checks", "jsonl"), ("executed", "ipynb"), ("worker", "log"))}
@@ -155,7 +163,7 @@ def grade_one(notebook: Path, out: Path, limits: Limits) -> dict[str, Any]:
                    "--cell-timeout", f"{limits.cell_seconds:g}"]
         started = time.monotonic()
         with files["worker"].open("wb") as log:
-            worker = subprocess.Popen(command, cwd=folder, env=_environment(limits), stdin=subprocess.DEVNULL,
+            worker = subprocess.Popen(command, cwd=copy.parent, env=_environment(limits), stdin=subprocess.DEVNULL,
                                       stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
             stopped = _watch(worker, limits)
         seconds = time.monotonic() - started
@@ -182,8 +190,6 @@ def _watch(worker: subprocess.Popen, limits: Limits) -> str | None:
     """Wait for ``worker`` to end, killing its whole process tree where it passes a limit first: why it was
     stopped ("time limit of N s", "memory limit of N MB"), or None. Whatever it started that is still running when
     it ends (a kernel it left behind, or all of them on Ctrl-C) is killed too."""
-    import psutil  # the grade extra, checked before any submission runs
-
     root = psutil.Process(worker.pid)
     seen = {worker.pid: root}  # every descendant met: a kernel whose parent died is no longer its descendant
     deadline = time.monotonic() + limits.seconds
@@ -195,7 +201,7 @@ def _watch(worker: subprocess.Popen, limits: Limits) -> str | None:
             except subprocess.TimeoutExpired:
                 pass
             tree = _tree(root, seen)
-            if _resident(tree, psutil) > limits.memory_mb * 2**20:
+            if _resident(tree) > limits.memory_mb * 2**20:
                 return f"memory limit of {limits.memory_mb:g} MB"
             if time.monotonic() >= deadline:
                 return f"time limit of {limits.seconds:g} s"
@@ -208,18 +214,18 @@ def _watch(worker: subprocess.Popen, limits: Limits) -> str | None:
         worker.wait()  # the worker is reaped here, by its Popen, which keeps its exit code
 
 
-def _tree(root: Any, seen: dict[int, Any]) -> list[Any]:
-    """``root`` and its descendants now (psutil processes), each also recorded in ``seen``."""
+def _tree(root: psutil.Process, seen: dict[int, psutil.Process]) -> list[psutil.Process]:
+    """``root`` and its descendants now, each also recorded in ``seen``."""
     try:
         children = root.children(recursive=True)
-    except Exception:  # noqa: BLE001 - psutil.NoSuchProcess: the worker has ended, its tree with it or orphaned
+    except psutil.NoSuchProcess:  # the worker has ended: its tree with it, or orphaned (and in ``seen``)
         return []
     for child in children:
         seen.setdefault(child.pid, child)
     return [root, *children]
 
 
-def _resident(processes: list[Any], psutil: Any) -> int:
+def _resident(processes: list[psutil.Process]) -> int:
     """The resident memory of ``processes`` summed, in bytes (a process that ended meanwhile counts 0)."""
     total = 0
     for process in processes:

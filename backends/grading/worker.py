@@ -122,7 +122,8 @@ def execute(notebook: nbformat.NotebookNode, framework: str, args: argparse.Name
             elif error is not None and state["first_error"] is None:
                 name, value = error
                 if name == "KeyboardInterrupt" and time.monotonic() - started >= args.cell_timeout:
-                    value = f"the cell ran longer than the per-cell limit of {args.cell_timeout:g} s and was interrupted"
+                    value = (f"the cell ran longer than the per-cell limit of {args.cell_timeout:g} s and was "
+                             f"interrupted")
                 state["first_error"] = {"cell": index + 1, "name": name, "value": value}
             write_text(args.state, json.dumps(state))
 
