@@ -1,4 +1,4 @@
-"""The command line: ``python -m backends {stats,train,similar,evaluate,compare,diff,parity,baseline,bench,report}``.
+"""``python -m backends {stats,train,similar,evaluate,compare,diff,parity,baseline,bench,report,grade}``: the command line.
 
 Every command works offline on the shipped data. A mistake the user can fix (a :class:`W2VError`)
 prints one paragraph naming the problem and the fix, and exits with code 2, without a traceback.
@@ -24,6 +24,7 @@ from backends.common.frameworks import FRAMEWORKS, framework
 from backends.common.runs import CHECKPOINT, RunFolder
 from backends.common.settings import DATA, TRAINING
 from backends.common.signals import handling
+from backends.grading import run as grading
 from backends.pipeline.dataset import load_data
 from backends.training.baseline import check_workers, train_gensim
 from backends.training.history import History, TrainingDiverged
@@ -123,6 +124,22 @@ def build_parser() -> argparse.ArgumentParser:
     _add_output_options(summary)
     summary.add_argument("--mixed", action="store_true",
                          help="put runs trained with different settings in one table, listing the differences")
+
+    marking = commands.add_parser("grade", help="run students' notebooks, each in a process of its own within "
+                                                "limits, and grade them with the chapter's checks")
+    marking.add_argument("submissions", nargs="*", type=Path, metavar="SUBMISSION",
+                         help="a submitted notebook, or a folder: every *.ipynb inside it")
+    marking.add_argument("--out", type=Path, required=True,
+                         help="the folder for grades.jsonl, grades.csv, grades.md and the executed notebooks")
+    marking.add_argument("--timeout", type=float, default=grading.Limits.seconds, metavar="SECONDS",
+                         help=f"wall-clock limit for each whole notebook (default: {grading.Limits.seconds:g}); one "
+                              f"cell may run half of it, at most {grading.MAX_CELL_SECONDS} s")
+    marking.add_argument("--memory", type=int, default=grading.Limits.memory_mb, metavar="MB",
+                         help=f"resident memory limit for each notebook, its kernel included "
+                              f"(default: {grading.Limits.memory_mb})")
+    marking.add_argument("--steps", type=int, default=grading.Limits.steps, metavar="N",
+                         help=f"the W2V_MAX_STEPS each notebook's own training cells run with "
+                              f"(default: {grading.Limits.steps})")
     return parser
 
 
@@ -344,6 +361,12 @@ def cmd_report(args: argparse.Namespace) -> None:
     print(report.summary_markdown(report.report(args.out, mixed=args.mixed)))
 
 
+def cmd_grade(args: argparse.Namespace) -> None:
+    limits = grading.Limits(seconds=args.timeout, memory_mb=args.memory, steps=args.steps)
+    grading.grade(args.submissions, args.out, limits, report=lambda row: print(grading.describe(row), flush=True))
+    print(grading.written(args.out))
+
+
 HANDLERS = {
     "stats": cmd_stats,
     "train": cmd_train,
@@ -355,6 +378,7 @@ HANDLERS = {
     "bench": cmd_bench,
     "parity": cmd_parity,
     "report": cmd_report,
+    "grade": cmd_grade,
 }
 
 
