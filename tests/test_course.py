@@ -156,3 +156,25 @@ def test_predict_then_run_asks_first_then_compares_with_the_computed_answer(data
     assert ": 0.1000 (numpy)" in repr(questions.reveal("adam_first_step", 0.2, w2v, data))
     with pytest.raises(W2VError, match="there is no question 'last_loss'"):
         questions.reveal("last_loss", 1, w2v, data)
+
+
+def test_the_class_budgets_outputs_on_the_teaching_page_are_what_training_gives(data):
+    """docs/teaching.md tells a teacher what a student notebook shows at the class budget: trained here, the same."""
+    require("torch")
+    from backends.display.notebook import CLASS_STEPS, epoch_halves, loss_summary
+    from backends.vectors import embeddings, evaluation
+
+    page = (ROOT / "docs" / "teaching.md").read_text(encoding="utf-8")
+    shown = re.search(r"```text\n(.*?)```", page, re.DOTALL).group(1).rstrip("\n")
+    history = load_backend("torch").train(data, epochs=5, batch_size=512, lr=0.002, embed_size=100,
+                                          max_steps=CLASS_STEPS, progress=False)
+    neighbours = embeddings.similar(history.embeddings, history.words, "chip", k=3)
+    width = max(len(word) for word, _ in neighbours)
+    printed = [loss_summary(history), epoch_halves(history), *(f"{w:>{width}}  {c:.3f}" for w, c in neighbours),
+               evaluation.describe(evaluation.evaluate(history.words, history.embeddings))]
+    assert shown == "\n".join(printed)
+    assert f"The first step's loss is {history.step_losses[0]:.4f}." in page
+    assert f"Training stops after {CLASS_STEPS:,} steps, {CLASS_STEPS // history.steps_per_epoch} of" in page
+    teacher = (ROOT / "notebooks" / "torch" / "word2vec-pretraining.ipynb").read_text(encoding="utf-8")
+    full = re.search(r"a mean loss of ([\d.]+) over the 5 epochs and ρ = ([\d.]+)\.", page)
+    assert f"mean loss over all 5 epochs {full.group(1)}," in teacher and f"ρ = {full.group(2)} over" in teacher

@@ -11,6 +11,8 @@ kernel dies, and one that names no framework. Then the refusals before any work,
 
 import csv
 import json
+import re
+import shutil
 
 import nbformat
 import psutil
@@ -220,6 +222,45 @@ def test_a_kernel_that_dies_and_a_notebook_naming_no_framework_are_recorded(stop
     assert not list(tmp.glob("w2v-grade-*"))
 
 
+def filled_in(framework: str) -> nbformat.NotebookNode:
+    """The student notebook of ``framework`` with each blank replaced by the teacher notebook's cell that defines
+    the same function, as a student who solved them hands it in."""
+    student = nbformat.read(ROOT / "notebooks" / "student" / framework / "word2vec-pretraining.ipynb", as_version=4)
+    teacher = nbformat.read(ROOT / "notebooks" / framework / "word2vec-pretraining.ipynb", as_version=4)
+    solved = {re.search(r"^def (my_\w+)", cell.source, re.MULTILINE).group(1): cell.source
+              for cell in teacher.cells if cell.cell_type == "code" and re.search(r"^def my_", cell.source, re.M)}
+    for cell in student.cells:
+        defined = re.search(r"^def (my_\w+)", cell.source, re.MULTILINE) if cell.cell_type == "code" else None
+        if defined:
+            cell.source = solved.pop(defined.group(1))
+    assert not solved  # every solution found its blank
+    return student
+
+
+@pytest.fixture(scope="module")
+def students(tmp_path_factory):
+    """The student notebooks as handed out: PyTorch's run unchanged, and JAX's with its blanks filled in from the
+    teacher notebook, graded in one call."""
+    root = tmp_path_factory.mktemp("students")
+    folder, out = root / "submissions", root / "grades"
+    folder.mkdir()
+    shutil.copy(ROOT / "notebooks" / "student" / "torch" / "word2vec-pretraining.ipynb", folder / "unchanged.ipynb")
+    nbformat.write(filled_in("jax"), folder / "solved.ipynb")
+    return grade(folder, out, "--timeout", 600, tmp=root / "tmp")[1]
+
+
+@pytest.mark.needs("torch")
+@pytest.mark.needs("jax")
+def test_student_notebooks_unchanged_are_not_attempted_and_filled_in_pass(students):
+    unchanged, solved = students["unchanged.ipynb"], students["solved.ipynb"]
+    assert (unchanged["framework"], solved["framework"]) == ("torch", "jax")
+    assert unchanged["first_error"] is None and unchanged["stopped"] is None  # run unchanged, nothing raises
+    assert statuses(unchanged) == dict.fromkeys(CHECKS, "not attempted") and unchanged["score"] == 0
+    assert unchanged["checks"]["skip_gram"]["message"].startswith("my_skip_gram is not written yet: each `...` is")
+    assert solved["first_error"] is None and solved["stopped"] is None
+    assert statuses(solved) == dict.fromkeys(CHECKS, "passed") and solved["score"] == 4
+
+
 def one_paragraph(done) -> str:
     assert done.returncode == 2 and done.stdout == "", done
     assert done.stderr.startswith("error: ") and "Traceback" not in done.stderr and done.stderr.count("\n") == 1
@@ -248,5 +289,6 @@ def test_bad_input_is_refused_before_any_grading(tmp_path, arguments, said):
 
 def test_a_missing_grade_extra_is_named_with_its_install(monkeypatch):
     monkeypatch.setattr(grading, "EXTRA", ("psutil", "no_such_module_for_w2v"))
-    with pytest.raises(W2VError, match=r"grading needs no_such_module_for_w2v, which is not installed: .*\[grade\]"):
+    with pytest.raises(W2VError, match=r"grading needs no_such_module_for_w2v, which is not installed: the grade "
+                                       r"extra\. Install it with .*\[grade\]"):
         grading.grade([__file__], "unused")

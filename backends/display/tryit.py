@@ -70,11 +70,6 @@ class Agreement:
     def __bool__(self) -> bool:
         return self.agrees
 
-    @property
-    def status(self) -> str:
-        """The grade's word for it (:mod:`backends.grading.checks`): "passed" or "failed"."""
-        return "passed" if self.agrees else "failed"
-
     def __repr__(self) -> str:
         return self.message
 

@@ -41,13 +41,13 @@ except ImportError:  # the grade extra is missing: grade() says what to install 
     psutil = None
 
 import backends
-from backends.common import shipped
 from backends.common.errors import W2VError
 from backends.common.files import to_json, writable_folder, write_text
-from backends.common.frameworks import CHAPTER_FRAMEWORKS, PACKAGE, SOURCE
+from backends.common.frameworks import CHAPTER_FRAMEWORKS, Framework
 from backends.grading.checks import CHECKS
 
 EXTRA = ("nbclient", "nbformat", "ipykernel", "psutil")  # the grade extra's packages (each imported by that name)
+GRADING = Framework("grade", "grading", EXTRA, "grade", chapter=False)  # described as a framework: how to install it
 POLL_SECONDS = 0.5  # how often the memory of a submission's processes is summed, and the clock looked at
 LOG_TAIL = 20_000  # bytes of the end of a worker's output kept in DIR/<name>.log
 MAX_CELL_SECONDS = 300  # one student's cell's limit, at most; it is half the whole limit where that is less
@@ -74,10 +74,8 @@ def _require_extra() -> None:
     """Refuse where the packages grading needs (the ``grade`` extra) are missing, naming them and the install."""
     missing = [package for package in EXTRA if importlib.util.find_spec(package) is None]
     if missing:
-        command = 'pip install -e ".[grade]"` in the project folder' if shipped.IN_CLONE \
-            else f'pip install "{PACKAGE}[grade] @ {SOURCE}"`'
         raise W2VError(f"grading needs {', '.join(missing)}, which {'is' if len(missing) == 1 else 'are'} not "
-                       f"installed: install the grade extra with `{command}. Nothing was graded.")
+                       f"installed: the grade extra. {GRADING.how_to_install()} Nothing was graded.")
 
 
 def _check_limits(limits: Limits) -> None:
