@@ -15,6 +15,7 @@ from urllib.parse import urljoin, urlparse
 
 import pytest
 
+from backends.common.package import WHEEL
 from helpers import ENVIRONMENT, ROOT
 
 REASON = None
@@ -97,6 +98,20 @@ def test_every_page_loads_whole_and_offline(site, browser):
         assert "d2l.ai/chapter_natural-language-processing-pretraining/word2vec-pretraining.html" in page.content(), name
     assert elsewhere == [], elsewhere
     assert errors == [], errors
+
+
+def test_the_chapter_offers_its_notebooks_the_student_notebooks_and_the_wheel(site):
+    """What a teacher hands out comes from the site: each link fetched as a reader's browser would fetch it."""
+    folder, base = site
+    links = re.findall(r'href="([^"]+\.(?:ipynb|whl))"', (folder / CHAPTER).read_text(encoding="utf-8"))
+    fetched = {urlparse(urljoin(base + CHAPTER, link)).path.lstrip("/") for link in links}
+    assert {Path(path).name for path in fetched} == {"word2vec-pretraining.ipynb", WHEEL}
+    assert len(fetched) == 9  # the four chapter notebooks, the four student notebooks, the wheel
+    wheel = next(path for path in fetched if path.endswith(".whl"))
+    with zipfile.ZipFile(folder / wheel) as archive:
+        assert {"backends/data/ptb.zip", "backends/data/wordsim353.tsv", "backends/torch.py"} <= set(archive.namelist())
+    students = [path for path in fetched if path.endswith(".ipynb") and '"student": true' in (folder / path).read_text()]
+    assert len(students) == 4 and all("tryit.hint(w2v" in (folder / path).read_text() for path in students)
 
 
 def _chosen(page) -> list[tuple[str, bool]]:
