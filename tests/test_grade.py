@@ -292,3 +292,18 @@ def test_a_missing_grade_extra_is_named_with_its_install(monkeypatch):
     with pytest.raises(W2VError, match=r"grading needs no_such_module_for_w2v, which is not installed: the grade "
                                        r"extra\. Install it with .*\[grade\]"):
         grading.grade([__file__], "unused")
+
+
+@pytest.mark.needs("torch")
+def test_a_step_that_fails_after_a_function_it_calls_failed_says_which(tmp_path):
+    from backends.grading import checks
+
+    namespace = {}
+    exec("def my_skip_gram(centers, contexts_negatives, embed_center, embed_context):\n    return None\n\n"
+         "def my_step(trainer, arrays):\n    return my_skip_gram(None, None, None, None)\n", namespace)
+    checks.record(namespace, "torch", str(tmp_path / "checks.jsonl"))
+    answers = {line["check"]: line for line in map(json.loads, (tmp_path / "checks.jsonl").read_text().splitlines())}
+    assert [answers[check]["status"] for check in CHECKS] == ["failed", "not attempted", "failed", "not attempted"]
+    assert answers["step"]["message"].startswith("my_step returns None")
+    assert answers["step"]["message"].endswith(
+        "(my_step calls my_skip_gram, which did not pass its check: fix that first.)")

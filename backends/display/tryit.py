@@ -135,16 +135,26 @@ def _said(error: Exception) -> str:
     return f"{type(error).__name__}: {said if len(said) <= 240 else said[:237] + '...'}"
 
 
+GIVEN = ("epsilon_hat",)  # what the student notebooks' outlines call themselves (MXNet's and Keras' epsilon rescale)
+
+
+def _given(statement: ast.stmt) -> bool:
+    """Whether a statement is one the outline hands the student, not theirs to write: it calls one of GIVEN."""
+    return any(isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", None)) in GIVEN
+               for node in ast.walk(statement))
+
+
 def _blanks(function: Callable) -> tuple[int, int]:
     """How many of ``function``'s statements are a student notebook's blank (``...`` as the whole value of an
-    assignment, a return or an expression), and how many statements it has: ``(0, n)`` where its source cannot be
-    read. An ``...`` inside an expression (``x[..., 0]``) is code, not a blank."""
+    assignment, a return or an expression), and how many statements it has that are the student's to write (those
+    the outline gives are not counted): ``(0, 0)`` where its source cannot be read. An ``...`` inside an
+    expression (``x[..., 0]``) is code, not a blank."""
     try:
         tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
     except (OSError, TypeError, SyntaxError):
         return 0, 0
     statements = [node for node in ast.walk(tree) if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign,
-                                                                            ast.Return, ast.Expr))]
+                                                                            ast.Return, ast.Expr)) and not _given(node)]
     blank = [node for node in statements if isinstance(getattr(node, "value", None), ast.Constant)
              and node.value.value is Ellipsis]
     return len(blank), len(statements)
@@ -346,7 +356,8 @@ def train_with(backend: ModuleType, data: Dataset, reference: Any, steps: int = 
     unwritten = [getattr(function, "__name__", name) for name, function in functions.items()
                  if _unwritten(name, function) is not None]
     if unwritten and len(unwritten) == len(functions):
-        return Agreement("training", False, f"nothing to train with yet: {' and '.join(unwritten)} still "
+        names = unwritten[0] if len(unwritten) == 1 else f"{', '.join(unwritten[:-1])} and {unwritten[-1]}"
+        return Agreement("training", False, f"nothing to train with yet: {names} still "
                                             f"{'has' if len(unwritten) == 1 else 'have'} blanks (`...`) to fill "
                                             f"in; once each check above agrees, this cell trains with them.",
                          attempted=False)

@@ -70,6 +70,17 @@ def _checked(run: Callable[[], Any], check: str) -> tuple[str, str]:
     return agreement.status, agreement.message
 
 
+def _names_used(function: Callable) -> set[str]:
+    """The global names ``function`` uses, its nested functions' included (JAX's step defines its loss inside)."""
+    names, codes = set(), [getattr(function, "__code__", None)]
+    while codes:
+        code = codes.pop()
+        if code is not None:
+            names.update(code.co_names)
+            codes += [const for const in code.co_consts if hasattr(const, "co_names")]
+    return names
+
+
 def record(namespace: dict[str, Any], framework: str, path: str) -> None:
     """Check the functions ``namespace`` (a notebook's globals) defines against ``framework``'s backend, and
     write one JSON line per check of :data:`CHECKS` to ``path``."""
@@ -79,16 +90,23 @@ def record(namespace: dict[str, Any], framework: str, path: str) -> None:
     out = Path(path)
     backend = importlib.import_module(f"backends.{framework}")
     data = load_data(seed=0)
-    passed = {}
+    passed, not_passed = {}, []  # the functions checked so far, by whether they passed
     for check, variable in FUNCTIONS.items():
         function = namespace.get(variable)
         if not callable(function):
             _write(out, check, "not attempted", f"the notebook defines no function {variable}.")
+            not_passed.append(variable)
             continue
         status, message = _checked(lambda: tryit.check(backend, check, function, data), check)
+        calls = [name for name in not_passed if name in _names_used(function)]  # my_step calls the other two
+        if status == "failed" and calls:
+            message += (f" ({variable} calls {' and '.join(calls)}, which did not pass "
+                        f"{'its check' if len(calls) == 1 else 'their checks'}: fix that first.)")
         _write(out, check, status, message)
         if status == "passed":
             passed[check] = function
+        else:
+            not_passed.append(variable)
     if not passed:
         _write(out, "training", "not attempted", "no function passed its check, so there is nothing to train with.")
         return
