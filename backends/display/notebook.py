@@ -57,8 +57,8 @@ def loss_summary(history: History) -> str:
     settings = Settings.from_dict(history.settings)
     if history.steps < history.steps_per_epoch * settings.epochs or not history.epoch_losses:
         epoch = history.steps // max(history.steps_per_epoch, 1) + 1
-        where = (f"part of epoch 1 of {settings.epochs}" if epoch == 1 else
-                 f"{history.steps / max(history.steps_per_epoch, 1):.1f}".removesuffix(".0") + f" of {settings.epochs} epochs")
+        epochs = f"{history.steps / max(history.steps_per_epoch, 1):.1f}".removesuffix(".0")  # 2, not 2.0
+        where = f"part of epoch 1 of {settings.epochs}" if epoch == 1 else f"{epochs} of {settings.epochs} epochs"
         mean = float(np.mean(history.step_losses)) if history.step_losses else float("nan")
         return (f"mean loss of the {history.steps:,} steps trained ({where}, each step's loss weighing alike): "
                 f"{mean:.4f}")

@@ -138,7 +138,7 @@ def _said(error: Exception) -> str:
 GIVEN = ("epsilon_hat",)  # what the student notebooks' outlines call themselves (MXNet's and Keras' epsilon rescale)
 
 
-def _given(statement: ast.stmt) -> bool:
+def _outlines_own(statement: ast.stmt) -> bool:
     """Whether a statement is one the outline hands the student, not theirs to write: it calls one of GIVEN."""
     return any(isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", None)) in GIVEN
                for node in ast.walk(statement))
@@ -153,8 +153,8 @@ def _blanks(function: Callable) -> tuple[int, int]:
         tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
     except (OSError, TypeError, SyntaxError):
         return 0, 0
-    statements = [node for node in ast.walk(tree) if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign,
-                                                                            ast.Return, ast.Expr)) and not _given(node)]
+    kinds = (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.Return, ast.Expr)
+    statements = [node for node in ast.walk(tree) if isinstance(node, kinds) and not _outlines_own(node)]
     blank = [node for node in statements if isinstance(getattr(node, "value", None), ast.Constant)
              and node.value.value is Ellipsis]
     return len(blank), len(statements)
