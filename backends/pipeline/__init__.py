@@ -1,8 +1,8 @@
 """The data pipeline, in NumPy alone: from the shipped Penn Treebank to fixed-shape batches.
 
 ``corpus`` reads and indexes the text (with ``tokenizer``), ``noise`` draws noise words, ``models`` holds the
-two model types (skip-gram, CBOW) with their batch layouts, ``draw`` makes one draw of examples and
-``dataset`` serves a dataset's draws as batches. No framework is imported here: every framework trains on
+two model types (skip-gram, CBOW) with their batch layouts, ``examples`` makes one draw of examples (a
+``draw.Draw``) and ``dataset`` serves a dataset's draws as batches. No framework is imported here: every framework trains on
 the same batches, bit for bit.
 """
 

@@ -30,7 +30,8 @@ from backends.common.resources import check_memory
 from backends.common.seeds import STREAM_BUILD, STREAM_SHUFFLE, rng_for
 from backends.common.settings import DATA, DEFAULTS, NOISE_POWERS, Settings
 from backends.pipeline.corpus import Corpus, Vocab, load_corpus
-from backends.pipeline.draw import Draw, draw_examples
+from backends.pipeline.draw import Draw
+from backends.pipeline.examples import draw_examples
 from backends.pipeline.models import MODELS, Batch, Model
 from backends.pipeline.noise import NoiseSampler
 

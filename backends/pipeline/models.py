@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
+from backends.pipeline.draw import Draw
+
 if TYPE_CHECKING:
-    from backends.pipeline.draw import Draw
     from backends.pipeline.noise import NoiseSampler
 
 
