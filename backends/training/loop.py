@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Callable, Sequence
+from typing import Any, Callable
 
 import numpy as np
 
@@ -33,7 +33,7 @@ from backends.pipeline.dataset import Dataset
 from backends.pipeline.models import Batch
 from backends.training import checkpoint
 from backends.training.history import History, TrainingDiverged, package_versions
-from backends.training.hooks import Checkpoints, Hook, ProgressBar, Report, StopAfterStep, interrupts
+from backends.training.hooks import Checkpoints, Hook, Hooks, ProgressBar, Report, StopAfterStep, interrupts
 from backends.training.state import TrainerState
 from backends.training.weights import initial_weights, memory_needed
 
@@ -70,9 +70,10 @@ def fit(
     if resume is True and checkpoint is None:
         raise W2VError("resuming needs the checkpoint file to resume from.")
     resume_from = checkpoint if resume is True else resume or None
-    hooks: list[Hook] = [ProgressBar()] if progress is True else [Report(progress)] if callable(progress) else []
+    chosen: list[Hook] = [ProgressBar()] if progress is True else [Report(progress)] if callable(progress) else []
     if checkpoint_every:
-        hooks.append(Checkpoints(checkpoint, checkpoint_every))
+        chosen.append(Checkpoints(checkpoint, checkpoint_every))
+    hooks = Hooks(chosen)
     run = Run(backend, data, settings, sync_every, resume_from=resume_from, resume_finished=resume_finished)
     try:
         with interrupts() as interrupted:
@@ -80,18 +81,15 @@ def fit(
                 run.train(hooks, interrupted)
             except StopAfterStep:  # between two steps: the state is whole, so it can be saved
                 run.read_back()
-                for hook in hooks:
-                    hook.on_interrupt(run)
+                hooks.emit("on_interrupt", run.view)
                 run.stop("interrupted")
             except KeyboardInterrupt:  # mid-step: the last checkpoint stays the one to resume from
                 run.read_back()
                 run.stop("interrupted")
         run.finish()
-        for hook in hooks:
-            hook.on_end(run)
+        hooks.emit("on_end", run.view)
     finally:
-        for hook in hooks:
-            hook.close()
+        hooks.close()
     return run.history
 
 
@@ -200,6 +198,7 @@ class Run:
         if resume_from is not None:
             self._restore(resume_from)
         self.clock = Clock(self.history.centers)
+        self.view = View(self)
         finished = self.position.epoch >= settings.epochs or self.budget_spent
         if resume_from is not None and finished and not resume_finished:
             raise W2VError(f"the checkpoint {resume_from} holds a finished run: its {self.history.steps:,} steps are "
@@ -235,24 +234,20 @@ class Run:
         self.history.centers = saved["centers"]
         self.position = Position(**{item.name: saved[item.name] for item in dataclasses.fields(Position)})
 
-    def train(self, hooks: Sequence[Hook], interrupted: Callable[[], bool]) -> None:
+    def train(self, hooks: Hooks, interrupted: Callable[[], bool]) -> None:
         """Step through the epochs until every epoch ran or ``max_steps`` steps did; the hooks are called as
         :class:`backends.training.hooks.Hook` says."""
-        for hook in hooks:
-            hook.on_start(self)
+        hooks.emit("on_start", self.view)
         while self.position.epoch < self.settings.epochs and not self.budget_spent:
-            for hook in hooks:
-                hook.on_epoch(self)
+            hooks.emit("on_epoch", self.view)
             complete = self._epoch(hooks, interrupted)
-            if self.read_back():
-                for hook in hooks:
-                    hook.on_losses(self)
+            self._sync(hooks)
             if complete:
                 self.history.epoch_losses.append(self.position.epoch_loss())
                 self.position = Position(self.position.epoch + 1)
         self._close_partial_epoch()  # stopped by max_steps inside an epoch
 
-    def _epoch(self, hooks: Sequence[Hook], interrupted: Callable[[], bool]) -> bool:
+    def _epoch(self, hooks: Hooks, interrupted: Callable[[], bool]) -> bool:
         """The rest of the current epoch, or as much of it as the budget allows; whether it ran to its end."""
         batches = self.data.batches(self.settings.batch_size, epoch=self.position.epoch)
         for batch in itertools.islice(batches, self.position.batch, None):
@@ -262,15 +257,17 @@ class Run:
             if self.clock.warm is None:  # the first step pays for compilation and allocation: time the rest
                 self.read_back()
                 self.clock.warm_up(self.history.centers)
-            if len(self.pending) >= self.sync_every or self.budget_spent:
-                self.read_back()
-                for hook in hooks:
-                    hook.on_losses(self)
-            for hook in hooks:
-                hook.on_step(self)
+            if len(self.pending) >= self.sync_every or self.budget_spent or hooks.want_losses(self.view):
+                self._sync(hooks)
+            hooks.emit("on_step", self.view)
             if interrupted():
                 raise StopAfterStep
         return True
+
+    def _sync(self, hooks: Hooks) -> None:
+        """Read the pending losses back and tell the hooks, if there were any."""
+        if self.read_back():
+            hooks.emit("on_losses", self.view)
 
     def _step(self, batch: Batch) -> None:
         self.pending.add(self.trainer.step(batch), batch.size)
@@ -309,6 +306,42 @@ class Run:
         history = self.history
         history.seconds, history.centers_per_sec, history.cores_busy = self.clock.rates(history.centers)
         history.embeddings = self.trainer.embeddings()
+
+
+class View:
+    """A run as its hooks see it (:class:`backends.training.hooks.RunView`): read, never changed."""
+
+    def __init__(self, run: Run) -> None:
+        self._run = run
+
+    @property
+    def name(self) -> str:
+        return self._run.backend.NAME
+
+    @property
+    def settings(self) -> Settings:
+        return self._run.settings
+
+    @property
+    def history(self) -> History:
+        return self._run.history
+
+    @property
+    def epoch(self) -> int:
+        return self._run.position.epoch
+
+    @property
+    def steps_taken(self) -> int:
+        return self._run.steps_taken
+
+    def epoch_loss(self) -> float:
+        return self._run.position.epoch_loss()
+
+    def state(self) -> TrainerState:
+        return self._run.backend.state(self._run.trainer)
+
+    def record(self) -> dict:
+        return self._run.record()
 
 
 def _modules(name: str) -> tuple[str, ...]:
