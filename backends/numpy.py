@@ -109,8 +109,9 @@ def loss_and_gradients(center: np.ndarray, context: np.ndarray, batch: Batch) ->
 def _sum_rows_into(shape: tuple[int, int], indices: np.ndarray, rows: np.ndarray) -> np.ndarray:
     """A table of ``shape`` holding, at each index, the sum of the ``rows`` given for it (zero elsewhere).
 
-    Written as (one-hot matrix) @ rows with a sparse one-hot, the same sums as ``np.add.at`` but about
-    25 times faster, which keeps the oracle quick enough to train full epochs beside the frameworks.
+    Written as (one-hot matrix) @ rows with a sparse one-hot: the same sums as ``np.add.at``, which adds one
+    row at a time, in a compiled sparse product instead, so that the oracle is quick enough to train full
+    epochs beside the frameworks (timed in docs/performance.md).
     """
     one_hot = sparse.csr_matrix(
         (np.ones(indices.size, dtype=rows.dtype), (indices, np.arange(indices.size))), shape=(shape[0], indices.size)

@@ -186,9 +186,8 @@ def plot_words(matrix: np.ndarray, words: Sequence[str], path: str | Path | None
     fig, ax = plt.subplots(figsize=(9, 7))
     ax.scatter(points[:, 0], points[:, 1], s=10, color="tab:blue")
     labels = [ax.text(x, y, word, fontsize=9) for (x, y), word in zip(points, words)]
-    # Stronger repulsion and more iterations than adjustText's defaults: those leave a few labels of a tight
-    # group on top of each other (measured on 8 groups of 5 near-equal vectors: 7 overlaps with the defaults,
-    # 4 with expand (1.2, 1.4) and force (0.3, 0.5) under matplotlib 3.11, none with these under 3.7 and 3.11).
+    # Stronger repulsion and more iterations than adjustText's defaults, which leave a few labels of a tight
+    # group on top of each other (docs/performance.md: the overlaps counted with each setting).
     adjust_text(labels, x=points[:, 0], y=points[:, 1], ax=ax, expand=(1.3, 1.5), force_text=(0.5, 0.8),
                 iter_lim=5000, arrowprops={"arrowstyle": "-", "color": "grey", "linewidth": 0.5})
     ax.set_xlabel("first principal component")

@@ -133,7 +133,7 @@ def make_dataset(corpus: Corpus, settings: Settings | None = None, *, started: f
 
 def draw_bytes_per_word(settings: Settings) -> int:
     """The draw's largest arrays, per token at most: its row of the table, its contexts and the noise draw's
-    temporaries (measured: ~280 bytes a center with the chapter's settings, where this says ~300)."""
+    temporaries (an upper bound: docs/performance.md has the bytes measured a center)."""
     width = MODELS[settings.model].width(settings.max_window, settings.num_noise)
     return 4 * width + 8 * settings.max_window + 16
 

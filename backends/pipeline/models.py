@@ -124,21 +124,21 @@ class SkipGram(Model):
 
         Rows are handled in groups of equal context count n, so that each group is one dense
         (rows, n * K) draw that avoids exactly its (rows, n) contexts. The table keeps the rows in
-        that group order, each group one contiguous block (writing blocks is several times faster than
-        scattering rows back to their centers' places).
+        that group order, each group one contiguous block (written whole, not scattered row by row to its
+        centers' places); ``row_of`` finds a center's row.
         """
         counts = num_contexts.astype(np.min_scalar_type(contexts.shape[1]))  # small ints: NumPy radix-sorts them
         order = np.argsort(counts, kind="stable")
         group_ends = np.cumsum(np.bincount(num_contexts, minlength=contexts.shape[1] + 1))
         # The table is the pipeline's largest array, and the first writes into fresh memory cost more than the
-        # rest of its filling: uint16 where the vocabulary allows (41 MB on PTB, not 82), and np.full, whose
+        # rest of its filling: uint16 where the vocabulary allows (half of int32's memory), and np.full, whose
         # memory NumPy asks the kernel to back with huge pages (np.zeros' calloc'd memory it does not).
         dtype = np.uint16 if noise.vocab_size <= np.iinfo(np.uint16).max + 1 else np.int32
         table = np.full((contexts.shape[0], contexts.shape[1] * (1 + num_noise)), 0, dtype=dtype)
         for n in range(1, contexts.shape[1] + 1):
             begin, end = group_ends[n - 1], group_ends[n]
             if end > begin:
-                own = np.take(contexts, order[begin:end], axis=0)[:, :n]  # take: 3x faster than [rows, :n]
+                own = np.take(contexts, order[begin:end], axis=0)[:, :n]  # take: quicker than [rows, :n]
                 table[begin:end, :n] = own
                 table[begin:end, n : n * (1 + num_noise)] = noise.avoiding(own, n * num_noise, rng)
         row_of = np.empty_like(order)
