@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 import warnings
+from typing import Callable
 
 import numpy as np
 
@@ -110,7 +111,7 @@ class Trainer:
         self.optimizer = optax.adam(lr, b1=adam.BETA1, b2=adam.BETA2, eps=adam.EPSILON)
         self.params = jax.device_put({"center": center_weights, "context": context_weights}, self.device)
         self.opt_state = jax.device_put(self.optimizer.init(self.params), self.device)  # committed, like the params
-        self._update = None  # compiled on the first batch, for its model
+        self._update: Callable | None = None  # compiled on the first batch, for its model
 
     def _compile(self, model: Model):
         def update(params, opt_state, arrays):

@@ -98,7 +98,8 @@ def gradients(
     with autograd.record():
         loss = objective(batch.model, *tables, arrays)
     loss.backward()
-    return tuple(to_numpy(table.weight.grad()) for table in tables)
+    center, context = (to_numpy(table.weight.grad()) for table in tables)
+    return center, context
 
 
 class Trainer:

@@ -106,7 +106,7 @@ def loss_and_gradients(center: np.ndarray, context: np.ndarray, batch: Batch) ->
     return float(loss), grad_center, grad_context
 
 
-def _sum_rows_into(shape: tuple[int, int], indices: np.ndarray, rows: np.ndarray) -> np.ndarray:
+def _sum_rows_into(shape: tuple[int, ...], indices: np.ndarray, rows: np.ndarray) -> np.ndarray:
     """A table of ``shape`` holding, at each index, the sum of the ``rows`` given for it (zero elsewhere).
 
     Written as (one-hot matrix) @ rows with a sparse one-hot: the same sums as ``np.add.at``, which adds one
@@ -135,7 +135,8 @@ class Trainer:
         self.moments = [(np.zeros_like(t), np.zeros_like(t)) for t in self.tables]
 
     def step(self, batch: Batch) -> float:
-        loss, *grads = loss_and_gradients(*self.tables, batch)
+        center, context = self.tables
+        loss, *grads = loss_and_gradients(center, context, batch)
         self.steps += 1
         correction1, correction2 = 1 - adam.BETA1**self.steps, 1 - adam.BETA2**self.steps
         for table, (m, v), grad in zip(self.tables, self.moments, grads):

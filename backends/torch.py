@@ -83,7 +83,8 @@ def gradients(center_weights: np.ndarray, context_weights: np.ndarray, batch: Ba
     tables = embedding(center_weights), embedding(context_weights)
     arrays = batch_tensors(batch, torch.device("cpu"), center_weights.dtype)
     objective(batch.model, *tables, arrays).backward()
-    return tuple(to_numpy(table.weight.grad) for table in tables)
+    center, context = (to_numpy(table.weight.grad) for table in tables)
+    return center, context
 
 
 class Trainer:

@@ -171,6 +171,6 @@ def os_error_message(error: OSError, path: str | Path | None = None) -> str:
     """An operating system's error while reading or writing (disk full, read-only, ...) as one paragraph that
     names the file (``path``, else the error's), the reason in words and the fix."""
     path = path or error.filename or "a file"
-    what, fix = _OS_ERRORS.get(error.errno, (error.strerror or str(error), "check the path and try again"))
+    what, fix = _OS_ERRORS.get(error.errno or 0, (error.strerror or str(error), "check the path and try again"))
     return (f"cannot use {path}: {what} ({error.strerror or error}). {fix[0].upper()}{fix[1:]}. Results "
             f"written before are unchanged.")

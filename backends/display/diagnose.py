@@ -24,6 +24,8 @@ from backends.training.adam import BETA1
 
 RTOL, ATOL = 1e-5, 1e-6  # float32 sums in another order differ by far less; a real mistake by far more
 
+Values = np.ndarray | np.floating  # an array, or a loss as one float64
+
 
 @dataclass(frozen=True)
 class Inputs:
@@ -235,7 +237,7 @@ class StepInputs:
         return kinds
 
 
-def _agree(yours: np.ndarray, expected: np.ndarray, scale: float = RTOL) -> np.ndarray:
+def _agree(yours: Values, expected: Values, scale: float = RTOL) -> np.ndarray:
     """Entry by entry, whether two arrays agree to float32 rounding: relative to each entry (``RTOL``) and to the
     array's largest value (``scale`` of it), so that tiny entries (Adam's v is ~1e-8) are judged by their own
     array's size and not by an absolute tolerance made for scores."""
@@ -269,7 +271,7 @@ def _differing_rows(agree: np.ndarray) -> np.ndarray:
     return np.flatnonzero(~agree.all(axis=tuple(range(1, agree.ndim)))) if agree.ndim > 1 else np.flatnonzero(~agree)
 
 
-def _factor(yours: np.ndarray, expected: np.ndarray, scale: float = RTOL) -> float | None:
+def _factor(yours: Values, expected: Values, scale: float = RTOL) -> float | None:
     """The constant k with yours = k × expected (to float32 rounding, or ``scale`` of the largest value), if
     there is one and it is not 0."""
     size = float(np.sum(expected * expected))
@@ -316,8 +318,8 @@ def explain_step(yours: Step, expected: Step, inputs: StepInputs) -> str | None:
     if not differs:
         differs = [f"Adam's moments of the {name} table differ in {describe_rows(_differing_rows(agree), inputs)}"
                    for name, agree in zip(TABLES, moments) if not agree.all()]
-    cause = _step_cause(yours, expected, inputs, loss_agrees, [a.all() for a in gradients],
-                        [a.all() for a in tables], all(a.all() for a in moments), moved, should_move)
+    cause = _step_cause(yours, expected, inputs, loss_agrees, [bool(a.all()) for a in gradients],
+                        [bool(a.all()) for a in tables], all(a.all() for a in moments), moved, should_move)
     return f"{'; '.join(differs)}." + (f" {cause}" if cause else "")
 
 
@@ -349,10 +351,9 @@ def _step_cause(yours: Step, expected: Step, inputs: StepInputs, loss_agrees: bo
 def _gradient_cause(yours: Step, expected: Step, tables: list[bool], moved: list[np.ndarray],
                     should_move: list[np.ndarray]) -> str | None:
     """Why the gradients differ: a constant factor (a mean for the sum) or the opposite sign (ascent)."""
-    factors = [_factor(y, e) for y, e in zip(yours.gradients, expected.gradients)]
-    if None in factors or not np.isclose(factors[0], factors[1], rtol=1e-4):
+    k, other = (_factor(y, e) for y, e in zip(yours.gradients, expected.gradients))
+    if k is None or other is None or not np.isclose(k, other, rtol=1e-4):
         return None
-    k = factors[0]
     loss_factor = _factor(np.float64(yours.loss), np.float64(expected.loss))
     if k < 0 and np.isclose(k, -1, rtol=1e-4):
         negated = "it differentiates (and returns) the negated loss" if loss_factor is not None and np.isclose(
@@ -390,12 +391,13 @@ def _update_cause(yours: Step, inputs: StepInputs, tables: list[bool], moments_a
     if all(_updates_agree(m, -s).all() for m, s in zip(moved, should_move) if np.any(s)):
         return ("The tables move the opposite way to the backend's: gradient ascent, so the loss goes up. "
                 "Subtract the update (or let the optimizer apply it).")
-    sgd = [_factor(m, g, UPDATE_TOLERANCE) for m, g in zip(moved, yours.gradients) if np.any(m)]
-    if sgd and None not in sgd and all(k > 0 for k in sgd):
+    factors = [_factor(m, g, UPDATE_TOLERANCE) for m, g in zip(moved, yours.gradients) if np.any(m)]
+    sgd = [k for k in factors if k is not None]
+    if sgd and len(sgd) == len(factors) and all(k > 0 for k in sgd):
         return ("The tables move by a multiple of the gradient, and along it: gradient ascent, so the loss goes "
                 "up; and plain gradient descent, not Adam, even with the sign turned. Let the trainer's "
                 "optimizer apply the update.")
-    if sgd and None not in sgd:
+    if sgd and len(sgd) == len(factors):
         return ("The tables move by a multiple of the gradient: plain gradient descent, not Adam. Let the "
                 "trainer's optimizer apply the update.")
     if not any(np.any(x) for pair in yours.moments for x in pair):

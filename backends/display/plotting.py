@@ -17,12 +17,12 @@ from backends.common.files import atomic_path
 
 def smooth(values: Sequence[float], window: int = 25) -> np.ndarray:
     """A trailing moving average (shorter at the start), to see the trend through minibatch noise."""
-    values = np.asarray(values, dtype=np.float64)
-    if values.size == 0:
-        return values
-    sums = np.cumsum(np.insert(values, 0, 0.0))
-    lows = np.maximum(np.arange(1, values.size + 1) - window, 0)
-    return (sums[1:] - sums[lows]) / (np.arange(1, values.size + 1) - lows)
+    array = np.asarray(values, dtype=np.float64)
+    if array.size == 0:
+        return array
+    sums = np.cumsum(np.insert(array, 0, 0.0))
+    lows = np.maximum(np.arange(1, array.size + 1) - window, 0)
+    return (sums[1:] - sums[lows]) / (np.arange(1, array.size + 1) - lows)
 
 
 def _draw_losses(ax, step_losses: Mapping[str, Sequence[float]], window: int) -> None:
@@ -121,7 +121,8 @@ class LiveLossPlot:
         from IPython.display import display
 
         self.every, self.window, self.dpi = every, window, dpi
-        self._drawn_at, self._started = None, None
+        self._drawn_at: int | None = None  # the step last drawn
+        self._started: tuple[float, float] | None = None  # (time, centers) at the first read-back
         self._handle = display(self._image(None), display_id=True)
 
     def __call__(self, history) -> None:

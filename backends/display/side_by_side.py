@@ -33,8 +33,9 @@ def _definitions(framework: str) -> dict[str, tuple[int, int, str]]:
         else:
             continue
         first = min([node.lineno, *(decorator.lineno for decorator in getattr(node, "decorator_list", []))])
-        source = "\n".join(text.splitlines()[first - 1:node.end_lineno])
-        found.update({name: (first, node.end_lineno, source) for name in names})
+        last = node.end_lineno or node.lineno  # always set by ast.parse
+        source = "\n".join(text.splitlines()[first - 1 : last])
+        found.update({name: (first, last, source) for name in names})
     return found
 
 

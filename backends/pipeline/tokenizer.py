@@ -83,7 +83,7 @@ def _token_keys(raw: bytes, starts: np.ndarray, lengths: np.ndarray) -> list[np.
     padded = np.full(len(raw) + 8 * width + 8, 0, dtype=np.uint8)  # room to read past the last token
     padded[: len(raw)] = np.frombuffer(raw, dtype=np.uint8)
     # An unaligned view: element i is the 8 bytes starting at byte i.
-    eight = np.ndarray(shape=(len(raw) + 8 * width,), dtype="<u8", buffer=padded, strides=(1,))
+    eight: np.ndarray = np.ndarray(shape=(len(raw) + 8 * width,), dtype="<u8", buffer=padded, strides=(1,))
     masks = np.array([(1 << (8 * n)) - 1 for n in range(9)], dtype=np.uint64)  # masks[n] keeps n low bytes
     keys = [eight[starts] & masks[np.minimum(lengths, 8)]]
     for word in range(1, width):  # most tokens fit in the first word: the later ones are filled in sparsely

@@ -11,7 +11,7 @@ Arrays and tensors are typed ``Any``: each backend takes and returns its own fra
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 import numpy as np
 
@@ -38,11 +38,15 @@ class Trainer(Protocol):
         """The center-word table, the chapter's word vectors."""
 
 
-class Backend(Protocol):
+# A backend's own Trainer class: its state functions take that class's trainers, not any backend's.
+OwnTrainer = TypeVar("OwnTrainer", bound=Trainer)
+
+
+class Backend(Protocol, Generic[OwnTrainer]):
     """A backend module: the framework-specific pieces of the chapter, under the same names everywhere."""
 
     NAME: str  # the framework's import name, a key of backends.common.frameworks.REGISTRY
-    Trainer: type[Trainer]
+    Trainer: type[OwnTrainer]
 
     def resolve_device(self, request: str = "auto") -> Any:
         """The framework's device for a request of auto, cpu or gpu; a GPU asked for but absent is an error."""
@@ -82,11 +86,21 @@ class Backend(Protocol):
     def losses_to_numpy(self, losses: list) -> np.ndarray:
         """Many scalar losses read back from the device in one transfer."""
 
-    def state(self, trainer: Trainer) -> TrainerState:
+    def state(self, trainer: OwnTrainer) -> TrainerState:
         """The trainer's tables, Adam's moments and step as NumPy arrays (what a checkpoint holds)."""
 
-    def load_state(self, trainer: Trainer, state: TrainerState) -> None:
+    def load_state(self, trainer: OwnTrainer, state: TrainerState) -> None:
         """Put back what :meth:`state` returned; the trainer's next step is then the one that would have followed."""
 
     def train(self, data: Dataset, settings: Settings | None = None, **options: Any) -> History:
         """Train with the shared loop, :func:`backends.training.loop.fit`."""
+
+
+if TYPE_CHECKING:  # the type checker (make lint) holds each backend module to the contract, as tests do at run time
+    from backends import jax, mxnet, numpy, tensorflow, torch
+
+    _jax: Backend[jax.Trainer] = jax
+    _mxnet: Backend[mxnet.Trainer] = mxnet
+    _numpy: Backend[numpy.Trainer] = numpy
+    _tensorflow: Backend[tensorflow.Trainer] = tensorflow
+    _torch: Backend[torch.Trainer] = torch

@@ -13,7 +13,7 @@ from backends.common.errors import W2VError
 
 def package_versions(names: Iterable[str]) -> dict[str, str | None]:
     """The installed version of each distribution in ``names`` (None where it is not installed)."""
-    versions = {}
+    versions: dict[str, str | None] = {}
     for name in dict.fromkeys(names):
         try:
             versions[name] = metadata.version(name)

@@ -71,7 +71,7 @@ def fit(
         raise W2VError("resuming needs the checkpoint file to resume from.")
     resume_from = checkpoint if resume is True else resume or None
     chosen: list[Hook] = [ProgressBar()] if progress is True else [Report(progress)] if callable(progress) else []
-    if checkpoint_every:
+    if checkpoint_every and checkpoint is not None:  # checked above: one comes with the other
         chosen.append(Checkpoints(checkpoint, checkpoint_every))
     hooks = Hooks(chosen)
     run = Run(backend, data, settings, sync_every, resume_from=resume_from, resume_finished=resume_finished)

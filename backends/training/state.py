@@ -19,12 +19,12 @@ KEYS = (*TABLES, *(f"{table}_{moment}" for table in TABLES for moment in "mv"), 
 class TrainerState:
     """Both tables, Adam's two moments of each (zeros before the first step) and Adam's step count."""
 
-    tables: tuple[np.ndarray, np.ndarray]  # center, context
-    moments: tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]  # (m, v) of each table
+    tables: tuple[np.ndarray, ...]  # center, context
+    moments: tuple[tuple[np.ndarray, ...], ...]  # (m, v) of each table
     step: int
 
     @classmethod
-    def fresh(cls, tables: tuple[np.ndarray, np.ndarray]) -> TrainerState:
+    def fresh(cls, tables: tuple[np.ndarray, ...]) -> TrainerState:
         """The state of an optimizer before its first step: the tables, zero moments, step 0."""
         return cls(tables, tuple((np.zeros_like(t), np.zeros_like(t)) for t in tables), 0)
 
