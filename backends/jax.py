@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 import warnings
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -145,17 +145,21 @@ def _adam_slots(trainer: Trainer) -> optax.ScaleByAdamState:
 
 def state(trainer: Trainer) -> TrainerState:
     slots = _adam_slots(trainer)
-    return TrainerState(tuple(to_numpy(trainer.params[name]) for name in ("center", "context")),
-                        tuple((to_numpy(slots.mu[name]), to_numpy(slots.nu[name])) for name in ("center", "context")),
-                        int(slots.count))
+    return TrainerState(
+        tuple(to_numpy(trainer.params[name]) for name in ("center", "context")),
+        tuple((to_numpy(slots.mu[name]), to_numpy(slots.nu[name])) for name in ("center", "context")),
+        int(slots.count),
+    )
 
 
 def load_state(trainer: Trainer, state: TrainerState) -> None:
     slots = _adam_slots(trainer)
     (center_m, center_v), (context_m, context_v) = state.moments
-    restored = slots._replace(count=jnp.asarray(state.step, dtype=slots.count.dtype),
-                              mu={"center": center_m, "context": context_m},
-                              nu={"center": center_v, "context": context_v})
+    restored = slots._replace(
+        count=jnp.asarray(state.step, dtype=slots.count.dtype),
+        mu={"center": center_m, "context": context_m},
+        nu={"center": center_v, "context": context_v},
+    )
     trainer.params = jax.device_put(dict(zip(("center", "context"), state.tables)), trainer.device)
     trainer.opt_state = jax.device_put((restored, *trainer.opt_state[1:]), trainer.device)
 

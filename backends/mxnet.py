@@ -145,14 +145,16 @@ def state(trainer: Trainer) -> TrainerState:
     tables = tuple(to_numpy(table.weight.data()) for table in (trainer.embed_center, trainer.embed_context))
     if not trainer.optimizer.num_update:
         return TrainerState.fresh(tables)
-    return TrainerState(tables, tuple(tuple(to_numpy(x) for x in moments[index]) for index in range(2)),
-                        trainer.optimizer.num_update)
+    return TrainerState(
+        tables, tuple(tuple(to_numpy(x) for x in moments[index]) for index in range(2)), trainer.optimizer.num_update
+    )
 
 
 def load_state(trainer: Trainer, state: TrainerState) -> None:
     moments, synced, counts = _adam_slots(trainer)
-    for index, (table, weights, pair) in enumerate(zip((trainer.embed_center, trainer.embed_context), state.tables,
-                                                       state.moments)):
+    for index, (table, weights, pair) in enumerate(
+        zip((trainer.embed_center, trainer.embed_context), state.tables, state.moments)
+    ):
         table.weight.set_data(np.array(weights, ctx=trainer.device))
         if state.step:  # the updater's states are legacy NDArrays (mx.nd), not mx.np arrays
             moments[index] = tuple(mx.nd.array(x, ctx=trainer.device) for x in pair)

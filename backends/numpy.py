@@ -46,7 +46,9 @@ def skip_gram(centers: np.ndarray, contexts_negatives: np.ndarray, embed_center,
     return np.matmul(v, u.transpose(0, 2, 1))
 
 
-def cbow(contexts: np.ndarray, context_mask: np.ndarray, targets: np.ndarray, embed_center, embed_context) -> np.ndarray:
+def cbow(
+    contexts: np.ndarray, context_mask: np.ndarray, targets: np.ndarray, embed_center, embed_context
+) -> np.ndarray:
     """Scores u_t · mean(v_c), (B, C) contexts with their mask and (B, T) targets (center, then noise) → (B, 1, T):
     the masked mean and the scores as ``np.einsum``."""
     mean = _masked_mean(embed_center(contexts), context_mask)  # (B, E)
@@ -101,8 +103,12 @@ def loss_and_gradients(center: np.ndarray, context: np.ndarray, batch: Batch) ->
     delta = mask * (_sigmoid(scores) - label) / np.maximum(mask.sum(axis=1, keepdims=True), 1)  # dL/ds
     grad_h = np.einsum("bw,bwe->be", delta, u)
     share = input_mask / np.maximum(input_mask.sum(axis=1, keepdims=True), 1)  # dh/dv_i = k_i / c
-    grad_center = _sum_rows_into(center.shape, inputs.ravel(), (share[:, :, None] * grad_h[:, None, :]).reshape(-1, h.shape[1]))
-    grad_context = _sum_rows_into(context.shape, outputs.ravel(), (delta[:, :, None] * h[:, None, :]).reshape(-1, h.shape[1]))
+    grad_center = _sum_rows_into(
+        center.shape, inputs.ravel(), (share[:, :, None] * grad_h[:, None, :]).reshape(-1, h.shape[1])
+    )
+    grad_context = _sum_rows_into(
+        context.shape, outputs.ravel(), (delta[:, :, None] * h[:, None, :]).reshape(-1, h.shape[1])
+    )
     return float(loss), grad_center, grad_context
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -105,7 +105,9 @@ class Trainer:
             self.variables = [self.embed_center.embeddings, self.embed_context.embeddings]
             # Adam's moments are created now: variables created inside tf.function would force a second trace.
             self.optimizer.build(self.variables)
-        self._update: Callable | None = None  # traced on the first batch, with that batch's shapes as its fixed signature
+        self._update: Callable | None = (
+            None  # traced on the first batch, with that batch's shapes as its fixed signature
+        )
 
     def _update_eager(self, model: Model, arrays: dict) -> tf.Tensor:
         with tf.GradientTape() as tape:
@@ -140,8 +142,9 @@ def _adam_slots(trainer: Trainer) -> list[tuple[tf.Variable, tf.Variable]]:
 
 def state(trainer: Trainer) -> TrainerState:
     moments = tuple((to_numpy(m), to_numpy(v)) for m, v in _adam_slots(trainer))
-    return TrainerState(tuple(to_numpy(table) for table in trainer.variables), moments,
-                        int(trainer.optimizer.iterations.numpy()))
+    return TrainerState(
+        tuple(to_numpy(table) for table in trainer.variables), moments, int(trainer.optimizer.iterations.numpy())
+    )
 
 
 def load_state(trainer: Trainer, state: TrainerState) -> None:

@@ -50,7 +50,10 @@ def skip_gram(
 
 
 def cbow(
-    contexts: torch.Tensor, context_mask: torch.Tensor, targets: torch.Tensor, embed_center: nn.Embedding,
+    contexts: torch.Tensor,
+    context_mask: torch.Tensor,
+    targets: torch.Tensor,
+    embed_center: nn.Embedding,
     embed_context: nn.Embedding,
 ) -> torch.Tensor:
     """Scores u_t · mean(v_c), (B, C) contexts with their mask and (B, T) targets (center, then noise) → (B, 1, T):
@@ -96,8 +99,9 @@ class Trainer:
         self.embed_center, self.embed_context = embedding(center_weights), embedding(context_weights)
         self.net = nn.Sequential(self.embed_center, self.embed_context).to(self.device)
         # fused: one kernel for the whole update instead of a dozen passes; the same Adam, faster
-        self.optimizer = torch.optim.Adam(self.net.parameters(), lr=lr, betas=(adam.BETA1, adam.BETA2),
-                                          eps=adam.EPSILON, fused=True)
+        self.optimizer = torch.optim.Adam(
+            self.net.parameters(), lr=lr, betas=(adam.BETA1, adam.BETA2), eps=adam.EPSILON, fused=True
+        )
 
     def step(self, batch: Batch) -> torch.Tensor:
         arrays = batch_tensors(batch, self.device)
@@ -126,8 +130,12 @@ def state(trainer: Trainer) -> TrainerState:
     stepped = [table for table in tables if slots.get(table)]  # a table Adam has not stepped yet has no slots
     if not stepped:
         return TrainerState.fresh(weights)
-    moments = tuple((to_numpy(slots[t]["exp_avg"]), to_numpy(slots[t]["exp_avg_sq"])) if slots.get(t)
-                    else (np.zeros_like(w), np.zeros_like(w)) for t, w in zip(tables, weights))
+    moments = tuple(
+        (to_numpy(slots[t]["exp_avg"]), to_numpy(slots[t]["exp_avg_sq"]))
+        if slots.get(t)
+        else (np.zeros_like(w), np.zeros_like(w))
+        for t, w in zip(tables, weights)
+    )
     return TrainerState(weights, moments, int(slots[stepped[0]]["step"]))
 
 

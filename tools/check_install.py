@@ -29,6 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
 from make_wheel import build_wheel, clean_copy  # noqa: E402
+
 KEPT = ("numpy", "torch")
 DATA = ("backends/data/ptb.zip", "backends/data/wordsim353.tsv")
 NOTEBOOK = "notebooks/torch/word2vec-pretraining.ipynb"
@@ -73,15 +74,21 @@ def pins(path: Path, names: tuple[str, ...]) -> list[str]:
 
 def installed(python: Path) -> dict[str, str]:
     """Every distribution in the environment of ``python``, by lower-case name."""
-    freeze = subprocess.run([python, "-m", "pip", "list", "--format=freeze"], capture_output=True, text=True, check=True)
+    freeze = subprocess.run(
+        [python, "-m", "pip", "list", "--format=freeze"], capture_output=True, text=True, check=True
+    )
     return dict(line.lower().split("==", 1) for line in freeze.stdout.splitlines() if "==" in line)
 
 
 def build(source: Path, dist: Path) -> tuple[Path, Path]:
     """The wheel (as `make wheel` builds it) and the sdist (setuptools) of the tree at ``source``."""
     wheel = build_wheel(source, dist)
-    subprocess.run([sys.executable, "-c", f"from setuptools import build_meta; build_meta.build_sdist({str(dist)!r})"],
-                   cwd=source, check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-c", f"from setuptools import build_meta; build_meta.build_sdist({str(dist)!r})"],
+        cwd=source,
+        check=True,
+        capture_output=True,
+    )
     return wheel, next(dist.glob("*.tar.gz"))
 
 
@@ -91,15 +98,24 @@ def missing_data(wheel: Path, sdist: Path) -> list[str]:
         in_wheel = set(archive.namelist())
     with tarfile.open(sdist) as archive:
         in_sdist = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
-    return [f"{name} in the {kind}" for kind, names in (("wheel", in_wheel), ("sdist", in_sdist))
-            for name in DATA if name not in names]
+    return [
+        f"{name} in the {kind}"
+        for kind, names in (("wheel", in_wheel), ("sdist", in_sdist))
+        for name in DATA
+        if name not in names
+    ]
 
 
 def notebook(python: Path, folder: Path, *mode: str) -> tuple[bool, str]:
     """Whether the notebook copied into ``folder`` runs as it should with ``python``'s kernel (see EXECUTE), and
     what it printed."""
-    executed = subprocess.run([python, "-c", EXECUTE, Path(NOTEBOOK).name, *mode], cwd=folder, capture_output=True,
-                              text=True, env={**os.environ, "W2V_MAX_STEPS": "20"})
+    executed = subprocess.run(
+        [python, "-c", EXECUTE, Path(NOTEBOOK).name, *mode],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "W2V_MAX_STEPS": "20"},
+    )
     said = executed.stdout.strip() or executed.stderr.strip()[-2000:]
     print(said)
     return executed.returncode == 0, said
@@ -110,8 +126,10 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="w2v-check-install-") as folder:
         folder = Path(folder)
         wheel, sdist = build(clean_copy(folder / "tree"), folder / "dist")
-        print(f"built {wheel.name} ({wheel.stat().st_size / 1e6:.1f} MB) and {sdist.name} "
-              f"({sdist.stat().st_size / 1e6:.1f} MB)")
+        print(
+            f"built {wheel.name} ({wheel.stat().st_size / 1e6:.1f} MB) and {sdist.name} "
+            f"({sdist.stat().st_size / 1e6:.1f} MB)"
+        )
         lacking = missing_data(wheel, sdist)
         python = folder / "venv" / "bin" / "python"
         subprocess.run([sys.executable, "-m", "venv", python.parent.parent], check=True)
@@ -135,20 +153,26 @@ def main() -> int:
         after = installed(python)
         moved = [f"{name} {before[name]} -> {after.get(name)}" for name in KEPT if after.get(name) != before[name]]
         added = sorted(set(after) - set(before))
-        print(f'pip install "{printed.group(1) if printed else "(none)"}" added {len(added)} packages: {", ".join(added)}')
+        print(
+            f'pip install "{printed.group(1) if printed else "(none)"}" added {len(added)} packages: {", ".join(added)}'
+        )
         for name in ("numpy", "torch"):
             training = subprocess.run(
                 [python, "-m", "backends", "train", "--framework", name, "--max-steps", "2", "--no-progress"],
-                cwd=elsewhere, capture_output=True, text=True,
+                cwd=elsewhere,
+                capture_output=True,
+                text=True,
             )
             print(training.stdout.strip() or training.stderr.strip())
             if training.returncode or not (elsewhere / "results" / name / "history.json").is_file():
                 failed.append(f"training {name}")
         if not notebook(python, elsewhere)[0]:
             failed.append(f"the notebook {NOTEBOOK}")
-    for problem in (f"installing the package changed {'; '.join(moved)}" if moved else "",
-                    f"missing: {', '.join(lacking)}" if lacking else "",
-                    f"from an empty folder: {', '.join(failed)}" if failed else ""):
+    for problem in (
+        f"installing the package changed {'; '.join(moved)}" if moved else "",
+        f"missing: {', '.join(lacking)}" if lacking else "",
+        f"from an empty folder: {', '.join(failed)}" if failed else "",
+    ):
         if problem:
             print(f"FAILED: {problem}")
     print(f"check-install took {time.perf_counter() - started:.0f} s")

@@ -10,8 +10,8 @@ from __future__ import annotations
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -42,8 +42,11 @@ def row_sums(rng: np.random.Generator) -> tuple[str, Callable, Callable]:
         np.add.at(table, indices, rows)
         return table
 
-    return ("gradient rows summed into a table: a sparse one-hot product (`numpy.py`) against `np.add.at`",
-            lambda: oracle._sum_rows_into((6_719, 100), indices, rows), add_at)
+    return (
+        "gradient rows summed into a table: a sparse one-hot product (`numpy.py`) against `np.add.at`",
+        lambda: oracle._sum_rows_into((6_719, 100), indices, rows),
+        add_at,
+    )
 
 
 def alias_pick(rng: np.random.Generator) -> tuple[str, Callable, Callable]:
@@ -51,24 +54,33 @@ def alias_pick(rng: np.random.Generator) -> tuple[str, Callable, Callable]:
     column = rng.integers(0, 6_719, size=7_500_000, dtype=np.int32)
     alias = rng.integers(0, 6_719, size=column.size, dtype=np.int32)
     keep = rng.random(column.size, dtype=np.float32) < 0.5
-    return ("alias pick: `alias + keep * (column - alias)` (`noise.py`) against `np.where(keep, column, alias)`",
-            lambda: alias + keep * (column - alias), lambda: np.where(keep, column, alias))
+    return (
+        "alias pick: `alias + keep * (column - alias)` (`noise.py`) against `np.where(keep, column, alias)`",
+        lambda: alias + keep * (column - alias),
+        lambda: np.where(keep, column, alias),
+    )
 
 
 def group_columns(rng: np.random.Generator) -> tuple[str, Callable, Callable]:
     """One group of the skip-gram table: the first n context columns of some rows (PTB: 350,000 centers)."""
     contexts = rng.integers(0, 6_719, size=(350_000, 10), dtype=np.int32)
     rows = rng.permutation(contexts.shape[0])[:60_000]
-    return ("a group's context columns: `np.take(a, rows, axis=0)[:, :n]` (`models.py`) against `a[rows, :n]`",
-            lambda: np.take(contexts, rows, axis=0)[:, :6], lambda: contexts[rows, :6])
+    return (
+        "a group's context columns: `np.take(a, rows, axis=0)[:, :n]` (`models.py`) against `a[rows, :n]`",
+        lambda: np.take(contexts, rows, axis=0)[:, :6],
+        lambda: contexts[rows, :6],
+    )
 
 
 def alias_table(rng: np.random.Generator) -> tuple[str, Callable, Callable]:
     """Building the alias table of the noise distribution of 6,719 words from Python floats or NumPy's."""
     probs = rng.random(6_719)
     probs /= probs.sum()
-    return ("alias table built from Python floats (`noise.py`, `.tolist()`) against from a NumPy array",
-            lambda: AliasSampler(probs), lambda: _alias_on_numpy(probs))
+    return (
+        "alias table built from Python floats (`noise.py`, `.tolist()`) against from a NumPy array",
+        lambda: AliasSampler(probs),
+        lambda: _alias_on_numpy(probs),
+    )
 
 
 def _alias_on_numpy(probs: np.ndarray) -> tuple[list, list]:

@@ -1,4 +1,5 @@
-"""`make gpu-check`: resolve one environment's GPU builds against PyPI, as a reader's machine sees it, installing nothing.
+"""`make gpu-check`: resolve one environment's GPU builds against PyPI, as a reader's machine sees it, installing
+nothing.
 
 No GPU has been lent to this project yet, so the GPU install path is checked by resolution only: pip, with
 this machine's settings ignored (``--isolated``: no local CPU wheel of torch, no version cap), works out
@@ -19,9 +20,14 @@ ROOT = Path(__file__).resolve().parent.parent
 FILES = {"book": "requirements-gpu.txt", "current": "requirements-current-gpu.txt"}
 # Resolved one by one, beside the file: a package that replaces one of the file's, or one expected to fail.
 SEPARATE = {
-    "book": [("mxnet-cu112==1.9.1", True, "MXNet's CUDA 11.2 build (replaces the CPU wheel)"),
-             ("jaxlib==0.4.23+cuda12.cudnn89", False,
-              "jaxlib 0.4.23 built for CUDA (what jax[cuda12_pip] asks for): never on PyPI")],
+    "book": [
+        ("mxnet-cu112==1.9.1", True, "MXNet's CUDA 11.2 build (replaces the CPU wheel)"),
+        (
+            "jaxlib==0.4.23+cuda12.cudnn89",
+            False,
+            "jaxlib 0.4.23 built for CUDA (what jax[cuda12_pip] asks for): never on PyPI",
+        ),
+    ],
     "current": [],
 }
 
@@ -31,9 +37,24 @@ def resolve(requirements: list[str]) -> tuple[dict | None, str]:
     with tempfile.TemporaryDirectory() as folder:
         report = Path(folder) / "report.json"
         done = subprocess.run(
-            [sys.executable, "-m", "pip", "--isolated", "install", "--dry-run", "--ignore-installed", "--quiet",
-             "--prefer-binary", "--disable-pip-version-check", "--report", str(report), *requirements],
-            cwd=ROOT, capture_output=True, text=True,
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "--isolated",
+                "install",
+                "--dry-run",
+                "--ignore-installed",
+                "--quiet",
+                "--prefer-binary",
+                "--disable-pip-version-check",
+                "--report",
+                str(report),
+                *requirements,
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
         )
         errors = [line for line in done.stderr.splitlines() if line.startswith("ERROR:")]
         said = (errors or done.stderr.strip().splitlines() or [""])[-1]
@@ -46,8 +67,10 @@ def builds(report: dict) -> dict[str, str]:
 
 
 def main(profile: str) -> int:
-    print(f"Resolving {FILES[profile]} against PyPI for Python {sys.version_info.major}.{sys.version_info.minor} "
-          f"on Linux x86-64 (this takes a minute) ...")
+    print(
+        f"Resolving {FILES[profile]} against PyPI for Python {sys.version_info.major}.{sys.version_info.minor} "
+        f"on Linux x86-64 (this takes a minute) ..."
+    )
     report, said = resolve(["-r", FILES[profile]])
     if report is None:
         print(f"FAILED: {FILES[profile]} does not resolve: {said}")

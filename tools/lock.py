@@ -24,22 +24,43 @@ import venv
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-FILES = {"current": ("requirements-current.in", "requirements-current.txt"), "book": ("requirements.in", "requirements.txt")}
+FILES = {
+    "current": ("requirements-current.in", "requirements-current.txt"),
+    "book": ("requirements.in", "requirements.txt"),
+}
 TORCH_CUDA = re.compile(r"^(nvidia-|cuda-|triton==)")
 HEADERS = {
-    "current": ["# The current environment: exact pins for Python 3.11 to 3.13, compiled from requirements-current.in by",
-                "# `make lock` (uv pip compile --universal). torch's CUDA libraries are not listed: PyPI's torch pins them."],
-    "book": ["# The book environment: exact pins for Python 3.11 on Linux x86-64, every package pip installs for",
-             "# requirements.in, written by `make lock PROFILE=book`. torch's CUDA libraries are not listed: PyPI's torch",
-             "# pins them."],
+    "current": [
+        "# The current environment: exact pins for Python 3.11 to 3.13, compiled from requirements-current.in by",
+        "# `make lock` (uv pip compile --universal). torch's CUDA libraries are not listed: PyPI's torch pins them.",
+    ],
+    "book": [
+        "# The book environment: exact pins for Python 3.11 on Linux x86-64, every package pip installs for",
+        "# requirements.in, written by `make lock PROFILE=book`. torch's CUDA libraries are not listed: PyPI's torch",
+        "# pins them.",
+    ],
 }
 
 
 def compile_current(source: Path) -> list[str]:
     return subprocess.run(
-        [Path(sys.executable).parent / "uv", "pip", "compile", "--universal", "--fork-strategy", "fewest",
-         "--python-version", "3.11", "--no-annotate", "--no-header", "--upgrade", str(source)],
-        capture_output=True, text=True, check=True,
+        [
+            Path(sys.executable).parent / "uv",
+            "pip",
+            "compile",
+            "--universal",
+            "--fork-strategy",
+            "fewest",
+            "--python-version",
+            "3.11",
+            "--no-annotate",
+            "--no-header",
+            "--upgrade",
+            str(source),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.splitlines()
 
 
@@ -51,8 +72,12 @@ def compile_book(source: Path) -> list[str]:
         pip = [str(Path(folder) / "bin" / "python"), "-m", "pip", "--disable-pip-version-check"]
         subprocess.run([*pip, "install", "--quiet", "-r", str(source)], check=True)
         subprocess.run([*pip, "check"], check=True)
-        frozen = subprocess.run([*pip, "freeze", "--all", "--exclude", "pip", "--exclude", "setuptools"],
-                                capture_output=True, text=True, check=True).stdout.splitlines()
+        frozen = subprocess.run(
+            [*pip, "freeze", "--all", "--exclude", "pip", "--exclude", "setuptools"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.splitlines()
     return sorted((re.sub(r"\+cpu$", "", line) for line in frozen), key=str.lower)
 
 
@@ -61,7 +86,8 @@ def main(profile: str) -> None:
     compiled = compile_current(source) if profile == "current" else compile_book(source)
     kept = [line for line in compiled if not TORCH_CUDA.match(line)]
     lock.write_text("\n".join(HEADERS[profile] + kept) + "\n")
-    print(f"wrote {lock.name}: {sum('==' in line for line in kept)} pins ({len(compiled) - len(kept)} CUDA lines left out)")
+    pins, cuda = sum("==" in line for line in kept), len(compiled) - len(kept)
+    print(f"wrote {lock.name}: {pins} pins ({cuda} CUDA lines left out)")
 
 
 if __name__ == "__main__":

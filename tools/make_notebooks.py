@@ -76,10 +76,15 @@ def _substitute(text: str, framework: str | None, variant: str = TEACHER) -> str
     if framework is None:
         return text
     text = ONLY.sub(lambda block: block.group(2) + "\n\n" if block.group(1) in (framework, variant) else "", text)
-    siblings = [f"[{REGISTRY[name].title}](../{name}/{CHAPTER}.ipynb)" for name in CHAPTER_FRAMEWORKS if name != framework]
-    values = {"framework": framework, "title": REGISTRY[framework].title,
-              "siblings": "Sibling notebooks in " + ", ".join(siblings[:-1]) + " and " + siblings[-1],
-              "install": repr(REGISTRY[framework].notebook_install())}
+    siblings = [
+        f"[{REGISTRY[name].title}](../{name}/{CHAPTER}.ipynb)" for name in CHAPTER_FRAMEWORKS if name != framework
+    ]
+    values = {
+        "framework": framework,
+        "title": REGISTRY[framework].title,
+        "siblings": "Sibling notebooks in " + ", ".join(siblings[:-1]) + " and " + siblings[-1],
+        "install": repr(REGISTRY[framework].notebook_install()),
+    }
     return re.sub(r"\{\{ (\w+) \}\}", lambda field: values[field.group(1)], text).rstrip("\n")
 
 
@@ -101,8 +106,14 @@ def _nbgrader(cell: nbformat.NotebookNode, framework: str) -> dict:
     """nbgrader's metadata of a cell with solution regions: an ungraded solution cell (nbgrader refuses regions in
     a cell not marked so), named by the function it defines."""
     name = re.search(r"^def (\w+)", cell.source, re.MULTILINE)
-    return {"grade": False, "grade_id": f"{framework}-{name.group(1) if name else cell.id}", "locked": False,
-            "schema_version": 3, "solution": True, "task": False}
+    return {
+        "grade": False,
+        "grade_id": f"{framework}-{name.group(1) if name else cell.id}",
+        "locked": False,
+        "schema_version": 3,
+        "solution": True,
+        "task": False,
+    }
 
 
 def build(name: str, framework: str | None = None, variant: str = TEACHER) -> nbformat.NotebookNode:
@@ -110,16 +121,24 @@ def build(name: str, framework: str | None = None, variant: str = TEACHER) -> nb
     teacher's (the committed notebooks with their outputs) or the student's (blanks to fill in, no outputs)."""
     source = _read(name)
     notebook = nbformat.v4.new_notebook()
-    notebook.metadata = {"kernelspec": KERNELSPEC, "language_info": {"name": "python"},
-                         "w2v": {"trains": framework or OTHERS[name], **({"student": True} if variant != TEACHER
-                                                                           else {})}}
+    notebook.metadata = {
+        "kernelspec": KERNELSPEC,
+        "language_info": {"name": "python"},
+        "w2v": {"trains": framework or OTHERS[name], **({"student": True} if variant != TEACHER else {})},
+    }
     audience = TEACHER if variant == TEACHER else STUDENT  # whose prose and cells: the marked notebook is a student's
-    kept = (cell for cell in source.cells
-            if _for(cell, framework, audience) and _substitute(cell.source, framework, audience).strip())
+    kept = (
+        cell
+        for cell in source.cells
+        if _for(cell, framework, audience) and _substitute(cell.source, framework, audience).strip()
+    )
     for index, cell in enumerate(kept):
         text = _substitute(cell.source, framework, audience)
-        new = (nbformat.v4.new_code_cell(_code(text, variant)) if cell.cell_type == "code"
-               else nbformat.v4.new_markdown_cell(text))
+        new = (
+            nbformat.v4.new_code_cell(_code(text, variant))
+            if cell.cell_type == "code"
+            else nbformat.v4.new_markdown_cell(text)
+        )
         dropped = STUDENT_DROPS if variant != TEACHER else ()
         tags = [tag for tag in cell.metadata.get("tags", []) if not tag.startswith(ONLY_TAG) and tag not in dropped]
         if tags:
@@ -140,8 +159,9 @@ def notebooks() -> dict[str, nbformat.NotebookNode]:
 
 def student_notebooks() -> dict[str, nbformat.NotebookNode]:
     """The student notebooks, by their path under notebooks/: the chapter with blanks, one per framework."""
-    return {f"{STUDENT}/{framework}/{CHAPTER}.ipynb": build(CHAPTER, framework, STUDENT)
-            for framework in CHAPTER_FRAMEWORKS}
+    return {
+        f"{STUDENT}/{framework}/{CHAPTER}.ipynb": build(CHAPTER, framework, STUDENT) for framework in CHAPTER_FRAMEWORKS
+    }
 
 
 def code_hash(notebook: nbformat.NotebookNode) -> str:
@@ -180,16 +200,27 @@ def execute(notebook: nbformat.NotebookNode, folder: Path) -> nbformat.NotebookN
 
     environment = ENVIRONMENT_MARKER.read_text().strip() if ENVIRONMENT_MARKER.is_file() else None
     if environment != "book":
-        raise SystemExit("the committed outputs come from the book environment, which has every framework: "
-                         "run `make notebooks PROFILE=book`.")
+        raise SystemExit(
+            "the committed outputs come from the book environment, which has every framework: "
+            "run `make notebooks PROFILE=book`."
+        )
     os.environ.pop(BUDGET, None)
     start = time.perf_counter()
-    NotebookClient(notebook, kernel_name="python3", timeout=3600, record_timing=False,
-                   resources={"metadata": {"path": str(folder)}}).execute()
+    NotebookClient(
+        notebook,
+        kernel_name="python3",
+        timeout=3600,
+        record_timing=False,
+        resources={"metadata": {"path": str(folder)}},
+    ).execute()
     notebook.metadata.pop("widgets", None)  # no widget state in the repository
     notebook.metadata["language_info"] = {"name": "python"}  # as written, not the kernel's details of the day
-    notebook.metadata["w2v"]["executed"] = {"code": code_hash(notebook), "environment": environment,
-                                            "python": platform.python_version(), "max_steps": None}
+    notebook.metadata["w2v"]["executed"] = {
+        "code": code_hash(notebook),
+        "environment": environment,
+        "python": platform.python_version(),
+        "max_steps": None,
+    }
     print(f"  ran in {time.perf_counter() - start:.0f} s")
     return notebook
 
@@ -216,7 +247,9 @@ def main(run: bool, every: bool) -> int:
             notebook = execute(notebook, path.parent)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(render(notebook), encoding="utf-8")
-        print(f"wrote {path.relative_to(ROOT)}{' (stale: its outputs are not from this code)' if stale(notebook) else ''}")
+        print(
+            f"wrote {path.relative_to(ROOT)}{' (stale: its outputs are not from this code)' if stale(notebook) else ''}"
+        )
         left_stale += [name] if stale(notebook) else []
     if left_stale:
         print(f"{len(left_stale)} notebook(s) stale; `make notebooks` runs them (tests fail until then).")
@@ -231,11 +264,19 @@ def main(run: bool, every: bool) -> int:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--execute", action="store_true", help="run the stale notebooks in full")
-    parser.add_argument("--all", action="store_true", help="with --execute: run every notebook, stale or not (after "
-                                                           "a change to the package that changes their outputs)")
-    parser.add_argument("--marked", type=Path, metavar="DIR",
-                        help="write only the student notebooks with their solutions between markers, for nbgrader or "
-                             "otter-grader, to DIR/<framework>/")
+    parser.add_argument(
+        "--all",
+        action="store_true",
+        help="with --execute: run every notebook, stale or not (after "
+        "a change to the package that changes their outputs)",
+    )
+    parser.add_argument(
+        "--marked",
+        type=Path,
+        metavar="DIR",
+        help="write only the student notebooks with their solutions between markers, for nbgrader or "
+        "otter-grader, to DIR/<framework>/",
+    )
     arguments = parser.parse_args()
     if arguments.marked:
         write_marked(arguments.marked)

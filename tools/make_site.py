@@ -39,9 +39,19 @@ BUILD = ROOT / "site" / "_build"
 STAGE, HTML = BUILD / "src", BUILD / "html"
 CHAPTER = "word2vec-pretraining"
 BOOK = "https://d2l.ai/chapter_natural-language-processing-pretraining/word2vec-pretraining.html"
-PAGES = ["notebooks/word2vec-pretraining", "notebooks/compare-frameworks", "notebooks/extensions", "docs/results",
-         "docs/teaching", "docs/environments", "docs/command-line", "docs/performance", "docs/reliability",
-         "docs/maintainers", "docs/summary"]
+PAGES = [
+    "notebooks/word2vec-pretraining",
+    "notebooks/compare-frameworks",
+    "notebooks/extensions",
+    "docs/results",
+    "docs/teaching",
+    "docs/environments",
+    "docs/command-line",
+    "docs/performance",
+    "docs/reliability",
+    "docs/maintainers",
+    "docs/summary",
+]
 
 
 def _chapter_page() -> str:
@@ -56,16 +66,19 @@ def _chapter_page() -> str:
     body = merge(notebooks, titles, STAGE / "notebooks" / "_images")
     body = body.replace("](../", "](")  # the notebooks sit one folder deeper than this page
     files = ", ".join(f"{{download}}`{titles[name]} <{name}/{CHAPTER}.ipynb>`" for name in CHAPTER_FRAMEWORKS)
-    students = ", ".join(f"{{download}}`{titles[name]} <student/{name}/{CHAPTER}.ipynb>`"
-                         for name in CHAPTER_FRAMEWORKS)
-    return (f"# Pretraining word2vec on the Penn Treebank, in four frameworks\n\n"
-            f"The companion to [section 15.4 of Dive into Deep Learning]({BOOK}), with a tab per framework wherever "
-            f"the four notebooks differ: choose one and every tab on the page (and on the other pages) follows. "
-            f"The notebook files: {files}. The package they need, one file with the data inside: "
-            f"{{download}}`{WHEEL} <{WHEEL}>`; put it in the notebook's folder (in Colab, upload it to the session's "
-            f"files) and install it from a cell with `%pip install \"{WHEEL}[torch]\"` (or `[mxnet]`, `[jax]`, "
-            f"`[tensorflow]`), then restart the kernel. The student notebooks, with blanks to fill in and no "
-            f"outputs ([teaching with them](../docs/teaching.md)): {students}.\n\n{body}")
+    students = ", ".join(
+        f"{{download}}`{titles[name]} <student/{name}/{CHAPTER}.ipynb>`" for name in CHAPTER_FRAMEWORKS
+    )
+    return (
+        f"# Pretraining word2vec on the Penn Treebank, in four frameworks\n\n"
+        f"The companion to [section 15.4 of Dive into Deep Learning]({BOOK}), with a tab per framework wherever "
+        f"the four notebooks differ: choose one and every tab on the page (and on the other pages) follows. "
+        f"The notebook files: {files}. The package they need, one file with the data inside: "
+        f"{{download}}`{WHEEL} <{WHEEL}>`; put it in the notebook's folder (in Colab, upload it to the session's "
+        f'files) and install it from a cell with `%pip install "{WHEEL}[torch]"` (or `[mxnet]`, `[jax]`, '
+        f"`[tensorflow]`), then restart the kernel. The student notebooks, with blanks to fill in and no "
+        f"outputs ([teaching with them](../docs/teaching.md)): {students}.\n\n{body}"
+    )
 
 
 def _index() -> str:
@@ -97,8 +110,12 @@ def _relinked(page: Path, text: str) -> str:
     """``text`` of the staged ``page`` with its links to a chapter notebook led to the merged chapter page, and
     those to the README to the front page; every other link stays as GitHub has it."""
     moved = {STAGE / "README.md": STAGE / "index.md"}
-    moved.update({STAGE / "notebooks" / name / f"{CHAPTER}.ipynb": STAGE / "notebooks" / f"{CHAPTER}.md"
-                  for name in CHAPTER_FRAMEWORKS})
+    moved.update(
+        {
+            STAGE / "notebooks" / name / f"{CHAPTER}.ipynb": STAGE / "notebooks" / f"{CHAPTER}.md"
+            for name in CHAPTER_FRAMEWORKS
+        }
+    )
 
     def relink(link: re.Match) -> str:
         target, anchor = link.group(1), link.group(2) or ""
@@ -113,15 +130,32 @@ def build() -> Path:
     start = time.perf_counter()
     stage()
     shutil.rmtree(HTML, ignore_errors=True)
-    done = subprocess.run([sys.executable, "-m", "sphinx", "-b", "html", "-q", "-W", "--keep-going", "-c",
-                           str(ROOT / "site"), str(STAGE), str(HTML)], cwd=ROOT)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sphinx",
+            "-b",
+            "html",
+            "-q",
+            "-W",
+            "--keep-going",
+            "-c",
+            str(ROOT / "site"),
+            str(STAGE),
+            str(HTML),
+        ],
+        cwd=ROOT,
+    )
     if done.returncode:
         raise SystemExit(f"the site did not build (Sphinx said why, above); exit code {done.returncode}.")
     (HTML / "backends").mkdir()
     for name in CHAPTER_FRAMEWORKS:  # the side-by-side code links to the lines of these files
         shutil.copy(ROOT / "backends" / f"{name}.py", HTML / "backends")
-    print(f"built the site in {time.perf_counter() - start:.0f} s: {HTML / 'index.html'}; serve it with "
-          f"`python -m http.server -d {HTML.relative_to(ROOT)}` and open http://127.0.0.1:8000")
+    print(
+        f"built the site in {time.perf_counter() - start:.0f} s: {HTML / 'index.html'}; serve it with "
+        f"`python -m http.server -d {HTML.relative_to(ROOT)}` and open http://127.0.0.1:8000"
+    )
     return HTML
 
 

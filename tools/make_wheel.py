@@ -50,12 +50,29 @@ def build_wheel(source: Path, dist: Path) -> Path:
     """The wheel of the tree at ``source``, written to ``dist``: with this Python's setuptools where it can
     (nothing downloaded), else in pip's isolated build environment."""
     here = ["--no-build-isolation"] if _builds_here() else []
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--disable-pip-version-check", "--no-deps",
-                    *here, str(source), "-w", str(dist)], check=True, cwd=source)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--no-deps",
+            *here,
+            str(source),
+            "-w",
+            str(dist),
+        ],
+        check=True,
+        cwd=source,
+    )
     wheel = dist / WHEEL
     if not wheel.is_file():
-        raise SystemExit(f"pip wrote no {WHEEL} to {dist}: the version in backends/common/package.py and the "
-                         f"one pyproject.toml reads must be the same")
+        raise SystemExit(
+            f"pip wrote no {WHEEL} to {dist}: the version in backends/common/package.py and the "
+            f"one pyproject.toml reads must be the same"
+        )
     return wheel
 
 

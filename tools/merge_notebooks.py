@@ -73,9 +73,13 @@ def tab_set(versions: dict[str, str], titles: dict[str, str]) -> str:
     version is refused: Sphinx cannot build an empty tab, and a reader of that framework would see nothing."""
     empty = [titles[name] for name, body in versions.items() if not body.strip()]
     if empty:
-        raise ValueError(f"the {', '.join(empty)} tab would be empty: where one framework's notebook has prose or "
-                         f"code of its own there, give every framework its version (an ``only`` block each)")
-    items = [f":::{{tab-item}} {titles[name]}\n:sync: {name}\n\n{_in_a_tab(body)}\n:::" for name, body in versions.items()]
+        raise ValueError(
+            f"the {', '.join(empty)} tab would be empty: where one framework's notebook has prose or "
+            f"code of its own there, give every framework its version (an ``only`` block each)"
+        )
+    items = [
+        f":::{{tab-item}} {titles[name]}\n:sync: {name}\n\n{_in_a_tab(body)}\n:::" for name, body in versions.items()
+    ]
     return f"::::{{tab-set}}\n:sync-group: {SYNC_GROUP}\n\n" + "\n\n".join(items) + "\n::::"
 
 
@@ -93,20 +97,23 @@ def _markdown(versions: dict[str, str], titles: dict[str, str]) -> str:
     head = next((at for at in range(shortest) if not same(at)), shortest)
     tail = next((at for at in range(shortest - head) if not same(-1 - at)), shortest - head)
     first = paragraphs[0]
-    middles = {name: "\n\n".join(version[head:len(version) - tail]) for name, version in zip(versions, paragraphs)}
-    parts = first[:head] + ([tab_set(middles, titles)] if any(middles.values()) else []) + first[len(first) - tail:]
+    middles = {name: "\n\n".join(version[head : len(version) - tail]) for name, version in zip(versions, paragraphs)}
+    parts = first[:head] + ([tab_set(middles, titles)] if any(middles.values()) else []) + first[len(first) - tail :]
     return "\n\n".join(parts)
 
 
-def merge(notebooks: dict[str, nbformat.NotebookNode], titles: dict[str, str], images: Path,
-          link: str = "_images") -> str:
+def merge(
+    notebooks: dict[str, nbformat.NotebookNode], titles: dict[str, str], images: Path, link: str = "_images"
+) -> str:
     """The notebooks (framework → notebook, in tab order) as one MyST page; images go to ``images``, linked
     from the page as ``link``. The notebooks must hold the same kinds of cells in the same order."""
     columns = list(notebooks.values())
     shapes = {name: [cell.cell_type for cell in notebook.cells] for name, notebook in notebooks.items()}
     if len({tuple(shape) for shape in shapes.values()}) != 1:
-        raise ValueError("the notebooks do not hold the same cells in the same order: "
-                         + "; ".join(f"{name}: {len(shape)} cells" for name, shape in shapes.items()))
+        raise ValueError(
+            "the notebooks do not hold the same cells in the same order: "
+            + "; ".join(f"{name}: {len(shape)} cells" for name, shape in shapes.items())
+        )
     blocks = []
     for row in zip(*(notebook.cells for notebook in columns)):
         cells = dict(zip(notebooks, row))
@@ -120,6 +127,7 @@ def merge(notebooks: dict[str, nbformat.NotebookNode], titles: dict[str, str], i
             if any(outputs.values()):
                 blocks.append(_once_or_tabs(outputs, titles))
         else:
-            blocks.append(tab_set({name: "\n\n".join(filter(None, (codes[name], outputs[name]))) for name in cells},
-                                  titles))
+            blocks.append(
+                tab_set({name: "\n\n".join(filter(None, (codes[name], outputs[name]))) for name in cells}, titles)
+            )
     return "\n\n".join(blocks) + "\n"

@@ -87,7 +87,7 @@ def blanked(source: str) -> str:
         elif number in starts and isinstance(starts[number], SIMPLE):
             node = starts[number]
             comment = f"  {comments[number]}" if number in comments else ""
-            out.append(line[:len(line) - len(line.lstrip())] + _outline(node, source) + comment)
+            out.append(line[: len(line) - len(line.lstrip())] + _outline(node, source) + comment)
             skip_to = node.end_lineno
         else:  # a comment, a blank line, or the header of a with, def, for or if: the outline's structure
             out.append(line)

@@ -20,21 +20,42 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 LOCKS = {"book": "requirements.txt", "current": "requirements-current.txt"}
 PYTHONS = ("3.11", "3.12", "3.13")
-PLATFORMS = {"Linux x86-64": "x86_64-unknown-linux-gnu", "Linux arm64": "aarch64-unknown-linux-gnu",
-             "macOS arm64": "aarch64-apple-darwin", "macOS x86-64": "x86_64-apple-darwin",
-             "Windows x86-64": "x86_64-pc-windows-msvc"}
+PLATFORMS = {
+    "Linux x86-64": "x86_64-unknown-linux-gnu",
+    "Linux arm64": "aarch64-unknown-linux-gnu",
+    "macOS arm64": "aarch64-apple-darwin",
+    "macOS x86-64": "x86_64-apple-darwin",
+    "Windows x86-64": "x86_64-pc-windows-msvc",
+}
 MISSING = re.compile(r"Because (\S+) has no (?:usable )?wheels")
 # Pure-Python packages that publish no wheel at all: pip builds them anywhere, so their source is allowed.
 SOURCE_ONLY = ("promise",)  # via tensorflow-datasets, in the book environment
 
 
 def check(lock: str, python: str, platform: str) -> str:
-    """"ok", or the first pinned package without a wheel for ``python`` on ``platform``."""
+    """ "ok", or the first pinned package without a wheel for ``python`` on ``platform``."""
     done = subprocess.run(
-        [Path(sys.executable).parent / "uv", "pip", "compile", "--quiet", "--no-header", "--no-deps",
-         "--only-binary", ":all:", *(f"--no-binary={name}" for name in SOURCE_ONLY), "--python-version", python, "--python-platform", platform, "-o", os.devnull,
-         str(ROOT / lock)],
-        capture_output=True, text=True, env={**os.environ, "MACOSX_DEPLOYMENT_TARGET": "14.0"},
+        [
+            Path(sys.executable).parent / "uv",
+            "pip",
+            "compile",
+            "--quiet",
+            "--no-header",
+            "--no-deps",
+            "--only-binary",
+            ":all:",
+            *(f"--no-binary={name}" for name in SOURCE_ONLY),
+            "--python-version",
+            python,
+            "--python-platform",
+            platform,
+            "-o",
+            os.devnull,
+            str(ROOT / lock),
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "MACOSX_DEPLOYMENT_TARGET": "14.0"},
     )
     if done.returncode == 0:
         return "ok"

@@ -16,15 +16,19 @@ import math
 import os
 import tempfile
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from backends.common.errors import W2VError, WriteError
 
 # The first bytes of compressed files and archives, with what they are and the tool that unpacks them.
-COMPRESSED = {b"\x1f\x8b": ("gzip-compressed", "gunzip"), b"BZh": ("bzip2-compressed", "bunzip2"),
-              b"\xfd7zXZ\x00": ("xz-compressed", "unxz"), b"(\xb5/\xfd": ("zstd-compressed", "unzstd"),
-              b"7z\xbc\xaf\x27\x1c": ("a 7-Zip archive", "7z x")}
+COMPRESSED = {
+    b"\x1f\x8b": ("gzip-compressed", "gunzip"),
+    b"BZh": ("bzip2-compressed", "bunzip2"),
+    b"\xfd7zXZ\x00": ("xz-compressed", "unxz"),
+    b"(\xb5/\xfd": ("zstd-compressed", "unzstd"),
+    b"7z\xbc\xaf\x27\x1c": ("a 7-Zip archive", "7z x"),
+}
 
 
 RANDOM_CHARACTERS = 12  # of a temporary file's name: 48 random bits, never another's
@@ -74,8 +78,10 @@ def writable_folder(folder: str | Path) -> Path:
     except OSError as exc:
         clash = next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), None)
         why = f"{clash} is a file, not a folder" if clash else exc.strerror or str(exc)
-        raise W2VError(f"cannot write to the output folder {folder} ({why}); choose a writable folder (--out DIR). "
-                       f"Nothing was trained or written.") from None
+        raise W2VError(
+            f"cannot write to the output folder {folder} ({why}); choose a writable folder (--out DIR). "
+            f"Nothing was trained or written."
+        ) from None
     return folder
 
 
@@ -107,13 +113,14 @@ def existing_folder(path: str | Path, what: str, remedy: str) -> Path:
     path = Path(path)
     if path.is_dir():
         return path
-    problem = (SYMLINK_LOOP if _symlink_loop(path) else "is a file, not a folder" if path.exists()
-               else "does not exist")
+    problem = SYMLINK_LOOP if _symlink_loop(path) else "is a file, not a folder" if path.exists() else "does not exist"
     raise W2VError(f"{what} {path} {problem}. {remedy}")
 
 
-SYMLINK_LOOP = ("is a loop of symbolic links (following them leads back round to a link, never to a file); point the "
-                "link at the real file, or give that file's path instead")
+SYMLINK_LOOP = (
+    "is a loop of symbolic links (following them leads back round to a link, never to a file); point the "
+    "link at the real file, or give that file's path instead"
+)
 
 
 def _symlink_loop(path: Path) -> bool:
@@ -134,7 +141,8 @@ def write_text(path: str | Path, text: str) -> Path:
 
 
 def write_json(path: str | Path, record: dict) -> dict:
-    """Write ``record`` as indented JSON, atomically (NaN and infinities become null, as JSON has neither); returns it."""
+    """Write ``record`` as indented JSON, atomically (NaN and infinities become null, as JSON has neither);
+    returns it."""
     write_text(path, to_json(record, indent=1) + "\n")
     return record
 
@@ -161,8 +169,10 @@ _OS_ERRORS = {  # errno: (what happened to the file, what to do)
     errno.EACCES: ("permission was denied", "choose a folder you may write to (--out DIR), or change its permissions"),
     errno.EPERM: ("the operation is not permitted", "choose a folder you may write to (--out DIR)"),
     errno.EROFS: ("the file system is read-only", "choose a writable folder (--out DIR)"),
-    errno.ENOTDIR: ("a part of its path is a file, not a folder", "choose another folder (--out DIR), or move "
-                                                                 "that file away"),
+    errno.ENOTDIR: (
+        "a part of its path is a file, not a folder",
+        "choose another folder (--out DIR), or move that file away",
+    ),
     errno.EISDIR: ("it is a folder, not a file", "give a file, or move the folder away"),
 }
 
@@ -172,5 +182,7 @@ def os_error_message(error: OSError, path: str | Path | None = None) -> str:
     names the file (``path``, else the error's), the reason in words and the fix."""
     path = path or error.filename or "a file"
     what, fix = _OS_ERRORS.get(error.errno or 0, (error.strerror or str(error), "check the path and try again"))
-    return (f"cannot use {path}: {what} ({error.strerror or error}). {fix[0].upper()}{fix[1:]}. Results "
-            f"written before are unchanged.")
+    return (
+        f"cannot use {path}: {what} ({error.strerror or error}). {fix[0].upper()}{fix[1:]}. Results "
+        f"written before are unchanged."
+    )

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import metadata
-from typing import Iterator
 
 from backends.common import shipped
-from backends.common.package import PACKAGE, REPOSITORY, WHEEL
 from backends.common.errors import W2VError
+from backends.common.package import PACKAGE, REPOSITORY, WHEEL
 
 # The two pinned environments (`make venv PROFILE=...`): the book's, with every framework, and today's
 # releases with NumPy 2, where MXNet and d2l cannot go.
@@ -81,13 +81,16 @@ class Framework:
         """The one line a chapter notebook shows where its kernel lacks this package: the commands that work as
         printed, the wheel beside the notebook first, and the repository's address where one is recorded."""
         extra = f"[{self.extra}]" if self.extra else ""
-        repository = (f" Or, without the wheel: %pip install \"{PACKAGE}{extra} @ git+{REPOSITORY}\"."
-                      if REPOSITORY else "")
+        repository = (
+            f' Or, without the wheel: %pip install "{PACKAGE}{extra} @ git+{REPOSITORY}".' if REPOSITORY else ""
+        )
         needs = f" {self.needs}." if self.needs else ""
-        return (f"no {PACKAGE} package in this kernel. Put the wheel {WHEEL} (a download on the companion site, "
-                f"or `make wheel` in the repository) in this notebook's folder (in Colab: upload it to the "
-                f"session's files), run %pip install \"{WHEEL}{extra}\" in a cell, then restart the kernel."
-                f"{repository}{needs}")
+        return (
+            f"no {PACKAGE} package in this kernel. Put the wheel {WHEEL} (a download on the companion site, "
+            f"or `make wheel` in the repository) in this notebook's folder (in Colab: upload it to the "
+            f'session\'s files), run %pip install "{WHEEL}{extra}" in a cell, then restart the kernel.'
+            f"{repository}{needs}"
+        )
 
 
 REGISTRY: dict[str, Framework] = {
@@ -95,9 +98,13 @@ REGISTRY: dict[str, Framework] = {
     for framework in (
         Framework("torch", "PyTorch", ("torch",), "torch"),
         Framework(
-            "mxnet", "MXNet", ("mxnet",), "mxnet", environments=("book",),
+            "mxnet",
+            "MXNet",
+            ("mxnet",),
+            "mxnet",
+            environments=("book",),
             needs="MXNet 1.9.1, its last release, needs Python 3.11 or older, NumPy older than 1.24 and Linux: "
-                  "the book environment",
+            "the book environment",
         ),
         Framework("jax", "JAX", ("jax", "flax", "optax"), "jax"),
         Framework("tensorflow", "TensorFlow", ("tensorflow",), "tensorflow"),

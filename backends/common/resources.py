@@ -12,7 +12,6 @@ from pathlib import Path
 
 from backends.common.errors import W2VError
 
-
 # The limits `ulimit -v` and `ulimit -d` set, with the line of /proc/self/status that says how much of each the
 # process already uses: an allocation beyond them fails however much memory the machine has free.
 RLIMITS = {"RLIMIT_AS": "VmSize:", "RLIMIT_DATA": "VmData:"}
@@ -70,5 +69,7 @@ def check_memory(needed: int, what: str, fix: str) -> None:
     """Refuse ``what`` when it would need more memory than is available; ``fix`` names the setting to change."""
     available = available_bytes()
     if available is not None and needed > available:
-        raise W2VError(f"{what} would need about {describe_size(needed)} of memory, more than the "
-                       f"{describe_size(available)} available here; {fix}")
+        raise W2VError(
+            f"{what} would need about {describe_size(needed)} of memory, more than the "
+            f"{describe_size(available)} available here; {fix}"
+        )

@@ -16,8 +16,9 @@ import argparse
 import dataclasses
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from backends.common.errors import W2VError
 
@@ -31,15 +32,31 @@ DEVICES = ("auto", "cpu", "gpu")
 RESUMABLE = ("epochs", "max_steps", "device", "data")
 
 
-def _setting(default: Any, group: str, words: str, help: str, *, check: Callable[[Any], bool] | None = None,
-             expected: str = "", choices: tuple[str, ...] = (), describe: Callable[[Any], str] | None = None) -> Any:
+def _setting(
+    default: Any,
+    group: str,
+    words: str,
+    help: str,
+    *,
+    check: Callable[[Any], bool] | None = None,
+    expected: str = "",
+    choices: tuple[str, ...] = (),
+    describe: Callable[[Any], str] | None = None,
+) -> Any:
     """A field of :class:`Settings` with what the rest of the project reads about it.
 
     ``words`` names it in messages ("max window"); ``check`` and ``expected`` are its range ("at least 1");
     ``describe`` says a value as the summary writes it ("5 epochs").
     """
-    meta = {"group": group, "words": words, "help": help, "check": check, "expected": expected,
-            "choices": choices, "describe": describe or (lambda value: f"{words} {value}")}
+    meta = {
+        "group": group,
+        "words": words,
+        "help": help,
+        "check": check,
+        "expected": expected,
+        "choices": choices,
+        "describe": describe or (lambda value: f"{words} {value}"),
+    }
     return field(default=default, metadata=meta)
 
 
@@ -52,45 +69,125 @@ class Settings:
     """The chapter's settings (Dive into Deep Learning, section 15.4); any of them can be changed."""
 
     # -- the data: what shapes the batches -------------------------------------------------------------------
-    seed: int = _setting(0, DATA, "seed", "one seed for the batches and the initial weights",
-                         check=_at_least(0), expected="0 or more")
-    model: str = _setting("skipgram", DATA, "model", "skipgram (the chapter's) or cbow", choices=MODELS,
-                          describe=lambda value: {"skipgram": "the skip-gram model", "cbow": "the CBOW model"}[value])
-    min_count: int = _setting(10, DATA, "min count", "keep words seen at least this often", check=_at_least(1),
-                              expected="at least 1", describe=lambda value: f"words seen at least {value} times")
-    max_window: int = _setting(5, DATA, "max window", "largest context window on each side", check=_at_least(1),
-                               expected="at least 1", describe=lambda value: f"context windows of 1 to {value}")
-    num_noise: int = _setting(5, DATA, "the number of noise words", "noise words per context word (K)",
-                              check=_at_least(1), expected="at least 1",
-                              describe=lambda value: f"{value} noise words per context word")
-    noise: str = _setting("unigram75", DATA, "noise distribution",
-                          "noise distribution: count**0.75 (the chapter's) or uniform", choices=tuple(NOISE_POWERS),
-                          describe=lambda value: f"noise words drawn ∝ count^{NOISE_POWERS[value]:g}")
-    subsample_t: float = _setting(1e-4, DATA, "subsampling threshold", "subsampling threshold t",
-                                  check=lambda value: math.isfinite(value) and value > 0, expected="above 0",
-                                  describe=lambda value: f"subsampling threshold t = {value:g}")
-    resample_each_epoch: bool = _setting(False, DATA, "resampling", "redraw subsampling, windows and noise words "
-                                         "every epoch", describe=lambda value: "examples drawn anew every epoch"
-                                         if value else "one draw of examples for every epoch")
-    data: str | None = _setting(None, DATA, "data", "the corpus: the book's PTB zip (default: the shipped "
-                                "data/ptb.zip), a text file with one sentence a line, or a zip holding one",
-                                describe=lambda value: f"data {value}" if value else "the shipped PTB")
+    seed: int = _setting(
+        0, DATA, "seed", "one seed for the batches and the initial weights", check=_at_least(0), expected="0 or more"
+    )
+    model: str = _setting(
+        "skipgram",
+        DATA,
+        "model",
+        "skipgram (the chapter's) or cbow",
+        choices=MODELS,
+        describe=lambda value: {"skipgram": "the skip-gram model", "cbow": "the CBOW model"}[value],
+    )
+    min_count: int = _setting(
+        10,
+        DATA,
+        "min count",
+        "keep words seen at least this often",
+        check=_at_least(1),
+        expected="at least 1",
+        describe=lambda value: f"words seen at least {value} times",
+    )
+    max_window: int = _setting(
+        5,
+        DATA,
+        "max window",
+        "largest context window on each side",
+        check=_at_least(1),
+        expected="at least 1",
+        describe=lambda value: f"context windows of 1 to {value}",
+    )
+    num_noise: int = _setting(
+        5,
+        DATA,
+        "the number of noise words",
+        "noise words per context word (K)",
+        check=_at_least(1),
+        expected="at least 1",
+        describe=lambda value: f"{value} noise words per context word",
+    )
+    noise: str = _setting(
+        "unigram75",
+        DATA,
+        "noise distribution",
+        "noise distribution: count**0.75 (the chapter's) or uniform",
+        choices=tuple(NOISE_POWERS),
+        describe=lambda value: f"noise words drawn ∝ count^{NOISE_POWERS[value]:g}",
+    )
+    subsample_t: float = _setting(
+        1e-4,
+        DATA,
+        "subsampling threshold",
+        "subsampling threshold t",
+        check=lambda value: math.isfinite(value) and value > 0,
+        expected="above 0",
+        describe=lambda value: f"subsampling threshold t = {value:g}",
+    )
+    resample_each_epoch: bool = _setting(
+        False,
+        DATA,
+        "resampling",
+        "redraw subsampling, windows and noise words every epoch",
+        describe=lambda value: "examples drawn anew every epoch" if value else "one draw of examples for every epoch",
+    )
+    data: str | None = _setting(
+        None,
+        DATA,
+        "data",
+        "the corpus: the book's PTB zip (default: the shipped "
+        "data/ptb.zip), a text file with one sentence a line, or a zip holding one",
+        describe=lambda value: f"data {value}" if value else "the shipped PTB",
+    )
     # -- the training -------------------------------------------------------------------------------------------
-    epochs: int = _setting(5, TRAINING, "epochs", "passes over the data", check=_at_least(1), expected="at least 1",
-                           describe=lambda value: f"{value} epoch{'s' if value != 1 else ''}")
-    max_steps: int | None = _setting(None, TRAINING, "max steps",
-                                     "stop after this many steps in all (default: no limit)",
-                                     check=lambda value: value is None or value >= 1, expected="at least 1",
-                                     describe=lambda value: f"at most {value:,} steps" if value else "no step limit")
-    batch_size: int = _setting(512, TRAINING, "batch size", "center words per batch", check=_at_least(1),
-                               expected="at least 1", describe=lambda value: f"batches of {value} centers")
-    lr: float = _setting(0.002, TRAINING, "learning rate", "Adam's learning rate",
-                         check=lambda value: math.isfinite(value) and 0 < value <= 10, expected="in (0, 10]",
-                         describe=lambda value: f"Adam with learning rate {value:g}")
-    embed_size: int = _setting(100, TRAINING, "embedding size", "the word vectors' length", check=_at_least(1),
-                               expected="at least 1", describe=lambda value: f"{value}-dimensional vectors")
-    device: str = _setting("auto", TRAINING, "device", "auto, cpu or gpu", choices=DEVICES,
-                           describe=lambda value: f"device {value}")
+    epochs: int = _setting(
+        5,
+        TRAINING,
+        "epochs",
+        "passes over the data",
+        check=_at_least(1),
+        expected="at least 1",
+        describe=lambda value: f"{value} epoch{'s' if value != 1 else ''}",
+    )
+    max_steps: int | None = _setting(
+        None,
+        TRAINING,
+        "max steps",
+        "stop after this many steps in all (default: no limit)",
+        check=lambda value: value is None or value >= 1,
+        expected="at least 1",
+        describe=lambda value: f"at most {value:,} steps" if value else "no step limit",
+    )
+    batch_size: int = _setting(
+        512,
+        TRAINING,
+        "batch size",
+        "center words per batch",
+        check=_at_least(1),
+        expected="at least 1",
+        describe=lambda value: f"batches of {value} centers",
+    )
+    lr: float = _setting(
+        0.002,
+        TRAINING,
+        "learning rate",
+        "Adam's learning rate",
+        check=lambda value: math.isfinite(value) and 0 < value <= 10,
+        expected="in (0, 10]",
+        describe=lambda value: f"Adam with learning rate {value:g}",
+    )
+    embed_size: int = _setting(
+        100,
+        TRAINING,
+        "embedding size",
+        "the word vectors' length",
+        check=_at_least(1),
+        expected="at least 1",
+        describe=lambda value: f"{value}-dimensional vectors",
+    )
+    device: str = _setting(
+        "auto", TRAINING, "device", "auto, cpu or gpu", choices=DEVICES, describe=lambda value: f"device {value}"
+    )
 
     def __post_init__(self) -> None:
         for item in dataclasses.fields(self):
@@ -134,8 +231,13 @@ class Settings:
 
 
 # The types a setting is annotated with, as a record (JSON) holds them, with their names in messages.
-_KINDS = {"int": ("a whole number", (int,)), "float": ("a number", (int, float)), "str": ("text", (str,)),
-          "bool": ("true or false", (bool,)), "None": ("null", (type(None),))}
+_KINDS = {
+    "int": ("a whole number", (int,)),
+    "float": ("a number", (int, float)),
+    "str": ("text", (str,)),
+    "bool": ("true or false", (bool,)),
+    "None": ("null", (type(None),)),
+}
 
 
 def wrong_setting(name: str, value: Any) -> str | None:
@@ -177,8 +279,13 @@ def add_options(parser: argparse.ArgumentParser, *groups: str, only: tuple[str, 
         if item.metadata["group"] not in groups and item.name not in only:
             continue
         meta, default = item.metadata, item.default
-        shown = "" if default is None or isinstance(default, bool) else f" (default: {default:g})" if isinstance(
-            default, float) else f" (default: {default})"
+        shown = (
+            ""
+            if default is None or isinstance(default, bool)
+            else f" (default: {default:g})"
+            if isinstance(default, float)
+            else f" (default: {default})"
+        )
         kwargs: dict[str, Any] = {"default": argparse.SUPPRESS, "help": meta["help"] + shown}
         if isinstance(default, bool):
             kwargs["action"] = "store_true"

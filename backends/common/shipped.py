@@ -21,5 +21,7 @@ def restore_hint(name: str) -> str:
     """How to get the shipped file ``name`` back, for the layout this is."""
     if IN_CLONE:
         return f"Restore it with `git checkout -- data/{name}` (the repository ships it)."
-    return (f"It is shipped inside the installed package: reinstall it (pip install --force-reinstall --no-deps with "
-            f"what you installed it from) to restore {DATA_DIR / name}.")
+    return (
+        f"It is shipped inside the installed package: reinstall it (pip install --force-reinstall --no-deps with "
+        f"what you installed it from) to restore {DATA_DIR / name}."
+    )

@@ -14,8 +14,8 @@ context and noise words, words not in it), and the typical mistakes of a step ar
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 import numpy as np
 
@@ -75,8 +75,9 @@ def _real_counts(inputs: Inputs) -> np.ndarray:
 
 
 def _scores(center_table: np.ndarray, context_table: np.ndarray, inputs: Inputs) -> np.ndarray:
-    return oracle.skip_gram(inputs.centers, inputs.contexts_negatives, oracle.embedding(center_table),
-                            oracle.embedding(context_table))
+    return oracle.skip_gram(
+        inputs.centers, inputs.contexts_negatives, oracle.embedding(center_table), oracle.embedding(context_table)
+    )
 
 
 def _cosines(inputs: Inputs) -> np.ndarray:
@@ -86,36 +87,60 @@ def _cosines(inputs: Inputs) -> np.ndarray:
 
 
 SKIP_GRAM_MISTAKES = (
-    Mistake("it swaps the two tables: the center's vector must come from embed_center and the row's words' "
-            "vectors from embed_context", lambda x: _scores(x.context_table, x.center_table, x)),
-    Mistake("it takes every vector from embed_center: the row's words (contexts and noise) are looked up in "
-            "embed_context", lambda x: _scores(x.center_table, x.center_table, x)),
-    Mistake("it takes every vector from embed_context: the center is looked up in embed_center",
-            lambda x: _scores(x.context_table, x.context_table, x)),
-    Mistake("it divides by the vectors' lengths (a cosine): the chapter's score is the plain inner product "
-            "u_o · v_c", _cosines),
+    Mistake(
+        "it swaps the two tables: the center's vector must come from embed_center and the row's words' "
+        "vectors from embed_context",
+        lambda x: _scores(x.context_table, x.center_table, x),
+    ),
+    Mistake(
+        "it takes every vector from embed_center: the row's words (contexts and noise) are looked up in embed_context",
+        lambda x: _scores(x.center_table, x.center_table, x),
+    ),
+    Mistake(
+        "it takes every vector from embed_context: the center is looked up in embed_center",
+        lambda x: _scores(x.context_table, x.context_table, x),
+    ),
+    Mistake(
+        "it divides by the vectors' lengths (a cosine): the chapter's score is the plain inner product u_o · v_c",
+        _cosines,
+    ),
 )
 
 MASKED_BCE_MISTAKES = (
-    Mistake("it divides each row's sum by the row width instead of by the number of real entries in the row "
-            "(the mask's sum): a row with fewer context words gets a smaller loss",
-            lambda x: (_entries(x) * x.mask).sum(axis=1) / x.mask.shape[1]),
-    Mistake("it sums each row's losses without dividing by the number of real entries (the mask's sum)",
-            lambda x: (_entries(x) * x.mask).sum(axis=1)),
-    Mistake("it leaves out the mask: the padding entries (mask 0) are counted as if they were noise words",
-            lambda x: _entries(x).mean(axis=1)),
-    Mistake("it adds up the padding entries too (the mask is used only to divide): multiply each entry's "
-            "loss by the mask before the sum", lambda x: _entries(x).sum(axis=1) / _real_counts(x)),
+    Mistake(
+        "it divides each row's sum by the row width instead of by the number of real entries in the row "
+        "(the mask's sum): a row with fewer context words gets a smaller loss",
+        lambda x: (_entries(x) * x.mask).sum(axis=1) / x.mask.shape[1],
+    ),
+    Mistake(
+        "it sums each row's losses without dividing by the number of real entries (the mask's sum)",
+        lambda x: (_entries(x) * x.mask).sum(axis=1),
+    ),
+    Mistake(
+        "it leaves out the mask: the padding entries (mask 0) are counted as if they were noise words",
+        lambda x: _entries(x).mean(axis=1),
+    ),
+    Mistake(
+        "it adds up the padding entries too (the mask is used only to divide): multiply each entry's "
+        "loss by the mask before the sum",
+        lambda x: _entries(x).sum(axis=1) / _real_counts(x),
+    ),
     # Swapped labels and negated scores give the same values: log(1 + e^-s) + y s = log(1 + e^s) - (1 - y) s.
-    Mistake("it swaps the labels, or the sign of the scores: a context word (label 1) must cost log(1 + e^-s), "
-            "small when its score s is large, and a noise word (label 0) log(1 + e^s)",
-            lambda x: (_entries(x, label=1 - x.label) * x.mask).sum(axis=1) / _real_counts(x)),
-    Mistake("it treats every entry as a context word (label 1): the noise words' term, log(1 + e^s) for a "
-            "label 0, is missing; the label says which of the two each entry costs",
-            lambda x: (_entries(x, label=np.ones_like(x.label)) * x.mask).sum(axis=1) / _real_counts(x)),
-    Mistake("it treats every entry as a noise word (label 0): the context words' term, log(1 + e^-s) for a "
-            "label 1, is missing; the label says which of the two each entry costs",
-            lambda x: (_entries(x, label=np.zeros_like(x.label)) * x.mask).sum(axis=1) / _real_counts(x)),
+    Mistake(
+        "it swaps the labels, or the sign of the scores: a context word (label 1) must cost log(1 + e^-s), "
+        "small when its score s is large, and a noise word (label 0) log(1 + e^s)",
+        lambda x: (_entries(x, label=1 - x.label) * x.mask).sum(axis=1) / _real_counts(x),
+    ),
+    Mistake(
+        "it treats every entry as a context word (label 1): the noise words' term, log(1 + e^s) for a "
+        "label 0, is missing; the label says which of the two each entry costs",
+        lambda x: (_entries(x, label=np.ones_like(x.label)) * x.mask).sum(axis=1) / _real_counts(x),
+    ),
+    Mistake(
+        "it treats every entry as a noise word (label 0): the context words' term, log(1 + e^-s) for a "
+        "label 1, is missing; the label says which of the two each entry costs",
+        lambda x: (_entries(x, label=np.zeros_like(x.label)) * x.mask).sum(axis=1) / _real_counts(x),
+    ),
 )
 
 MISTAKES = {"skip_gram": SKIP_GRAM_MISTAKES, "masked_bce": MASKED_BCE_MISTAKES}
@@ -127,29 +152,41 @@ def _shape_advice(name: str, yours: tuple[int, ...], inputs: Inputs) -> str:
     embed = inputs.center_table.shape[1]
     if name == "skip_gram":
         if yours == (batch, width):
-            return ("The axis of length 1 in the middle is missing: the scores of one center are one row, "
-                    "(batch, 1, row width), as the batched matrix product (B, 1, E) × (B, E, W) gives; add the "
-                    "axis back after summing (unsqueeze(1), [:, None, :] or expand_dims).")
+            return (
+                "The axis of length 1 in the middle is missing: the scores of one center are one row, "
+                "(batch, 1, row width), as the batched matrix product (B, 1, E) × (B, E, W) gives; add the "
+                "axis back after summing (unsqueeze(1), [:, None, :] or expand_dims)."
+            )
         if yours == (batch, width, 1):
-            return ("The product is taken the other way round, the row's vectors times the center's: multiply "
-                    "(B, 1, E) by the row's vectors transposed to (B, E, W), or transpose your result.")
+            return (
+                "The product is taken the other way round, the row's vectors times the center's: multiply "
+                "(B, 1, E) by the row's vectors transposed to (B, E, W), or transpose your result."
+            )
         if embed in yours:
-            return ("The sum runs over the wrong axis, or is missing: a score is the inner product of two "
-                    "vectors, so the embedding axis is the one to sum over (the last, for (B, W, E) products).")
+            return (
+                "The sum runs over the wrong axis, or is missing: a score is the inner product of two "
+                "vectors, so the embedding axis is the one to sum over (the last, for (B, W, E) products)."
+            )
     if name == "masked_bce":
         if yours == ():
-            return ("The loss here is one number per center, averaged over that row's real entries; the "
-                    "training step adds up the batch's numbers itself.")
+            return (
+                "The loss here is one number per center, averaged over that row's real entries; the "
+                "training step adds up the batch's numbers itself."
+            )
         if yours == (batch, width):
-            return ("These are the entries' losses: average each row over its real entries (the sum over the "
-                    "row width of loss × mask, divided by the mask's sum).")
+            return (
+                "These are the entries' losses: average each row over its real entries (the sum over the "
+                "row width of loss × mask, divided by the mask's sum)."
+            )
     return "Check which axis each operation works along."
 
 
 def explain_shape(name: str, yours: tuple[int, ...], expected: tuple[int, ...], inputs: Inputs) -> str:
     """A sentence on a result of the wrong shape: both shapes by their axes, and the likely cause."""
-    return (f"it returns shape {inputs.describe(yours)}, where the backend's is {inputs.describe(expected)}. "
-            f"{_shape_advice(name, yours, inputs)}")
+    return (
+        f"it returns shape {inputs.describe(yours)}, where the backend's is {inputs.describe(expected)}. "
+        f"{_shape_advice(name, yours, inputs)}"
+    )
 
 
 def _close(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -163,10 +200,10 @@ def explain_values(name: str, yours: np.ndarray, expected: np.ndarray, inputs: I
     if close.all():
         return None
     count = f"{int((~close).sum()):,} of {close.size:,} values differ"
-    where = np.unravel_index(np.argmax(np.where(close, -1.0, np.nan_to_num(np.abs(yours - expected), nan=np.inf))),
-                             yours.shape)
-    at = (f"at index {tuple(int(i) for i in where)}: yours {yours[where]:.6g}, the backend's "
-          f"{expected[where]:.6g}")
+    where = np.unravel_index(
+        np.argmax(np.where(close, -1.0, np.nan_to_num(np.abs(yours - expected), nan=np.inf))), yours.shape
+    )
+    at = f"at index {tuple(int(i) for i in where)}: yours {yours[where]:.6g}, the backend's {expected[where]:.6g}"
     cause = _cause(name, yours, expected, inputs)
     return f"{count}; {cause} (for example {at})." if cause else f"{count}; the largest difference is {at}."
 
@@ -177,9 +214,11 @@ def _cause(name: str, yours: np.ndarray, expected: np.ndarray, inputs: Inputs) -
         rows = np.unique(np.nonzero(bad)[0])
         padding = inputs.padding_rows()
         if padding.any() and set(rows) <= set(np.flatnonzero(padding)):
-            return ("it gives NaN or infinity on the padding rows, the rows with no real entry (mask all 0) that "
-                    "fill up the last batch of every epoch: dividing by their mask's sum divides by 0, so divide "
-                    "by at least 1 (clamp(min=1), maximum(..., 1))")
+            return (
+                "it gives NaN or infinity on the padding rows, the rows with no real entry (mask all 0) that "
+                "fill up the last batch of every epoch: dividing by their mask's sum divides by 0, so divide "
+                "by at least 1 (clamp(min=1), maximum(..., 1))"
+            )
         return f"it gives NaN or infinity in {rows.size} row(s): an overflow, or a division by 0"
     for mistake in MISTAKES[name]:
         if _close(yours, mistake.gives(inputs).astype(np.float64)).all():
@@ -258,8 +297,9 @@ def describe_rows(rows: np.ndarray, inputs: StepInputs) -> str:
     '60 rows: 56 centers of the batch ('pierre', 'vinken'), 4 words not in the batch ('aer', 'banknote')'."""
     kinds = inputs.word_kinds()[rows]
     parts = []
-    for kind, (one, many) in enumerate((("center", "centers"), ("context or noise word", "context or noise words"),
-                                        ("word", "words"))):
+    for kind, (one, many) in enumerate(
+        (("center", "centers"), ("context or noise word", "context or noise words"), ("word", "words"))
+    ):
         these = rows[kinds == kind]
         where = "not in the batch" if kind == 2 else "of the batch"
         if these.size:
@@ -316,26 +356,52 @@ def explain_step(yours: Step, expected: Step, inputs: StepInputs) -> str | None:
         if moved_wrong.size:
             differs.append(f"the {name} table's update differs in {describe_rows(moved_wrong, inputs)}")
     if not differs:
-        differs = [f"Adam's moments of the {name} table differ in {describe_rows(_differing_rows(agree), inputs)}"
-                   for name, agree in zip(TABLES, moments) if not agree.all()]
-    cause = _step_cause(yours, expected, inputs, loss_agrees, [bool(a.all()) for a in gradients],
-                        [bool(a.all()) for a in tables], all(a.all() for a in moments), moved, should_move)
+        differs = [
+            f"Adam's moments of the {name} table differ in {describe_rows(_differing_rows(agree), inputs)}"
+            for name, agree in zip(TABLES, moments)
+            if not agree.all()
+        ]
+    cause = _step_cause(
+        yours,
+        expected,
+        inputs,
+        loss_agrees,
+        [bool(a.all()) for a in gradients],
+        [bool(a.all()) for a in tables],
+        all(a.all() for a in moments),
+        moved,
+        should_move,
+    )
     return f"{'; '.join(differs)}." + (f" {cause}" if cause else "")
 
 
-def _step_cause(yours: Step, expected: Step, inputs: StepInputs, loss_agrees: bool, gradients: list[bool],
-                tables: list[bool], moments_agree: bool, moved: list[np.ndarray],
-                should_move: list[np.ndarray]) -> str | None:
+def _step_cause(
+    yours: Step,
+    expected: Step,
+    inputs: StepInputs,
+    loss_agrees: bool,
+    gradients: list[bool],
+    tables: list[bool],
+    moments_agree: bool,
+    moved: list[np.ndarray],
+    should_move: list[np.ndarray],
+) -> str | None:
     """Why a step differs, where a typical mistake explains it; None where nothing known fits."""
     values = (np.float64(yours.loss), *yours.gradients, *yours.tables)
     if not all(np.isfinite(value).all() for value in values):
         return "It gives NaN or infinity: an overflow, or a division by 0 (a padding row's mask sums to 0)."
-    if inputs.earlier is not None and not all(gradients) and all(
-            _agree(y, before + e).all() for y, before, e in zip(yours.gradients, inputs.earlier,
-                                                                 expected.gradients)):
-        return ("Each gradient is this step's plus the step before's: the gradients are not cleared between "
-                "steps, so they add up from step to step (PyTorch's backward() adds to each table's .grad "
-                "until optimizer.zero_grad() clears it, at the start of every step).")
+    if (
+        inputs.earlier is not None
+        and not all(gradients)
+        and all(
+            _agree(y, before + e).all() for y, before, e in zip(yours.gradients, inputs.earlier, expected.gradients)
+        )
+    ):
+        return (
+            "Each gradient is this step's plus the step before's: the gradients are not cleared between "
+            "steps, so they add up from step to step (PyTorch's backward() adds to each table's .grad "
+            "until optimizer.zero_grad() clears it, at the start of every step)."
+        )
     if not all(gradients) and all(_agree(y, e).all() for y, e in zip(yours.gradients, expected.gradients[::-1])):
         return "It returns the two gradients swapped: the center table's comes first, then the context table's."
     if not all(gradients):
@@ -343,80 +409,124 @@ def _step_cause(yours: Step, expected: Step, inputs: StepInputs, loss_agrees: bo
     if not loss_agrees:
         k = _factor(np.float64(yours.loss), np.float64(expected.loss))
         times = f"{_times(k)} " if k is not None else "another number than "
-        return (f"The gradients agree, but the loss it returns is {times}the one it differentiates: return "
-                f"the batch's summed loss itself.")
+        return (
+            f"The gradients agree, but the loss it returns is {times}the one it differentiates: return "
+            f"the batch's summed loss itself."
+        )
     return _update_cause(yours, inputs, tables, moments_agree, moved, should_move)
 
 
-def _gradient_cause(yours: Step, expected: Step, tables: list[bool], moved: list[np.ndarray],
-                    should_move: list[np.ndarray]) -> str | None:
+def _gradient_cause(
+    yours: Step, expected: Step, tables: list[bool], moved: list[np.ndarray], should_move: list[np.ndarray]
+) -> str | None:
     """Why the gradients differ: a constant factor (a mean for the sum) or the opposite sign (ascent)."""
     k, other = (_factor(y, e) for y, e in zip(yours.gradients, expected.gradients))
     if k is None or other is None or not np.isclose(k, other, rtol=1e-4):
         return None
     loss_factor = _factor(np.float64(yours.loss), np.float64(expected.loss))
     if k < 0 and np.isclose(k, -1, rtol=1e-4):
-        negated = "it differentiates (and returns) the negated loss" if loss_factor is not None and np.isclose(
-            loss_factor, -1, rtol=1e-4) else "it differentiates the negated loss"
-        return (f"Both gradients have the opposite sign: {negated}, so the step climbs the loss instead of "
-                f"descending it (gradient ascent), and training makes the loss go up. Differentiate the loss "
-                f"itself.")
-    subject = ("The loss and both gradients are" if loss_factor is not None
-               and np.isclose(loss_factor, k, rtol=1e-4) else "Both gradients are")
-    why = (f": a mean over the batch's {_inverse(k)} rows, where the step minimises their sum (the chapter's "
-           f"l.sum())" if _inverse(k) else "")
+        negated = (
+            "it differentiates (and returns) the negated loss"
+            if loss_factor is not None and np.isclose(loss_factor, -1, rtol=1e-4)
+            else "it differentiates the negated loss"
+        )
+        return (
+            f"Both gradients have the opposite sign: {negated}, so the step climbs the loss instead of "
+            f"descending it (gradient ascent), and training makes the loss go up. Differentiate the loss "
+            f"itself."
+        )
+    subject = (
+        "The loss and both gradients are"
+        if loss_factor is not None and np.isclose(loss_factor, k, rtol=1e-4)
+        else "Both gradients are"
+    )
+    why = (
+        f": a mean over the batch's {_inverse(k)} rows, where the step minimises their sum (the chapter's l.sum())"
+        if _inverse(k)
+        else ""
+    )
     stepped = sum(int(np.count_nonzero(s)) for s in should_move)
     apart = sum(int((~_updates_agree(m, s)).sum()) for m, s in zip(moved, should_move))
-    tables_say = ("the updated tables agree" if all(tables) else f"only {apart / max(stepped, 1):.0%} of the entries "
-                  f"that moved ({apart:,} of {stepped:,}) moved by another amount, where a gradient that small comes "
-                  f"near Adam's epsilon")
-    return (f"{subject} {_times(k)} the backend's{why}. Adam divides each update by the gradient's own running "
-            f"size, so its steps hardly depend on the gradient's scale: {tables_say}, and training would still "
-            f"learn; but the loss it reports is not the one the loop records, and with plain SGD every step would "
-            f"be {_times(k)} its size.")
+    tables_say = (
+        "the updated tables agree"
+        if all(tables)
+        else f"only {apart / max(stepped, 1):.0%} of the entries "
+        f"that moved ({apart:,} of {stepped:,}) moved by another amount, where a gradient that small comes "
+        f"near Adam's epsilon"
+    )
+    return (
+        f"{subject} {_times(k)} the backend's{why}. Adam divides each update by the gradient's own running "
+        f"size, so its steps hardly depend on the gradient's scale: {tables_say}, and training would still "
+        f"learn; but the loss it reports is not the one the loop records, and with plain SGD every step would "
+        f"be {_times(k)} its size."
+    )
 
 
-def _update_cause(yours: Step, inputs: StepInputs, tables: list[bool], moments_agree: bool,
-                  moved: list[np.ndarray], should_move: list[np.ndarray]) -> str | None:
+def _update_cause(
+    yours: Step,
+    inputs: StepInputs,
+    tables: list[bool],
+    moments_agree: bool,
+    moved: list[np.ndarray],
+    should_move: list[np.ndarray],
+) -> str | None:
     """Why the tables or Adam's moments differ where the loss and the gradients agree."""
     still = [not np.any(m) for m in moved]
     if all(still):
-        return ("The tables did not change: the step computes the gradients but never applies them (the "
-                "optimizer's update, and in JAX, storing the new parameters and state on the trainer).")
+        return (
+            "The tables did not change: the step computes the gradients but never applies them (the "
+            "optimizer's update, and in JAX, storing the new parameters and state on the trainer)."
+        )
     if any(still):
-        name, other = (TABLES if still[0] else TABLES[::-1])
+        name, other = TABLES if still[0] else TABLES[::-1]
         if all(ok or s for ok, s in zip(tables, still)):
-            return (f"Only the {other} table was updated; the {name} table did not change: the update must cover "
-                    f"both tables.")
+            return (
+                f"Only the {other} table was updated; the {name} table did not change: the update must cover "
+                f"both tables."
+            )
     if all(_updates_agree(m, -s).all() for m, s in zip(moved, should_move) if np.any(s)):
-        return ("The tables move the opposite way to the backend's: gradient ascent, so the loss goes up. "
-                "Subtract the update (or let the optimizer apply it).")
+        return (
+            "The tables move the opposite way to the backend's: gradient ascent, so the loss goes up. "
+            "Subtract the update (or let the optimizer apply it)."
+        )
     factors = [_factor(m, g, UPDATE_TOLERANCE) for m, g in zip(moved, yours.gradients) if np.any(m)]
     sgd = [k for k in factors if k is not None]
     if sgd and len(sgd) == len(factors) and all(k > 0 for k in sgd):
-        return ("The tables move by a multiple of the gradient, and along it: gradient ascent, so the loss goes "
-                "up; and plain gradient descent, not Adam, even with the sign turned. Let the trainer's "
-                "optimizer apply the update.")
+        return (
+            "The tables move by a multiple of the gradient, and along it: gradient ascent, so the loss goes "
+            "up; and plain gradient descent, not Adam, even with the sign turned. Let the trainer's "
+            "optimizer apply the update."
+        )
     if sgd and len(sgd) == len(factors):
-        return ("The tables move by a multiple of the gradient: plain gradient descent, not Adam. Let the "
-                "trainer's optimizer apply the update.")
+        return (
+            "The tables move by a multiple of the gradient: plain gradient descent, not Adam. Let the "
+            "trainer's optimizer apply the update."
+        )
     if not any(np.any(x) for pair in yours.moments for x in pair):
-        return ("The tables moved, but the trainer's optimizer took no step (its Adam moments are still 0): "
-                "the update must go through the trainer's own optimizer and its state, not a new one (in JAX, store "
-                "the new optimizer state on the trainer).")
+        return (
+            "The tables moved, but the trainer's optimizer took no step (its Adam moments are still 0): "
+            "the update must go through the trainer's own optimizer and its state, not a new one (in JAX, store "
+            "the new optimizer state on the trainer)."
+        )
     outside = [np.flatnonzero(~np.any(s, axis=1) & np.any(m, axis=1)) for m, s in zip(moved, should_move)]
     if any(rows.size for rows in outside):
-        parts = [f"in the {name} table {describe_rows(rows, inputs)}" for name, rows in zip(TABLES, outside)
-                 if rows.size]
-        return (f"Rows that should not move moved, {' and '.join(parts)}: only the words of the batch have a "
-                f"gradient, and only they (and, after the first step, words Adam's momentum still carries) move.")
-    if inputs.number > 1 and all(_agree(m, (1 - BETA1) * g).all() for (m, _), g in zip(yours.moments,
-                                                                                      yours.gradients)):
-        return ("Adam's moments start afresh at this step: the step must use the trainer's own optimizer and "
-                "its state, not a new one.")
+        parts = [
+            f"in the {name} table {describe_rows(rows, inputs)}" for name, rows in zip(TABLES, outside) if rows.size
+        ]
+        return (
+            f"Rows that should not move moved, {' and '.join(parts)}: only the words of the batch have a "
+            f"gradient, and only they (and, after the first step, words Adam's momentum still carries) move."
+        )
+    if inputs.number > 1 and all(_agree(m, (1 - BETA1) * g).all() for (m, _), g in zip(yours.moments, yours.gradients)):
+        return (
+            "Adam's moments start afresh at this step: the step must use the trainer's own optimizer and "
+            "its state, not a new one."
+        )
     if moments_agree:
-        return ("The loss, the gradients and Adam's moments agree, but some updates differ: the optimizer divides "
-                "by another epsilon or uses another rule than the backend's Adam. In MXNet and TensorFlow, keep "
-                "the epsilon line: their Adam adds epsilon to the square root of the uncorrected second moment, "
-                "PyTorch and optax to the bias-corrected one, and the line rescales it to match.")
+        return (
+            "The loss, the gradients and Adam's moments agree, but some updates differ: the optimizer divides "
+            "by another epsilon or uses another rule than the backend's Adam. In MXNet and TensorFlow, keep "
+            "the epsilon line: their Adam adds epsilon to the square root of the uncorrected second moment, "
+            "PyTorch and optax to the bias-corrected one, and the line rescales it to match."
+        )
     return None

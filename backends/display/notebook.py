@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import inspect
 import os
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -60,10 +61,14 @@ def loss_summary(history: History) -> str:
         epochs = f"{history.steps / max(history.steps_per_epoch, 1):.1f}".removesuffix(".0")  # 2, not 2.0
         where = f"part of epoch 1 of {settings.epochs}" if epoch == 1 else f"{epochs} of {settings.epochs} epochs"
         mean = float(np.mean(history.step_losses)) if history.step_losses else float("nan")
-        return (f"mean loss of the {history.steps:,} steps trained ({where}, each step's loss weighing alike): "
-                f"{mean:.4f}")
-    over = (f"over all {settings.epochs} epochs" if not settings.resample_each_epoch
-            else f"of the {settings.epochs} epochs' means")
+        return (
+            f"mean loss of the {history.steps:,} steps trained ({where}, each step's loss weighing alike): {mean:.4f}"
+        )
+    over = (
+        f"over all {settings.epochs} epochs"
+        if not settings.resample_each_epoch
+        else f"of the {settings.epochs} epochs' means"
+    )
     line = f"mean loss {over} {float(np.mean(history.epoch_losses)):.4f}, of the last epoch {history.loss:.4f}"
     if settings.replace(seed=DEFAULTS.seed, device=DEFAULTS.device, data=DEFAULTS.data) == DEFAULTS:
         line += f" (the book prints {BOOK_LOSS:.3f}, its mean over all {settings.epochs} epochs too)"
@@ -77,14 +82,16 @@ def epoch_halves(history: History, edge: float = 0.05) -> str:
     if per_epoch < 2 or len(losses) < per_epoch:
         return f"no complete epoch to split in halves ({len(losses):,} steps trained, {per_epoch:,} in an epoch)"
     edge_steps = max(1, round(per_epoch * edge))
-    lines = [f"epoch  steps           first half  second half  change | at its start: the last {edge_steps} steps "
-             f"before against its first {edge_steps}"]
+    lines = [
+        f"epoch  steps           first half  second half  change | at its start: the last {edge_steps} steps "
+        f"before against its first {edge_steps}"
+    ]
     for epoch in range(len(losses) // per_epoch):
         start, middle, end = epoch * per_epoch, epoch * per_epoch + per_epoch // 2, (epoch + 1) * per_epoch
         first, second = losses[start:middle].mean(), losses[middle:end].mean()
         line = f"{epoch + 1:5}  {start + 1:>5,} to {end:<5,}  {first:10.4f}  {second:11.4f}  {second - first:+.4f}"
         if epoch:
-            before, after = losses[start - edge_steps:start].mean(), losses[start:start + edge_steps].mean()
+            before, after = losses[start - edge_steps : start].mean(), losses[start : start + edge_steps].mean()
             line += f" | {before:.4f} → {after:.4f} ({after - before:+.4f})"
         lines.append(line)
     return "\n".join(lines)

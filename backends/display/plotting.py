@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import io
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Sequence
 
 import numpy as np
 
@@ -160,9 +160,11 @@ class LiveLossPlot:
             epoch = min(-(-history.steps // max(history.steps_per_epoch, 1)), epochs)
             speed = f", {rate:,.0f} centers/s" if rate else ""
             recent = smooth(history.step_losses, self.window)[-1]
-            ax.set_title(f"{history.framework} on {history.device}: epoch {epoch}/{epochs}, step {history.steps:,} "
-                         f"of {history.planned_steps:,}{speed}; loss of the last {self.window} steps {recent:.4f}",
-                         fontsize=10)
+            ax.set_title(
+                f"{history.framework} on {history.device}: epoch {epoch}/{epochs}, step {history.steps:,} "
+                f"of {history.planned_steps:,}{speed}; loss of the last {self.window} steps {recent:.4f}",
+                fontsize=10,
+            )
             ax.set_xlim(0, max(history.planned_steps, 1))
         fig.tight_layout()
         return fig
@@ -189,8 +191,16 @@ def plot_words(matrix: np.ndarray, words: Sequence[str], path: str | Path | None
     labels = [ax.text(x, y, word, fontsize=9) for (x, y), word in zip(points, words)]
     # Stronger repulsion and more iterations than adjustText's defaults, which leave a few labels of a tight
     # group on top of each other (docs/performance.md: the overlaps counted with each setting).
-    adjust_text(labels, x=points[:, 0], y=points[:, 1], ax=ax, expand=(1.3, 1.5), force_text=(0.5, 0.8),
-                iter_lim=5000, arrowprops={"arrowstyle": "-", "color": "grey", "linewidth": 0.5})
+    adjust_text(
+        labels,
+        x=points[:, 0],
+        y=points[:, 1],
+        ax=ax,
+        expand=(1.3, 1.5),
+        force_text=(0.5, 0.8),
+        iter_lim=5000,
+        arrowprops={"arrowstyle": "-", "color": "grey", "linewidth": 0.5},
+    )
     ax.set_xlabel("first principal component")
     ax.set_ylabel("second principal component")
     return _laid_out(fig, path)

@@ -11,9 +11,10 @@ cell prints is what the code gives.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -42,12 +43,14 @@ def _first_loss_why(answer: float, data: Dataset) -> str:
     bound = math.sqrt(6.0 / (len(data.vocab) + data.settings.embed_size))
     k = data.settings.num_noise
     share = -(math.log(1 / (k + 1)) + k * math.log(k / (k + 1))) / (k + 1)  # the entropy of the labels alone
-    return (f"ln 2 = {math.log(2):.4f}. Before training, every vector's entries are drawn uniform within "
-            f"±{bound:.3f} (Xavier-uniform), so every score u·v is close to 0 and σ(0) = 1/2: each entry's loss is "
-            f"−ln(1/2) = ln 2, context word or noise word alike, and so is every row's mean. A model that knew only "
-            f"that {k} of every {k + 1} entries are noise words would say σ = 1/{k + 1} everywhere and score "
-            f"{share:.4f}; the book's run averages {BOOK_LOSS:.3f} over its {BOOK_EPOCHS} epochs, so it has learnt "
-            f"more than that share.")
+    return (
+        f"ln 2 = {math.log(2):.4f}. Before training, every vector's entries are drawn uniform within "
+        f"±{bound:.3f} (Xavier-uniform), so every score u·v is close to 0 and σ(0) = 1/2: each entry's loss is "
+        f"−ln(1/2) = ln 2, context word or noise word alike, and so is every row's mean. A model that knew only "
+        f"that {k} of every {k + 1} entries are noise words would say σ = 1/{k + 1} everywhere and score "
+        f"{share:.4f}; the book's run averages {BOOK_LOSS:.3f} over its {BOOK_EPOCHS} epochs, so it has learnt "
+        f"more than that share."
+    )
 
 
 def _padding_row(backend: ModuleType, data: Dataset) -> float:
@@ -57,10 +60,12 @@ def _padding_row(backend: ModuleType, data: Dataset) -> float:
 
 
 def _padding_row_why(answer: float, data: Dataset) -> str:
-    return ("Every entry's loss is multiplied by its mask, 0, so the row's sum is 0; it is divided by its number of "
-            "real entries but at least 1, so it stays 0 (divided by 0 it would be 0/0, NaN, and NaN in one row "
-            "makes the batch's summed loss and every gradient NaN). So padding rows add nothing to the batch's "
-            "loss or its gradient: the last batch of an epoch, filled up with them, trains like a smaller batch.")
+    return (
+        "Every entry's loss is multiplied by its mask, 0, so the row's sum is 0; it is divided by its number of "
+        "real entries but at least 1, so it stays 0 (divided by 0 it would be 0/0, NaN, and NaN in one row "
+        "makes the batch's summed loss and every gradient NaN). So padding rows add nothing to the batch's "
+        "loss or its gradient: the last batch of an epoch, filled up with them, trains like a smaller batch."
+    )
 
 
 def _adam_word(backend: ModuleType, data: Dataset) -> float:
@@ -72,17 +77,22 @@ def _adam_word(backend: ModuleType, data: Dataset) -> float:
 
 
 def _adam_word_why(answer: float, data: Dataset) -> str:
-    return ("Adam's first step is the learning rate times m̂ / (√v̂ + ε), where m̂ is the gradient and v̂ its "
-            "square (the bias corrections undo the moments' (1 − β) factors at step 1): 2 / √4 = 1, and "
-            "1 / √1 = 1 for word 1 too. Both words move by the learning rate, 0.1, whatever the size of their "
-            "gradient; later steps, with moments averaged over several steps, differ.")
+    return (
+        "Adam's first step is the learning rate times m̂ / (√v̂ + ε), where m̂ is the gradient and v̂ its "
+        "square (the bias corrections undo the moments' (1 − β) factors at step 1): 2 / √4 = 1, and "
+        "1 / √1 = 1 for word 1 too. Both words move by the learning rate, 0.1, whatever the size of their "
+        "gradient; later steps, with moments averaged over several steps, differ."
+    )
 
 
 QUESTIONS: dict[str, Question] = {
     "first_loss": Question("the first step's loss, before any update", _first_loss, _first_loss_why),
     "padding_row": Question("masked_bce's loss of a padding row (mask all 0)", _padding_row, _padding_row_why),
-    "adam_first_step": Question("how far word 0 (dense gradient 2) moves in Adam's first step with learning rate "
-                                "0.1", _adam_word, _adam_word_why),
+    "adam_first_step": Question(
+        "how far word 0 (dense gradient 2) moves in Adam's first step with learning rate 0.1",
+        _adam_word,
+        _adam_word_why,
+    ),
 }
 
 
@@ -103,15 +113,20 @@ def reveal(name: str, guess: Any, backend: ModuleType, data: Dataset) -> Reveal:
         raise W2VError(f"there is no question {name!r}: the questions are {', '.join(QUESTIONS)}.")
     question = QUESTIONS[name]
     if guess is Ellipsis:
-        return Reveal(f"First your prediction: write a number in place of `...` in `guess = ...` ({question.asked}), "
-                      f"then run the cell again.")
+        return Reveal(
+            f"First your prediction: write a number in place of `...` in `guess = ...` ({question.asked}), "
+            f"then run the cell again."
+        )
     try:
         guessed = float(guess)
     except (TypeError, ValueError):
-        return Reveal(f"Your prediction should be a number ({question.asked}), not {guess!r}: write one in place "
-                      f"of it and run the cell again.")
+        return Reveal(
+            f"Your prediction should be a number ({question.asked}), not {guess!r}: write one in place "
+            f"of it and run the cell again."
+        )
     answer = question.answer(backend, data)
-    verdict = ("right" if abs(guessed - answer) <= CLOSE else
-               f"off by {guessed - answer:+.4f}")
-    return Reveal(f"You predicted {guessed:g}: {verdict}. The answer, {question.asked}: {answer:.4f} "
-                  f"({backend.NAME}). {question.why(answer, data)}")
+    verdict = "right" if abs(guessed - answer) <= CLOSE else f"off by {guessed - answer:+.4f}"
+    return Reveal(
+        f"You predicted {guessed:g}: {verdict}. The answer, {question.asked}: {answer:.4f} "
+        f"({backend.NAME}). {question.why(answer, data)}"
+    )

@@ -44,8 +44,10 @@ def source(framework: str, *names: str) -> str:
     definitions = _definitions(framework)
     present = [definitions[name][2] for name in names if name in definitions]
     if not present:
-        raise W2VError(f"backends/{framework}.py defines none of {', '.join(names)}: name a function or class "
-                       f"it defines, such as skip_gram, masked_bce or Trainer.")
+        raise W2VError(
+            f"backends/{framework}.py defines none of {', '.join(names)}: name a function or class "
+            f"it defines, such as skip_gram, masked_bce or Trainer."
+        )
     return "\n\n\n".join(present)
 
 
@@ -57,8 +59,9 @@ def markdown(*names: str, frameworks: tuple[str, ...] = CHAPTER_FRAMEWORKS, link
         code = source(framework, *names)
         first = min(line for name, (line, _, _) in _definitions(framework).items() if name in names)
         where = f"{link_from}/backends/{framework}.py#L{first}"
-        blocks.append(f"**{REGISTRY[framework].title}**, [`backends/{framework}.py`]({where}):\n\n"
-                      f"```python\n{code}\n```")
+        blocks.append(
+            f"**{REGISTRY[framework].title}**, [`backends/{framework}.py`]({where}):\n\n```python\n{code}\n```"
+        )
     return "\n\n".join(blocks)
 
 

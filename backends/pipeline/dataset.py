@@ -19,9 +19,10 @@ widths (and a last batch padded with empty rows) give every batch the same shape
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -64,8 +65,9 @@ class Dataset:
         """The examples epoch ``epoch`` trains on: the first draw, or with resampling, that epoch's own."""
         if epoch == 0 or not self.settings.resample_each_epoch:
             return self.first
-        return draw_examples(self.corpus, self.settings, self.model, self.noise,
-                             rng_for(self.settings.seed, STREAM_BUILD, epoch))
+        return draw_examples(
+            self.corpus, self.settings, self.model, self.noise, rng_for(self.settings.seed, STREAM_BUILD, epoch)
+        )
 
     def num_batches(self, batch_size: int, draw: Draw | None = None) -> int:
         """Batches of ``batch_size`` centers in one epoch (of ``draw``, or of the first draw)."""
@@ -104,8 +106,9 @@ class Dataset:
         }
 
 
-def make_dataset(corpus: Corpus, settings: Settings | None = None, *, started: float | None = None,
-                 **changes: Any) -> Dataset:
+def make_dataset(
+    corpus: Corpus, settings: Settings | None = None, *, started: float | None = None, **changes: Any
+) -> Dataset:
     """Draw the dataset of ``corpus`` with ``settings`` (the chapter's, and the corpus' min count, by default)
     and ``changes`` to them.
 
@@ -118,12 +121,16 @@ def make_dataset(corpus: Corpus, settings: Settings | None = None, *, started: f
     if training:
         raise W2VError(f"{', '.join(training)} is a training setting, not the data's: give it to train().")
     if settings.min_count != corpus.min_count:
-        raise W2VError(f"the corpus was indexed with min count {corpus.min_count}, the settings say "
-                       f"{settings.min_count}; index it again with load_corpus(min_count={settings.min_count}).")
+        raise W2VError(
+            f"the corpus was indexed with min count {corpus.min_count}, the settings say "
+            f"{settings.min_count}; index it again with load_corpus(min_count={settings.min_count})."
+        )
     model = MODELS[settings.model]
-    check_memory(corpus.num_tokens * draw_bytes_per_word(settings),
-                 f"drawing the dataset with max window {settings.max_window} and {settings.num_noise} noise words",
-                 "lower the max window (--max-window) or the number of noise words (--num-noise).")
+    check_memory(
+        corpus.num_tokens * draw_bytes_per_word(settings),
+        f"drawing the dataset with max window {settings.max_window} and {settings.num_noise} noise words",
+        "lower the max window (--max-window) or the number of noise words (--num-noise).",
+    )
     noise = NoiseSampler(corpus.vocab.counts, NOISE_POWERS[settings.noise])
     first = draw_examples(corpus, settings, model, noise, rng_for(settings.seed, STREAM_BUILD, 0))
     if not first.num_centers:
@@ -143,13 +150,17 @@ def _no_examples(corpus: Corpus, settings: Settings) -> str:
     known = corpus.ids != 0
     sentence = np.repeat(np.arange(corpus.lengths.size), corpus.lengths)
     if (np.bincount(sentence[known], minlength=corpus.lengths.size) >= 2).any():
-        why = (f"subsampling leaves no sentence with two words (it drops a word w with probability 1 - sqrt(t / "
-               f"f(w)), f(w) its share of the corpus, and in a small corpus every word has a large share); raise the "
-               f"subsampling threshold (--subsample-t, now {settings.subsample_t:g}) so that fewer are dropped, or "
-               f"give more text")
+        why = (
+            f"subsampling leaves no sentence with two words (it drops a word w with probability 1 - sqrt(t / "
+            f"f(w)), f(w) its share of the corpus, and in a small corpus every word has a large share); raise the "
+            f"subsampling threshold (--subsample-t, now {settings.subsample_t:g}) so that fewer are dropped, or "
+            f"give more text"
+        )
     elif settings.min_count > 1:
-        why = (f"no sentence (line) has two words of the vocabulary, which holds the words seen at least "
-               f"{settings.min_count} times (--min-count); lower the min count, or give text with several words a line")
+        why = (
+            f"no sentence (line) has two words of the vocabulary, which holds the words seen at least "
+            f"{settings.min_count} times (--min-count); lower the min count, or give text with several words a line"
+        )
     else:
         why = "no sentence (line) has two words; give text with one sentence a line, several words in each"
     return f"the corpus gives no training example: a center word needs a context word in its sentence, but {why}."

@@ -12,13 +12,15 @@ from backends.pipeline.models import Model
 from backends.pipeline.noise import NoiseSampler
 
 
-def draw_examples(corpus: Corpus, settings: Settings, model: Model, noise: NoiseSampler,
-                  rng: np.random.Generator) -> Draw:
+def draw_examples(
+    corpus: Corpus, settings: Settings, model: Model, noise: NoiseSampler, rng: np.random.Generator
+) -> Draw:
     """Subsample ``corpus``, find every center's contexts, and let ``model`` lay out its output words."""
     tokens, sentence = _subsample(corpus, settings.subsample_t, rng)
     subsampled = int(tokens.size)
-    centers, contexts, num_contexts, sentence = _centers_and_contexts(corpus, tokens, sentence, settings.max_window,
-                                                                      rng)
+    centers, contexts, num_contexts, sentence = _centers_and_contexts(
+        corpus, tokens, sentence, settings.max_window, rng
+    )
     outputs, row_of = model.outputs(contexts, num_contexts, centers, settings.num_noise, noise, rng)
     return Draw(centers, sentence, contexts, num_contexts, outputs, row_of, settings.num_noise, subsampled)
 

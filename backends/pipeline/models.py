@@ -81,8 +81,15 @@ class Model:
         """How many words each example scores: the batches' last dimension."""
         raise NotImplementedError
 
-    def outputs(self, contexts: np.ndarray, num_contexts: np.ndarray, centers: np.ndarray, num_noise: int,
-                noise: NoiseSampler, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    def outputs(
+        self,
+        contexts: np.ndarray,
+        num_contexts: np.ndarray,
+        centers: np.ndarray,
+        num_noise: int,
+        noise: NoiseSampler,
+        rng: np.random.Generator,
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Each center's row of output words, drawn once per draw: ``(table, row_of)``, center i's row
         being ``table[row_of[i]]``."""
         raise NotImplementedError
@@ -200,4 +207,3 @@ class Cbow(Model):
 SKIP_GRAM, CBOW = SkipGram(), Cbow()
 MODELS: dict[str, Model] = {model.name: model for model in (SKIP_GRAM, CBOW)}
 SkipGramBatch.model, CbowBatch.model = SKIP_GRAM, CBOW
-

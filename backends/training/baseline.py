@@ -18,7 +18,6 @@ from backends.common.settings import DEFAULTS, NOISE_POWERS
 from backends.pipeline.dataset import Dataset
 from backends.training.history import History
 
-
 # gensim's worker threads gain nothing beyond the cores (it is compiled code that holds no lock), and each
 # holds its own buffers and jobs in a queue: four times the cores leaves room to measure that, and a million is a
 # typo that would fail to start its threads or hang.
@@ -30,8 +29,10 @@ WORKER_BYTES = 2 * 10_000 * 100
 def check_workers(workers: int) -> None:
     """Refuse a number of gensim worker threads outside 1 to :data:`MAX_WORKERS`, before any work."""
     if not 1 <= workers <= MAX_WORKERS:
-        raise W2VError(f"--workers {workers} is out of range: give 1 to {MAX_WORKERS} (four times this machine's "
-                       f"{os.cpu_count() or 1} cores; gensim's threads gain nothing beyond the cores).")
+        raise W2VError(
+            f"--workers {workers} is out of range: give 1 to {MAX_WORKERS} (four times this machine's "
+            f"{os.cpu_count() or 1} cores; gensim's threads gain nothing beyond the cores)."
+        )
 
 
 def gensim_memory(vocab_size: int, embed_size: int, workers: int) -> int:
@@ -40,23 +41,37 @@ def gensim_memory(vocab_size: int, embed_size: int, workers: int) -> int:
     return 3 * vocab_size * embed_size * 4 + workers * WORKER_BYTES
 
 
-def train_gensim(data: Dataset, *, epochs: int = DEFAULTS.epochs, embed_size: int = DEFAULTS.embed_size,
-                 workers: int = 2) -> History:
+def train_gensim(
+    data: Dataset, *, epochs: int = DEFAULTS.epochs, embed_size: int = DEFAULTS.embed_size, workers: int = 2
+) -> History:
     """Train gensim's Word2Vec on ``data``'s subsampled sentences with the chapter's settings."""
     with importing("gensim"):
         from gensim.models import Word2Vec
     if epochs < 1 or embed_size < 1:
         raise W2VError(f"epochs and embedding size must be at least 1 (got {epochs}, {embed_size}).")
     check_workers(workers)
-    check_memory(gensim_memory(len(data.vocab), embed_size, workers),
-                 f"gensim's training with embedding size {embed_size} and {workers} workers",
-                 "lower the embedding size (--embed-size) or the number of workers (--workers).")
+    check_memory(
+        gensim_memory(len(data.vocab), embed_size, workers),
+        f"gensim's training with embedding size {embed_size} and {workers} workers",
+        "lower the embedding size (--embed-size) or the number of workers (--workers).",
+    )
     sentences, ours = data.subsampled_sentences(), data.settings
-    settings = {**ours.replace(epochs=epochs, embed_size=embed_size).to_dict(), "workers": workers,
-                "optimizer": "SGD, lr 0.025 → 0.0001"}
+    settings = {
+        **ours.replace(epochs=epochs, embed_size=embed_size).to_dict(),
+        "workers": workers,
+        "optimizer": "SGD, lr 0.025 → 0.0001",
+    }
     model = Word2Vec(
-        vector_size=embed_size, window=ours.max_window, min_count=1, sample=0, sg=data.model.gensim_sg, hs=0,
-        negative=ours.num_noise, ns_exponent=NOISE_POWERS[ours.noise], workers=workers, seed=ours.seed,
+        vector_size=embed_size,
+        window=ours.max_window,
+        min_count=1,
+        sample=0,
+        sg=data.model.gensim_sg,
+        hs=0,
+        negative=ours.num_noise,
+        ns_exponent=NOISE_POWERS[ours.noise],
+        workers=workers,
+        seed=ours.seed,
     )
     model.build_vocab(sentences)
     start = time.perf_counter()
@@ -64,6 +79,12 @@ def train_gensim(data: Dataset, *, epochs: int = DEFAULTS.epochs, embed_size: in
     seconds = time.perf_counter() - start
     centers = data.num_centers * epochs
     return History(
-        framework="gensim", device="cpu", settings=settings, centers=centers, seconds=seconds,
-        centers_per_sec=centers / seconds, words=tuple(model.wv.index_to_key), embeddings=model.wv.vectors.copy(),
+        framework="gensim",
+        device="cpu",
+        settings=settings,
+        centers=centers,
+        seconds=seconds,
+        centers_per_sec=centers / seconds,
+        words=tuple(model.wv.index_to_key),
+        embeddings=model.wv.vectors.copy(),
     )

@@ -28,8 +28,9 @@ class Trainer(Protocol):
 
     device_name: str  # "cpu", or "gpu (its name)": shown in progress, histories and summaries
 
-    def __init__(self, center_weights: np.ndarray, context_weights: np.ndarray, lr: float, device: str = "auto") -> None:
-        ...
+    def __init__(
+        self, center_weights: np.ndarray, context_weights: np.ndarray, lr: float, device: str = "auto"
+    ) -> None: ...
 
     def step(self, batch: Batch) -> Any:
         """One Adam step on the batch; returns the batch's summed loss as a scalar left on the device."""

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import contextlib
 import sys
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from backends.common.errors import W2VError
 from backends.common.signals import handling
@@ -122,8 +123,9 @@ class ProgressBar(Hook):
     def on_start(self, run: RunView) -> None:
         from tqdm.auto import tqdm  # a widget in Jupyter, text in a terminal: chosen when the bar is made
 
-        self.bar = tqdm(total=run.history.planned_steps - run.steps_taken, desc=run.name, unit="batch",
-                        leave=True, mininterval=0.5)
+        self.bar = tqdm(
+            total=run.history.planned_steps - run.steps_taken, desc=run.name, unit="batch", leave=True, mininterval=0.5
+        )
 
     def on_epoch(self, run: RunView) -> None:
         self.bar.set_description(f"{run.name} epoch {run.epoch + 1}/{run.settings.epochs}", refresh=False)
@@ -170,8 +172,11 @@ class Checkpoints(Hook):
         try:
             self.save(run)
         except W2VError as error:  # a full disk, say: the run's history and vectors may still fit, so go on
-            print(f"warning: the checkpoint at the interrupt could not be saved, so the last one saved is the one to "
-                  f"resume from. {error}", file=sys.stderr)
+            print(
+                f"warning: the checkpoint at the interrupt could not be saved, so the last one saved is the one to "
+                f"resume from. {error}",
+                file=sys.stderr,
+            )
 
     def save(self, run: RunView) -> None:
         checkpoint.save(self.path, run.state(), run.record())

@@ -18,10 +18,11 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -111,8 +112,10 @@ def settings_for(data: Dataset, settings: Settings | None, changes: dict[str, An
     if differ:
         asked = ", ".join(f"{name}={getattr(settings, name)!r}" for name in differ)
         differ = [f"{name} {drawn[name]!r}" for name in differ]
-        raise W2VError(f"the data was drawn with {', '.join(differ)}, and these settings shape the batches: draw "
-                       f"the data with them instead (load_data({asked})).")
+        raise W2VError(
+            f"the data was drawn with {', '.join(differ)}, and these settings shape the batches: draw "
+            f"the data with them instead (load_data({asked}))."
+        )
     return settings
 
 
@@ -178,20 +181,33 @@ class Clock:
 class Run:
     """One training run: the trainer, its history and position, and the steps through the epochs."""
 
-    def __init__(self, backend: ModuleType, data: Dataset, settings: Settings, sync_every: int,
-                 resume_from: str | Path | None = None, resume_finished: bool = False) -> None:
-        check_memory(memory_needed(len(data.vocab), settings, data.width),
-                     f"training with embedding size {settings.embed_size} and batch size {settings.batch_size}",
-                     "lower the embedding size (--embed-size) or the batch size (--batch-size).")
+    def __init__(
+        self,
+        backend: ModuleType,
+        data: Dataset,
+        settings: Settings,
+        sync_every: int,
+        resume_from: str | Path | None = None,
+        resume_finished: bool = False,
+    ) -> None:
+        check_memory(
+            memory_needed(len(data.vocab), settings, data.width),
+            f"training with embedding size {settings.embed_size} and batch size {settings.batch_size}",
+            "lower the embedding size (--embed-size) or the batch size (--batch-size).",
+        )
         self.backend, self.data, self.settings, self.sync_every = backend, data, settings, sync_every
         center, context = initial_weights(len(data.vocab), settings.embed_size, settings.seed)
         self.trainer = backend.Trainer(center, context, lr=settings.lr, device=settings.device)
         per_epoch = data.num_batches(settings.batch_size)
         planned = per_epoch * settings.epochs
         self.history = History(
-            backend.NAME, self.trainer.device_name, {**settings.to_dict(), **data.corpus.facts()},
-            planned_steps=min(planned, settings.max_steps or planned), steps_per_epoch=per_epoch,
-            words=data.vocab.tokens, versions=package_versions(("numpy", *_modules(backend.NAME))),
+            backend.NAME,
+            self.trainer.device_name,
+            {**settings.to_dict(), **data.corpus.facts()},
+            planned_steps=min(planned, settings.max_steps or planned),
+            steps_per_epoch=per_epoch,
+            words=data.vocab.tokens,
+            versions=package_versions(("numpy", *_modules(backend.NAME))),
         )
         self.position = Position()
         self.pending = PendingLosses()
@@ -201,10 +217,12 @@ class Run:
         self.view = View(self)
         finished = self.position.epoch >= settings.epochs or self.budget_spent
         if resume_from is not None and finished and not resume_finished:
-            raise W2VError(f"the checkpoint {resume_from} holds a finished run: its {self.history.steps:,} steps are "
-                           f"all that {settings.epochs} epochs (--epochs) and max steps {settings.max_steps} "
-                           f"(--max-steps) ask for, so there is nothing to resume. Raise --epochs or --max-steps "
-                           f"to train it longer.")
+            raise W2VError(
+                f"the checkpoint {resume_from} holds a finished run: its {self.history.steps:,} steps are "
+                f"all that {settings.epochs} epochs (--epochs) and max steps {settings.max_steps} "
+                f"(--max-steps) ask for, so there is nothing to resume. Raise --epochs or --max-steps "
+                f"to train it longer."
+            )
 
     @property
     def steps_taken(self) -> int:
@@ -218,8 +236,13 @@ class Run:
     def record(self) -> dict:
         """Where the run stands, as a checkpoint keeps it beside the trainer's state."""
         history = self.history
-        return {"settings": history.settings, **dataclasses.asdict(self.position), "centers": history.centers,
-                "step_losses": history.step_losses, "epoch_losses": history.epoch_losses}
+        return {
+            "settings": history.settings,
+            **dataclasses.asdict(self.position),
+            "centers": history.centers,
+            "step_losses": history.step_losses,
+            "epoch_losses": history.epoch_losses,
+        }
 
     def _restore(self, path: str | Path) -> None:
         def batches_in_epoch(epoch: int) -> int:  # the batch saved must lie in its epoch
@@ -227,8 +250,10 @@ class Run:
 
         arrays, saved = checkpoint.load(path, self.history.settings, batches_in_epoch)
         if self.settings.max_steps is not None and len(saved["step_losses"]) > self.settings.max_steps:
-            raise W2VError(f"the checkpoint {path} holds {len(saved['step_losses']):,} steps, more than max steps "
-                           f"{self.settings.max_steps}: resume with --max-steps {len(saved['step_losses'])} or more.")
+            raise W2VError(
+                f"the checkpoint {path} holds {len(saved['step_losses']):,} steps, more than max steps "
+                f"{self.settings.max_steps}: resume with --max-steps {len(saved['step_losses'])} or more."
+            )
         self.backend.load_state(self.trainer, TrainerState.from_arrays(arrays))
         self.history.step_losses, self.history.epoch_losses = saved["step_losses"], saved["epoch_losses"]
         self.history.centers = saved["centers"]

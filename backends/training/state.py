@@ -37,5 +37,8 @@ class TrainerState:
 
     @classmethod
     def from_arrays(cls, arrays: dict[str, np.ndarray]) -> TrainerState:
-        return cls(tuple(arrays[name] for name in TABLES),
-                   tuple((arrays[f"{name}_m"], arrays[f"{name}_v"]) for name in TABLES), int(arrays["adam_step"]))
+        return cls(
+            tuple(arrays[name] for name in TABLES),
+            tuple((arrays[f"{name}_m"], arrays[f"{name}_v"]) for name in TABLES),
+            int(arrays["adam_step"]),
+        )

@@ -7,8 +7,8 @@ vocabulary (6,719 words) misses many WordSim words, so the coverage is always re
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -21,8 +21,7 @@ WORDSIM = DATA_DIR / "wordsim353.tsv"
 
 def load_wordsim(path: str | Path | None = None) -> list[tuple[str, str, float]]:
     """The (word, word, human score) triples of the shipped WordSim-353 file, lower-cased."""
-    path = readable_file(WORDSIM if path is None else path, "the WordSim-353 file",
-                         restore_hint("wordsim353.tsv"))
+    path = readable_file(WORDSIM if path is None else path, "the WordSim-353 file", restore_hint("wordsim353.tsv"))
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
@@ -58,5 +57,7 @@ def evaluate(words: Sequence[str], matrix: np.ndarray, pairs: list[tuple[str, st
 
 def describe(result: dict) -> str:
     """One line for people: the score, and how many pairs it rests on."""
-    return (f"WordSim-353 Spearman ρ = {result['spearman']:.3f} over {result['pairs']} of {result['pairs_total']} "
-            f"pairs ({result['oov_ratio']:.0%} have a word outside the vocabulary)")
+    return (
+        f"WordSim-353 Spearman ρ = {result['spearman']:.3f} over {result['pairs']} of {result['pairs_total']} "
+        f"pairs ({result['oov_ratio']:.0%} have a word outside the vocabulary)"
+    )
