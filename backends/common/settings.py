@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from backends.common.errors import W2VError
+from backends.common.messages import listed, plural
 
 DATA, TRAINING = "data", "training"
 # The choices of the settings that name one: the models (backends.pipeline.models has their types), the noise
@@ -77,7 +78,7 @@ class Settings:
                                 describe=lambda value: f"data {value}" if value else "the shipped PTB")
     # -- the training -------------------------------------------------------------------------------------------
     epochs: int = _setting(5, TRAINING, "epochs", "passes over the data", check=_at_least(1), expected="at least 1",
-                           describe=lambda value: f"{value} epoch{'s' if value != 1 else ''}")
+                           describe=lambda value: f"{value} {plural(value, 'epoch')}")
     max_steps: int | None = _setting(None, TRAINING, "max steps",
                                      "stop after this many steps in all (default: no limit)",
                                      check=lambda value: value is None or value >= 1, expected="at least 1",
@@ -143,7 +144,7 @@ def wrong_setting(name: str, value: Any) -> str | None:
     a record read back (a history edited by hand), whose values no option parser has checked."""
     kinds = [_KINDS[part.strip()] for part in _FIELD_TYPES[name].split("|")]
     if not any(isinstance(value, types) and isinstance(value, bool) == (types == (bool,)) for _, types in kinds):
-        return f"{' or '.join(words for words, _ in kinds)} is expected, not {json.dumps(value)}"
+        return f"{listed([words for words, _ in kinds], 'or')} is expected, not {json.dumps(value)}"
     try:
         DEFAULTS.replace(**{name: value})
     except W2VError as error:
