@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from backends.common.errors import W2VError
+from backends.common.messages import listed, plural
 
 DATA, TRAINING = "data", "training"
 # The choices of the settings that name one: the models (backends.pipeline.models has their types), the noise
@@ -147,7 +148,7 @@ class Settings:
         "passes over the data",
         check=_at_least(1),
         expected="at least 1",
-        describe=lambda value: f"{value} epoch{'s' if value != 1 else ''}",
+        describe=lambda value: f"{value} {plural(value, 'epoch')}",
     )
     max_steps: int | None = _setting(
         None,
@@ -245,7 +246,7 @@ def wrong_setting(name: str, value: Any) -> str | None:
     a record read back (a history edited by hand), whose values no option parser has checked."""
     kinds = [_KINDS[part.strip()] for part in _FIELD_TYPES[name].split("|")]
     if not any(isinstance(value, types) and isinstance(value, bool) == (types == (bool,)) for _, types in kinds):
-        return f"{' or '.join(words for words, _ in kinds)} is expected, not {json.dumps(value)}"
+        return f"{listed([words for words, _ in kinds], 'or')} is expected, not {json.dumps(value)}"
     try:
         DEFAULTS.replace(**{name: value})
     except W2VError as error:

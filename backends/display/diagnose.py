@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from backends import numpy as oracle
+from backends.common.messages import counted, listed
 from backends.training.adam import BETA1
 
 RTOL, ATOL = 1e-5, 1e-6  # float32 sums in another order differ by far less; a real mistake by far more
@@ -297,14 +298,12 @@ def describe_rows(rows: np.ndarray, inputs: StepInputs) -> str:
     '60 rows: 56 centers of the batch ('pierre', 'vinken'), 4 words not in the batch ('aer', 'banknote')'."""
     kinds = inputs.word_kinds()[rows]
     parts = []
-    for kind, (one, many) in enumerate(
-        (("center", "centers"), ("context or noise word", "context or noise words"), ("word", "words"))
-    ):
+    for kind, noun in enumerate(("center", "context or noise word", "word")):
         these = rows[kinds == kind]
         where = "not in the batch" if kind == 2 else "of the batch"
         if these.size:
-            parts.append(f"{these.size:,} {one if these.size == 1 else many} {where} ({_words(these, inputs.tokens)})")
-    return f"{rows.size:,} row{'s' if rows.size != 1 else ''}: {', '.join(parts)}"
+            parts.append(f"{counted(these.size, noun)} {where} ({_words(these, inputs.tokens)})")
+    return f"{counted(rows.size, 'row')}: {', '.join(parts)}"
 
 
 def _differing_rows(agree: np.ndarray) -> np.ndarray:
@@ -514,7 +513,7 @@ def _update_cause(
             f"in the {name} table {describe_rows(rows, inputs)}" for name, rows in zip(TABLES, outside) if rows.size
         ]
         return (
-            f"Rows that should not move moved, {' and '.join(parts)}: only the words of the batch have a "
+            f"Rows that should not move moved, {listed(parts)}: only the words of the batch have a "
             f"gradient, and only they (and, after the first step, words Adam's momentum still carries) move."
         )
     if inputs.number > 1 and all(_agree(m, (1 - BETA1) * g).all() for (m, _), g in zip(yours.moments, yours.gradients)):

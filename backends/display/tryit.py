@@ -31,6 +31,7 @@ import numpy as np
 from backends.cli.compare import PARITY_TOLERANCE
 from backends.cli.report import relative_differences
 from backends.common.errors import W2VError
+from backends.common.messages import agreeing, listed
 from backends.common.seeds import STREAM_CHECK, rng_for
 from backends.common.settings import Settings
 from backends.display import hints
@@ -72,11 +73,6 @@ class Agreement:
 
     def __repr__(self) -> str:
         return self.message
-
-
-def _listed(names: tuple[str, ...] = REPLACEABLE) -> str:
-    """Names as a sentence lists them: 'skip_gram, masked_bce or step'."""
-    return " or ".join(names) if len(names) < 3 else f"{', '.join(names[:-1])} or {names[-1]}"
 
 
 def _check_batch(data: Dataset) -> Batch:
@@ -179,7 +175,7 @@ def check(backend: ModuleType, name: str, yours: Callable, data: Dataset) -> Agr
     """Run ``yours`` and the backend's ``name`` on the same batch of ``data`` and say whether they agree, and
     where they do not, why (:mod:`backends.display.diagnose`). An exception of ``yours`` is part of the answer."""
     if name not in REPLACEABLE:
-        raise W2VError(f"{name!r} is not one of the functions to try: choose {_listed()}.")
+        raise W2VError(f"{name!r} is not one of the functions to try: choose {listed(REPLACEABLE, 'or')}.")
     unwritten = _unwritten(name, yours)
     if unwritten is not None:
         _passed.pop((backend.NAME, name), None)
@@ -330,7 +326,7 @@ def using(backend: ModuleType, **functions: Callable) -> Iterator[ModuleType]:
     ends, however it ends."""
     unknown = sorted(set(functions) - set(REPLACEABLE))
     if unknown:
-        raise W2VError(f"{', '.join(unknown)} cannot be replaced; replace {_listed()}.")
+        raise W2VError(f"{', '.join(unknown)} cannot be replaced; replace {listed(REPLACEABLE, 'or')}.")
     own = {name: vars(_owner(backend, name))[name] for name in functions}
     try:
         for name, function in functions.items():
@@ -350,21 +346,20 @@ def train_with(backend: ModuleType, data: Dataset, reference: Any, steps: int = 
     traceback."""
     unknown = sorted(set(functions) - set(REPLACEABLE))
     if unknown:
-        raise W2VError(f"{', '.join(unknown)} cannot be replaced; replace {_listed()}.")
+        raise W2VError(f"{', '.join(unknown)} cannot be replaced; replace {listed(REPLACEABLE, 'or')}.")
     unchecked = [getattr(function, "__name__", name) for name, function in functions.items()
                  if _passed.get((backend.NAME, name)) is not function]
     unwritten = [getattr(function, "__name__", name) for name, function in functions.items()
                  if _unwritten(name, function) is not None]
     if unwritten and len(unwritten) == len(functions):
-        names = unwritten[0] if len(unwritten) == 1 else f"{', '.join(unwritten[:-1])} and {unwritten[-1]}"
-        return Agreement("training", False, f"nothing to train with yet: {names} still "
-                                            f"{'has' if len(unwritten) == 1 else 'have'} blanks (`...`) to fill "
+        return Agreement("training", False, f"nothing to train with yet: {listed(unwritten)} still "
+                                            f"{agreeing(len(unwritten), 'has', 'have')} blanks (`...`) to fill "
                                             f"in; once each check above agrees, this cell trains with them.",
                          attempted=False)
     if unchecked:
-        return Agreement("training", False, f"not trained: {' and '.join(unchecked)} "
-                         f"{'has' if len(unchecked) == 1 else 'have'} not passed the check (run "
-                         f"{'its check cell' if len(unchecked) == 1 else 'their check cells'} after every change, "
+        return Agreement("training", False, f"not trained: {listed(unchecked)} "
+                         f"{agreeing(len(unchecked), 'has', 'have')} not passed the check (run "
+                         f"{agreeing(len(unchecked), 'its check cell', 'their check cells')} after every change, "
                          f"until each says that it agrees); training with a function that "
                          f"gives other values than the backend's would only show where the two runs part.")
     settings = Settings.from_dict(reference.settings).replace(max_steps=min(steps, reference.steps))
@@ -374,7 +369,7 @@ def train_with(backend: ModuleType, data: Dataset, reference: Any, steps: int = 
     except W2VError:
         raise
     except Exception as error:  # noqa: BLE001 - the reader's code: any exception is the answer
-        names = " and ".join(getattr(function, "__name__", name) for name, function in functions.items())
+        names = listed([getattr(function, "__name__", name) for name, function in functions.items()])
         return Agreement("training", False, f"training with {names} stopped with {_said(error)}. A function that "
                          f"agrees on one batch can still fail inside training, where the framework traces it or "
                          f"takes its gradient: use the framework's own operations.")

@@ -17,6 +17,8 @@ import signal
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from backends.common.messages import agreeing, listed
+
 CHECKS = ("skip_gram", "masked_bce", "step", "training")  # in the order a student meets them
 FUNCTIONS = {"skip_gram": "my_skip_gram", "masked_bce": "my_masked_bce", "step": "my_step"}  # check: the variable
 TRAINING_STEPS = 200  # the steps trained with the student's functions against the backend's own run
@@ -60,13 +62,15 @@ def _write(path: Path, check: str, status: str, message: str) -> None:
 
 def _checked(run: Callable[[], Any], check: str) -> tuple[str, str]:
     """The status and message of one check, whatever happens inside it."""
+    from backends.display.tryit import FAILED  # imported where used, as tryit is: see record
+
     try:
         with _time_limit(CHECK_SECONDS):
             agreement = run()
     except CheckTimeout as error:
-        return "failed", f"the {check} check stopped: {error}."
+        return FAILED, f"the {check} check stopped: {error}."
     except Exception as error:  # noqa: BLE001 - a grade is still written: the check's own failure is the message
-        return "failed", f"the {check} check could not run: {type(error).__name__}: {error}"
+        return FAILED, f"the {check} check could not run: {type(error).__name__}: {error}"
     return agreement.status, agreement.message
 
 
@@ -84,7 +88,8 @@ def _names_used(function: Callable) -> set[str]:
 def record(namespace: dict[str, Any], framework: str, path: str) -> None:
     """Check the functions ``namespace`` (a notebook's globals) defines against ``framework``'s backend, and
     write one JSON line per check of :data:`CHECKS` to ``path``."""
-    from backends.display import tryit
+    from backends.display import tryit  # not at the top: grading.run imports CHECKS, and the CLI imports grading.run
+    from backends.display.tryit import FAILED, NOT_ATTEMPTED, PASSED
     from backends.pipeline.dataset import load_data
 
     out = Path(path)
@@ -94,21 +99,21 @@ def record(namespace: dict[str, Any], framework: str, path: str) -> None:
     for check, variable in FUNCTIONS.items():
         function = namespace.get(variable)
         if not callable(function):
-            _write(out, check, "not attempted", f"the notebook defines no function {variable}.")
+            _write(out, check, NOT_ATTEMPTED, f"the notebook defines no function {variable}.")
             not_passed.append(variable)
             continue
         status, message = _checked(lambda: tryit.check(backend, check, function, data), check)
         calls = [name for name in not_passed if name in _names_used(function)]  # my_step calls the other two
-        if status == "failed" and calls:
-            message += (f" ({variable} calls {' and '.join(calls)}, which did not pass "
-                        f"{'its check' if len(calls) == 1 else 'their checks'}: fix that first.)")
+        if status == FAILED and calls:
+            message += (f" ({variable} calls {listed(calls)}, which did not pass "
+                        f"{agreeing(len(calls), 'its check', 'their checks')}: fix that first.)")
         _write(out, check, status, message)
-        if status == "passed":
+        if status == PASSED:
             passed[check] = function
         else:
             not_passed.append(variable)
     if not passed:
-        _write(out, "training", "not attempted", "no function passed its check, so there is nothing to train with.")
+        _write(out, "training", NOT_ATTEMPTED, "no function passed its check, so there is nothing to train with.")
         return
 
     def training() -> Any:

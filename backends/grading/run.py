@@ -44,6 +44,7 @@ import backends
 from backends.common.errors import W2VError
 from backends.common.files import to_json, writable_folder, write_text
 from backends.common.frameworks import CHAPTER_FRAMEWORKS, Framework
+from backends.common.messages import agreeing
 from backends.grading.checks import CHECKS
 
 EXTRA = ("nbclient", "nbformat", "ipykernel", "psutil")  # the grade extra's packages (each imported by that name)
@@ -74,7 +75,7 @@ def _require_extra() -> None:
     """Refuse where the packages grading needs (the ``grade`` extra) are missing, naming them and the install."""
     missing = [package for package in EXTRA if importlib.util.find_spec(package) is None]
     if missing:
-        raise W2VError(f"grading needs {', '.join(missing)}, which {'is' if len(missing) == 1 else 'are'} not "
+        raise W2VError(f"grading needs {', '.join(missing)}, which {agreeing(len(missing), 'is', 'are')} not "
                        f"installed: the grade extra. {GRADING.how_to_install()} Nothing was graded.")
 
 
@@ -275,15 +276,17 @@ def _stopped_inside(state: dict[str, Any], returncode: int, log: str) -> str | N
 def _row(notebook: Path, state: dict[str, Any], answers: dict[str, dict[str, str]], stopped: str | None,
          seconds: float) -> dict[str, Any]:
     """One submission's grade: its checks, each answered or "not attempted" with why, and how its run went."""
+    from backends.display.tryit import NOT_ATTEMPTED, PASSED  # where used: tryit imports the numpy backend and SciPy
+
     if state.get("unreadable"):
         missing = f"the file is not a notebook nbformat can read: {state['unreadable']}"
     elif stopped:
         missing = f"the run stopped before this check ({stopped})"
     else:
         missing = f"the checks cell recorded nothing for this check ({state.get('grading_error') or 'no error shown'})"
-    checks = {check: answers.get(check, {"status": "not attempted", "message": missing}) for check in CHECKS}
+    checks = {check: answers.get(check, {"status": NOT_ATTEMPTED, "message": missing}) for check in CHECKS}
     return {"file": notebook.name, "framework": state.get("framework"), "checks": checks,
-            "score": sum(answer["status"] == "passed" for answer in checks.values()),
+            "score": sum(answer["status"] == PASSED for answer in checks.values()),
             "seconds": round(seconds, 1), "stopped": stopped, "first_error": state.get("first_error")}
 
 
@@ -313,6 +316,8 @@ def _cell(text: Any) -> str:
 def markdown(rows: list[dict[str, Any]]) -> str:
     """The grades as Markdown: a table, one row per submission, then each submission's first error and the
     messages of its checks that did not pass."""
+    from backends.display.tryit import PASSED  # where used, as in _row
+
     header = ["file", "framework", *CHECKS, "score", "seconds", "stopped"]
     lines = ["# Grades", "", f"| {' | '.join(header)} |", f"|{' --- |' * len(header)}"]
     for row in rows:
@@ -324,7 +329,7 @@ def markdown(rows: list[dict[str, Any]]) -> str:
         notes = [f"- first error: {_first_error(row)}"] if row["first_error"] else []
         said: dict[tuple[str, str], list[str]] = {}  # checks with the same answer (the run stopped, say) listed once
         for check, answer in row["checks"].items():
-            if answer["status"] != "passed":
+            if answer["status"] != PASSED:
                 said.setdefault((answer["status"], answer["message"]), []).append(check)
         notes += [f"- {', '.join(checks)} ({status}): {message}" for (status, message), checks in said.items()]
         lines += notes or ["Every check passed."]

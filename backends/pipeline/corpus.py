@@ -31,6 +31,7 @@ import numpy as np
 
 from backends.common.errors import W2VError
 from backends.common.files import COMPRESSED, readable_file
+from backends.common.messages import plural, truncated
 from backends.common.resources import check_memory, describe_size
 from backends.common.settings import DEFAULTS
 from backends.common.shipped import DATA_DIR, restore_hint
@@ -43,7 +44,6 @@ UNK = "<unk>"
 FACTS = ("vocab_size", "corpus_tokens", "corpus_sha1")  # the keys of Corpus.facts()
 EXPECTED = ("--data expects the book's PTB zip, a UTF-8 text file with one sentence a line (words separated by "
             "whitespace), or a zip holding only such a text file.")
-_SHOWN_MEMBERS = 5  # how many of a zip's members a message lists
 
 
 def _is_shipped(path: str | Path | None) -> bool:
@@ -148,12 +148,6 @@ def _ignored(info: zipfile.ZipInfo) -> bool:
     return info.is_dir() or not parts or parts[0] == "__MACOSX" or any(part.startswith(".") for part in parts)
 
 
-def _listed(names: list[str]) -> str:
-    """The first few of ``names``, and how many more there are."""
-    shown = ", ".join(names[:_SHOWN_MEMBERS])
-    return shown + (f" and {len(names) - _SHOWN_MEMBERS} more" if len(names) > _SHOWN_MEMBERS else "")
-
-
 def _not_one_text_file(path: Path, raw: bytes, names: list[str], entries: list[str]) -> W2VError:
     """The error for a zip that is neither the book's PTB zip nor a zip of one text file."""
     if f"ptb/ptb.{PTB_SPLITS[0]}.txt" in names:
@@ -164,11 +158,11 @@ def _not_one_text_file(path: Path, raw: bytes, names: list[str], entries: list[s
             f"that text file."
         )
     if not names:
-        held = f"only {_listed(entries)}, which are folders or hidden files" if entries else "nothing"
+        held = f"only {truncated(entries)}, which are folders or hidden files" if entries else "nothing"
         return W2VError(f"the data file {path} is a zip with no text file in it: it holds {held}. {EXPECTED} "
                         f"Zip the text file itself, or give --data the text file.")
     return W2VError(
-        f"the data file {path} is a zip of {len(names)} files ({_listed(names)}), neither the book's PTB zip nor a "
+        f"the data file {path} is a zip of {len(names)} files ({truncated(names)}), neither the book's PTB zip nor a "
         f"zip holding one text file. {EXPECTED} Give --data the one text file you mean to train on, unzipped, or "
         f"a zip holding only it."
     )
@@ -325,7 +319,7 @@ def corpus_from_text(text: str, min_count: int = DEFAULTS.min_count, source: str
         top = max(counts.values())
         raise W2VError(
             f"min count {min_count} leaves an empty vocabulary: the most frequent word of {source} occurs {top} "
-            f"time{'s' if top != 1 else ''}. Lower the min count (--min-count) to {top} or less, or give more text."
+            f"{plural(top, 'time')}. Lower the min count (--min-count) to {top} or less, or give more text."
         )
     words = (UNK, *kept)
     index = {w: i for i, w in enumerate(words)}

@@ -12,16 +12,20 @@ checkpoint whole.
 (dtype, shape, size) before its data is read, the position field by field (types, ranges, finite numbers),
 and the two against each other and against the run resuming it (the vocabulary's size, the embedding size,
 the number of batches an epoch has). A file that fails any check is one sentence naming the field.
+The position's fields and the state's arrays are declared with their rules (``_POSITION``, ``_ARRAYS``) and checked
+in a loop over the declarations, in their order; :func:`_across` holds the checks that read several fields.
 """
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import math
 import zipfile
 import zlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, NoReturn
 
@@ -29,6 +33,7 @@ import numpy as np
 
 from backends.common.errors import W2VError
 from backends.common.files import atomic_path, readable_file
+from backends.common.messages import agreeing, counted, truncated
 from backends.common.settings import MUST_MATCH_ON_RESUME
 from backends.pipeline.corpus import FACTS
 from backends.training.state import KEYS, TABLES, TrainerState
@@ -37,13 +42,122 @@ FORMAT = 3  # 3: the run's settings are recorded under "settings", every one of 
 # What must match to continue a run: every setting but those a resumed run may change (epochs, max_steps, the
 # device), and the corpus, by its sizes and fingerprint.
 MUST_MATCH = (*MUST_MATCH_ON_RESUME, *FACTS)
-# The fields of the position beside "format" and "settings": whole numbers, numbers, and lists of numbers.
-WHOLE = ("epoch", "batch", "centers")  # the next step is batch `batch` of epoch `epoch`; examples trained so far
-NUMBERS = ("epoch_sum", "epoch_centers")  # the current epoch's summed losses, and over how many examples
-LOSSES = ("step_losses", "epoch_losses")
 FIX = "Train again with --restart to start over, replacing it."
 NOT_A_CHECKPOINT = "is not a checkpoint (a .npz file written by train --checkpoint-every)"
 _READ_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, ValueError, OSError, NotImplementedError, RuntimeError)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _is_finite(value: Any) -> bool:
+    return _is_number(value) and math.isfinite(value)
+
+
+# -- the position: its fields and their rules ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Field:
+    """A field of the position beside "format", with its rule: a value that ``accepts`` refuses is named with
+    ``expected`` ("its position's epoch is -1, not a whole number 0 or more"). A list's items are checked with
+    ``item`` (named with ``item_expected``) and read back as floats."""
+
+    name: str
+    kind: str  # "settings", "whole", "number" or "losses": the groups WHOLE, NUMBERS and LOSSES are made of
+    accepts: Callable[[Any], bool]
+    expected: str
+    verb: str = "is"  # how the message says the value: "is", or "are" for a plural noun (the settings)
+    item: Callable[[Any], bool] | None = None
+    item_expected: str = ""
+
+
+_WHOLE_NUMBER, _NUMBER = "a whole number 0 or more", "a finite number 0 or more"
+_POSITION = (  # in the order they are checked: the first that fails is the message
+    _Field("settings", "settings", lambda value: isinstance(value, dict), "an object of settings", verb="are"),
+    # The next step is batch `batch` of epoch `epoch`; `centers` examples were trained so far.
+    *(_Field(name, "whole", lambda value: _is_int(value) and value >= 0, _WHOLE_NUMBER)
+      for name in ("epoch", "batch", "centers")),
+    # The current epoch's summed losses, and over how many examples.
+    *(_Field(name, "number", lambda value: _is_finite(value) and value >= 0, _NUMBER)
+      for name in ("epoch_sum", "epoch_centers")),
+    # Every step's mean loss, and every finished epoch's.
+    *(_Field(name, "losses", lambda value: isinstance(value, list), "a list of losses", item=_is_finite,
+            item_expected="a finite number") for name in ("step_losses", "epoch_losses")),
+)
+WHOLE, NUMBERS, LOSSES = (tuple(item.name for item in _POSITION if item.kind == kind)
+                          for kind in ("whole", "number", "losses"))
+
+
+# -- the arrays: the state's, and their rules ----------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Sizes:
+    """What a table's shape must be, where it is known: the vocabulary's size (rows), the embedding size
+    (columns), and the shape of the first table read (every table and moment has it)."""
+
+    rows: int | None
+    columns: int | None
+    first: tuple[int, ...] | None
+
+
+def _table_header(dtype: np.dtype, shape: tuple, sizes: _Sizes) -> str | None:
+    if dtype.kind != "f" or dtype.itemsize != 4:
+        return f"is {_describe(dtype, shape)}, not float32"
+    if len(shape) != 2:
+        return f"is {_describe(dtype, shape)}, not a table (2 dimensions)"
+    if sizes.rows is not None and shape[0] != sizes.rows:
+        return f"has {counted(shape[0], 'row')}, but the vocabulary has {counted(sizes.rows, 'word')}, one row each"
+    if sizes.columns is not None and shape[1] != sizes.columns:
+        return f"has {counted(shape[1], 'column')}, but the embedding size is {sizes.columns:,}"
+    if sizes.first is not None and shape != sizes.first:
+        return f"is of shape {shape}, and {TABLES[0]} of shape {sizes.first}"
+    return None
+
+
+def _count_header(dtype: np.dtype, shape: tuple, sizes: _Sizes) -> str | None:
+    if dtype.kind not in "iu" or shape != ():
+        return f"is {_describe(dtype, shape)}, not a whole number (a 0-d integer array)"
+    return None
+
+
+def _finite_values(name: str, values: np.ndarray) -> str | None:
+    if np.isfinite(values).all():
+        return None
+    bad = int(np.count_nonzero(~np.isfinite(values)))
+    return (f"its array {name} holds {counted(bad, 'value')} that {agreeing(bad, 'is', 'are')} not finite "
+            f"(NaN or infinity)")
+
+
+def _not_negative(name: str, values: np.ndarray) -> str | None:
+    if not (values < 0).any():
+        return None
+    return f"its array {name} holds negative values, which Adam's second moments never are"
+
+
+def _step_not_negative(name: str, values: np.ndarray) -> str | None:
+    return f"Adam's step count ({name}) is {int(values)}, below 0" if int(values) < 0 else None
+
+
+@dataclass(frozen=True)
+class _Array:
+    """An array of the state: ``header(dtype, shape, sizes)`` says what is wrong with its header (or None),
+    before its data is read; each of ``values`` what is wrong with its values, in order; it is then ``dtype``."""
+
+    name: str
+    header: Callable[[np.dtype, tuple, _Sizes], str | None]
+    values: tuple[Callable[[str, np.ndarray], str | None], ...]
+    dtype: type
+
+
+_ARRAYS = (  # in the order of KEYS: both tables, their first and second moments (the second never negative), and
+    # Adam's step count
+    *(_Array(name, _table_header, (_finite_values, _not_negative) if name.endswith("_v") else (_finite_values,),
+             np.float32) for name in KEYS[:-1]),
+    _Array("adam_step", _count_header, (_step_not_negative,), np.int64),
+)
 
 
 def save(path: str | Path, state: TrainerState, position: dict) -> Path:
@@ -80,7 +194,9 @@ def load(path: str | Path, settings: dict, batches_in_epoch: Callable[[int], int
                            f"({'; '.join(differ)}); resume with the same settings and --data, or start over with "
                            f"--restart.")
         known = {**position["settings"], **settings}
-        checked.ranges(position, known, batches_in_epoch)
+        problem = _across(position, known, batches_in_epoch)
+        if problem is not None:
+            checked.fail(problem)
         arrays = checked.arrays(archive, known)
     steps = len(position["step_losses"])
     if int(arrays["adam_step"]) != steps:
@@ -117,7 +233,7 @@ class _Checked:
         if "position.npy" not in archive.namelist():
             if not any(f"{key}.npy" in archive.namelist() for key in KEYS):
                 raise W2VError(f"{self.path} {NOT_A_CHECKPOINT}: it is a zip file without a checkpoint's arrays "
-                               f"(it holds {_listing(archive)}). {FIX}")
+                               f"(it holds {truncated(archive.namelist()) or 'nothing'}). {FIX}")
             self.fail("it holds no position (where the run stood)", "is incomplete")
         text = self._array(archive, "position", lambda dtype, shape: None if dtype.kind == "U" and shape == () else
                            f"is {_describe(dtype, shape)}, not a text (a 0-d unicode array)")
@@ -133,111 +249,41 @@ class _Checked:
         if form != FORMAT or isinstance(form, bool):
             raise W2VError(f"the checkpoint {self.path} has format {_short(form)}, not {FORMAT}: it was written by "
                            f"another version of this project and cannot be resumed. {FIX}")
-        missing = [key for key in ("settings", *WHOLE, *NUMBERS, *LOSSES) if key not in position]
+        missing = [item.name for item in _POSITION if item.name not in position]
         if missing:
             self.fail(f"its position has no {', '.join(missing)}", "is incomplete")
-        if not isinstance(position["settings"], dict):
-            self.fail(f"its position's settings are {_short(position['settings'])}, not an object of settings")
-        for key in WHOLE:
-            value = position[key]
-            if not _is_int(value) or value < 0:
-                self.fail(f"its position's {key} is {_short(value)}, not a whole number 0 or more")
-        for key in NUMBERS:
-            value = position[key]
-            if not _is_number(value) or not math.isfinite(value) or value < 0:
-                self.fail(f"its position's {key} is {_short(value)}, not a finite number 0 or more")
-        for key in LOSSES:
-            values = position[key]
-            if not isinstance(values, list):
-                self.fail(f"its position's {key} is {_short(values)}, not a list of losses")
-            bad = next((i for i, v in enumerate(values) if not _is_number(v) or not math.isfinite(v)), None)
-            if bad is not None:
-                self.fail(f"its position's {key} holds {_short(values[bad])} at index {bad}, not a finite number")
-            position[key] = [float(v) for v in values]
+        for item in _POSITION:
+            value = position[item.name]
+            if not item.accepts(value):
+                self.fail(f"its position's {item.name} {item.verb} {_short(value)}, not {item.expected}")
+            if item.item is not None:
+                bad = next((i for i, v in enumerate(value) if not item.item(v)), None)
+                if bad is not None:
+                    self.fail(f"its position's {item.name} holds {_short(value[bad])} at index {bad}, not "
+                              f"{item.item_expected}")
+                position[item.name] = [float(v) for v in value]
         return position
-
-    def ranges(self, position: dict, known: dict, batches_in_epoch: Callable[[int], int] | None) -> None:
-        """The position's fields against each other, the run's batch size and the epoch's batches; each message
-        names every field its check reads."""
-        epoch, batch, centers = position["epoch"], position["batch"], position["centers"]
-        losses, epoch_sum, epoch_centers = position["step_losses"], position["epoch_sum"], position["epoch_centers"]
-        steps = len(losses)
-        if len(position["epoch_losses"]) != epoch:
-            self.fail(f"its position's epoch is {_short(epoch)}, but it holds the losses of "
-                      f"{_count(len(position['epoch_losses']), 'finished epoch')} (epoch_losses)")
-        if batch > steps:
-            self.fail(f"its position's batch is {_short(batch)}, more than the {steps} steps it holds (step_losses)")
-        size = known.get("batch_size")
-        size = size if _is_int(size) and size > 0 else None  # each step trains 1 to batch_size examples
-        most = steps * size if size else "any number of"
-        if centers < steps or (size and centers > steps * size):
-            self.fail(f"its position's centers is {_short(centers)}, but {steps} steps (step_losses) train between "
-                      f"{steps} and {most} examples")
-        if not batch <= epoch_centers <= min(centers, batch * size if size else centers):
-            self.fail(f"its position's epoch_centers is {_short(epoch_centers)}, but the epoch's {batch} steps "
-                      f"(batch) trained between {batch} and {batch * size if size else centers} of the {centers} "
-                      f"examples (centers)")
-        if batch:  # the epoch's summed losses: its steps' mean losses (the last of step_losses), weighted by size
-            low, high = min(losses[-batch:]) * epoch_centers, max(losses[-batch:]) * epoch_centers
-            if not low - 1e-6 * abs(low) - 1e-9 <= epoch_sum <= high + 1e-6 * abs(high) + 1e-9:
-                self.fail(f"its position's epoch_sum is {_short(epoch_sum)}, but the epoch's {batch} step losses "
-                          f"(the last of step_losses) over {epoch_centers:g} examples (epoch_centers) sum to "
-                          f"between {low:.6g} and {high:.6g}")
-        elif epoch_sum != 0:
-            self.fail(f"its position's epoch_sum is {_short(epoch_sum)} before the epoch's first batch (batch 0)")
-        if batches_in_epoch is None:
-            return
-        batches = batches_in_epoch(epoch)
-        if batch > batches:
-            self.fail(f"its position's batch is {_short(batch)}, but epoch {epoch} has {batches} batches")
-        if not known.get("resample_each_epoch"):
-            expected = epoch * batches + batch
-            if steps != expected:
-                self.fail(f"it holds {steps} step losses (step_losses), but epoch {epoch} batch {batch} is "
-                          f"{expected} steps in, at {batches} batches an epoch")
 
     # -- the arrays -----------------------------------------------------------------------------------------
     def arrays(self, archive: zipfile.ZipFile, known: dict) -> dict[str, np.ndarray]:
-        """The state's arrays, each header checked (dtype, shape, size) before its data is read."""
-        rows, columns = (value if _is_int(value) else None for value in (known.get("vocab_size"),
-                                                                         known.get("embed_size")))
-        missing = [name for name in KEYS if f"{name}.npy" not in archive.namelist()]
+        """The state's arrays, each header checked (dtype, shape, size) before its data is read, then the values
+        of each."""
+        missing = [item.name for item in _ARRAYS if f"{item.name}.npy" not in archive.namelist()]
         if missing:
             self.fail(f"it holds no array {', '.join(missing)}", "is incomplete")
-        first: list[tuple[int, ...]] = []  # the first table's shape: every table and moment has it
-
-        def table(dtype: np.dtype, shape: tuple) -> str | None:
-            if dtype.kind != "f" or dtype.itemsize != 4:
-                return f"is {_describe(dtype, shape)}, not float32"
-            if len(shape) != 2:
-                return f"is {_describe(dtype, shape)}, not a table (2 dimensions)"
-            if rows is not None and shape[0] != rows:
-                return f"has {_count(shape[0], 'row')}, but the vocabulary has {_count(rows, 'word')}, one row each"
-            if columns is not None and shape[1] != columns:
-                return f"has {_count(shape[1], 'column')}, but the embedding size is {columns:,}"
-            if first and shape != first[0]:
-                return f"is of shape {shape}, and {TABLES[0]} of shape {first[0]}"
-            first.append(shape)
-            return None
-
-        def step(dtype: np.dtype, shape: tuple) -> str | None:
-            if dtype.kind not in "iu" or shape != ():
-                return f"is {_describe(dtype, shape)}, not a whole number (a 0-d integer array)"
-            return None
-
-        arrays = {name: self._array(archive, name, step if name == "adam_step" else table) for name in KEYS}
-        for name in KEYS[:-1]:
-            values = arrays[name]
-            if not np.isfinite(values).all():
-                bad = int(np.count_nonzero(~np.isfinite(values)))
-                self.fail(f"its array {name} holds {_count(bad, 'value')} that {'is' if bad == 1 else 'are'} not "
-                          f"finite (NaN or infinity)")
-            if name.endswith("_v") and (values < 0).any():
-                self.fail(f"its array {name} holds negative values, which Adam's second moments never are")
-            arrays[name] = values.astype(np.float32, copy=False)
-        if int(arrays["adam_step"]) < 0:
-            self.fail(f"Adam's step count (adam_step) is {int(arrays['adam_step'])}, below 0")
-        arrays["adam_step"] = arrays["adam_step"].astype(np.int64)
+        rows, columns = (value if _is_int(value) else None for value in (known.get("vocab_size"),
+                                                                         known.get("embed_size")))
+        arrays: dict[str, np.ndarray] = {}
+        for item in _ARRAYS:
+            first = arrays[TABLES[0]].shape if TABLES[0] in arrays else None
+            sizes = _Sizes(rows, columns, first)
+            arrays[item.name] = self._array(archive, item.name, functools.partial(item.header, sizes=sizes))
+        for item in _ARRAYS:
+            for rule in item.values:
+                problem = rule(item.name, arrays[item.name])
+                if problem is not None:
+                    self.fail(problem)
+            arrays[item.name] = arrays[item.name].astype(item.dtype, copy=False)
         return arrays
 
     def _array(self, archive: zipfile.ZipFile, name: str, wrong: Callable[[np.dtype, tuple], str | None]
@@ -265,6 +311,49 @@ class _Checked:
         return np.frombuffer(data, dtype=dtype).reshape(shape, order=order).copy()
 
 
+def _across(position: dict, known: dict, batches_in_epoch: Callable[[int], int] | None) -> str | None:
+    """What is wrong with the position's fields taken together (against each other, the run's batch size and the
+    epoch's batches), the first check that fails deciding, or None; each message names every field its check
+    reads. These are the checks one field's rule cannot make."""
+    epoch, batch, centers = position["epoch"], position["batch"], position["centers"]
+    losses, epoch_sum, epoch_centers = position["step_losses"], position["epoch_sum"], position["epoch_centers"]
+    steps = len(losses)
+    if len(position["epoch_losses"]) != epoch:
+        return (f"its position's epoch is {_short(epoch)}, but it holds the losses of "
+                f"{counted(len(position['epoch_losses']), 'finished epoch')} (epoch_losses)")
+    if batch > steps:
+        return f"its position's batch is {_short(batch)}, more than the {steps} steps it holds (step_losses)"
+    size = known.get("batch_size")
+    size = size if _is_int(size) and size > 0 else None  # each step trains 1 to batch_size examples
+    most = steps * size if size else "any number of"
+    if centers < steps or (size and centers > steps * size):
+        return (f"its position's centers is {_short(centers)}, but {steps} steps (step_losses) train between "
+                f"{steps} and {most} examples")
+    if not batch <= epoch_centers <= min(centers, batch * size if size else centers):
+        return (f"its position's epoch_centers is {_short(epoch_centers)}, but the epoch's {batch} steps "
+                f"(batch) trained between {batch} and {batch * size if size else centers} of the {centers} "
+                f"examples (centers)")
+    if batch:  # the epoch's summed losses: its steps' mean losses (the last of step_losses), weighted by size
+        low, high = min(losses[-batch:]) * epoch_centers, max(losses[-batch:]) * epoch_centers
+        if not low - 1e-6 * abs(low) - 1e-9 <= epoch_sum <= high + 1e-6 * abs(high) + 1e-9:
+            return (f"its position's epoch_sum is {_short(epoch_sum)}, but the epoch's {batch} step losses "
+                    f"(the last of step_losses) over {epoch_centers:g} examples (epoch_centers) sum to "
+                    f"between {low:.6g} and {high:.6g}")
+    elif epoch_sum != 0:
+        return f"its position's epoch_sum is {_short(epoch_sum)} before the epoch's first batch (batch 0)"
+    if batches_in_epoch is None:
+        return None
+    batches = batches_in_epoch(epoch)
+    if batch > batches:
+        return f"its position's batch is {_short(batch)}, but epoch {epoch} has {batches} batches"
+    if not known.get("resample_each_epoch"):
+        expected = epoch * batches + batch
+        if steps != expected:
+            return (f"it holds {steps} step losses (step_losses), but epoch {epoch} batch {batch} is "
+                    f"{expected} steps in, at {batches} batches an epoch")
+    return None
+
+
 def _header(member: IO[bytes]) -> tuple[np.dtype, tuple, str, int]:
     """The dtype, shape and order of a .npy stream, and the offset of its data: the header only."""
     version = np.lib.format.read_magic(member)
@@ -278,23 +367,6 @@ def _header(member: IO[bytes]) -> tuple[np.dtype, tuple, str, int]:
 def _describe(dtype: np.dtype, shape: tuple) -> str:
     what = "float32" if dtype.kind == "f" and dtype.itemsize == 4 else str(dtype)
     return f"{what} of shape {shape}" if shape else f"a single {what}"
-
-
-def _count(number: int, thing: str) -> str:
-    return f"{number:,} {thing}{'' if number == 1 else 's'}"
-
-
-def _listing(archive: zipfile.ZipFile) -> str:
-    names = archive.namelist()
-    return (", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")) or "nothing"
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _short(value: Any) -> str:

@@ -18,6 +18,7 @@ import numpy as np
 
 from backends.common.errors import W2VError
 from backends.common.files import COMPRESSED, atomic_path, readable_file
+from backends.common.messages import counted, truncated
 from backends.common.resources import check_memory
 
 
@@ -59,7 +60,7 @@ def save_word2vec(path: str | Path, words: Sequence[str], matrix: np.ndarray) ->
             out.write(word + " " + " ".join(f"{x:.6g}" for x in vector) + "\n")
             written += 1
         if written != matrix.shape[0]:
-            raise W2VError(f"{_count(written, 'word')} given for {_count(matrix.shape[0], 'vector')}; give one "
+            raise W2VError(f"{counted(written, 'word')} given for {counted(matrix.shape[0], 'vector')}; give one "
                            f"word for each row of the matrix.")
     return Path(path)
 
@@ -87,8 +88,9 @@ def load_word2vec(path: str | Path) -> tuple[list[str], np.ndarray]:
                                f"holds. Correct the count and size in line 1, or write the file again.")
             count, size = map(int, header)
             if count == 0 or size == 0:
-                raise W2VError(f"{path} line 1 says it holds {_count(count, 'word')} of {_count(size, 'number')}: "
-                               f"there are no vectors to read. Give a file with vectors in it.")
+                raise W2VError(f"{path} line 1 says it holds {counted(count, 'word')} of "
+                               f"{counted(size, 'number')}: there are no vectors to read. Give a file with vectors "
+                               f"in it.")
             _check_header_fits(path, count, size)
             reader = _Rows(path, count, size)
         elif len(parts := first.rstrip().split(" ")) >= 2 and all(_is_number(part) for part in parts[1:]):
@@ -143,12 +145,12 @@ class _Rows:
                            f"the blank line, or the file is not in word2vec text format.")
         if len(self.words) == self.count:
             raise W2VError(f"{path} line {number} is malformed: the header (line 1) promises "
-                           f"{_count(self.count, 'word')}, and this line holds one more. Correct the count in line "
+                           f"{counted(self.count, 'word')}, and this line holds one more. Correct the count in line "
                            f"1, or remove the extra lines.")
         parts = line.rstrip().split(" ")
         if len(parts) != size + 1:
             hint = ", or its word holds a space" if len(parts) > size + 1 else ""
-            raise W2VError(f"{path} line {number} is malformed: expected a word and {_count(size, 'number')} "
+            raise W2VError(f"{path} line {number} is malformed: expected a word and {counted(size, 'number')} "
                            f"({'as the header, line 1, says' if self.count is not None else 'as on line 1'}), found "
                            f"{len(parts) - 1} after the word; the file may be truncated or not in word2vec text "
                            f"format{hint}.")
@@ -179,15 +181,14 @@ class _Rows:
         path, words = self.path, self.words
         if self.count is not None and len(words) != self.count:
             read = f"lines 2 to {len(words) + 1}" if len(words) > 1 else "line 2" if words else "none"
-            raise W2VError(f"{path} is truncated: the header promises {_count(self.count, 'word')} (line 1), the "
+            raise W2VError(f"{path} is truncated: the header promises {counted(self.count, 'word')} (line 1), the "
                            f"file has {len(words):,} ({read}). Correct the count in line 1, or write the file again.")
         matrix = self.matrix if self.matrix is not None else np.array(self.rows, dtype=np.float32)
         broken = [words[i] for i in np.flatnonzero(~np.isfinite(matrix).all(axis=1))]
         if broken:
-            named = ", ".join(broken[:5]) + (f" and {len(broken) - 5} more" if len(broken) > 5 else "")
             raise W2VError(f"{path} holds vectors that are not finite (NaN or infinity) for {len(broken)} of "
-                           f"{len(words)} words ({named}): the run that wrote them diverged. Train again with a "
-                           f"lower learning rate (--lr).")
+                           f"{len(words)} words ({truncated(broken)}): the run that wrote them diverged. Train again "
+                           f"with a lower learning rate (--lr).")
         return words, matrix
 
 
@@ -197,10 +198,6 @@ def _is_number(text: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-def _count(number: int, thing: str) -> str:
-    return f"{number:,} {thing}{'' if number == 1 else 's'}"
 
 
 def _short(text: str) -> str:
@@ -214,7 +211,8 @@ def _check_header_fits(path: Path, count: int, size: int) -> None:
     least = count * (2 * size + 2)
     if least > path.stat().st_size:
         raise W2VError(f"{path} is truncated: the header promises {count:,} words of {size:,} numbers (at least "
-                       f"{least:,} bytes), and the file has only {path.stat().st_size:,} bytes; or the header is wrong.")
+                       f"{least:,} bytes), and the file has only {path.stat().st_size:,} bytes; or the header is "
+                       f"wrong.")
     check_memory(count * size * 4, f"reading {path}", "give a smaller embeddings file.")
 
 
