@@ -11,11 +11,13 @@ leaves the answers before it on disk.
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
 import json
 import signal
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from backends.common.messages import agreeing, listed
 
@@ -102,11 +104,13 @@ def record(namespace: dict[str, Any], framework: str, path: str) -> None:
             _write(out, check, NOT_ATTEMPTED, f"the notebook defines no function {variable}.")
             not_passed.append(variable)
             continue
-        status, message = _checked(lambda: tryit.check(backend, check, function, data), check)
+        status, message = _checked(functools.partial(tryit.check, backend, check, function, data), check)
         calls = [name for name in not_passed if name in _names_used(function)]  # my_step calls the other two
         if status == FAILED and calls:
-            message += (f" ({variable} calls {listed(calls)}, which did not pass "
-                        f"{agreeing(len(calls), 'its check', 'their checks')}: fix that first.)")
+            message += (
+                f" ({variable} calls {listed(calls)}, which did not pass "
+                f"{agreeing(len(calls), 'its check', 'their checks')}: fix that first.)"
+            )
         _write(out, check, status, message)
         if status == PASSED:
             passed[check] = function

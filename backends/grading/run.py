@@ -31,9 +31,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 try:
     import psutil
@@ -75,14 +76,18 @@ def _require_extra() -> None:
     """Refuse where the packages grading needs (the ``grade`` extra) are missing, naming them and the install."""
     missing = [package for package in EXTRA if importlib.util.find_spec(package) is None]
     if missing:
-        raise W2VError(f"grading needs {', '.join(missing)}, which {agreeing(len(missing), 'is', 'are')} not "
-                       f"installed: the grade extra. {GRADING.how_to_install()} Nothing was graded.")
+        raise W2VError(
+            f"grading needs {', '.join(missing)}, which {agreeing(len(missing), 'is', 'are')} not "
+            f"installed: the grade extra. {GRADING.how_to_install()} Nothing was graded."
+        )
 
 
 def _check_limits(limits: Limits) -> None:
-    for option, value, what in (("--timeout", limits.seconds, "the seconds each notebook may run"),
-                                ("--memory", limits.memory_mb, "the MB of memory each notebook may use"),
-                                ("--steps", limits.steps, "the training steps each notebook's cells may take")):
+    for option, value, what in (
+        ("--timeout", limits.seconds, "the seconds each notebook may run"),
+        ("--memory", limits.memory_mb, "the MB of memory each notebook may use"),
+        ("--steps", limits.steps, "the training steps each notebook's cells may take"),
+    ):
         if not value > 0:
             raise W2VError(f"{option} {value:g} is out of range: give {what}, more than 0. Nothing was graded.")
 
@@ -94,27 +99,35 @@ def submissions(paths: Iterable[str | Path]) -> list[Path]:
     found: list[Path] = []
     for path in map(Path, paths):
         if not path.exists():
-            raise W2VError(f"{path} does not exist: give submitted notebooks (.ipynb files) or folders of them. "
-                           f"Nothing was graded.")
+            raise W2VError(
+                f"{path} does not exist: give submitted notebooks (.ipynb files) or folders of them. "
+                f"Nothing was graded."
+            )
         if path.is_dir():
             inside = sorted(p for p in path.glob("*.ipynb") if p.is_file() and not p.name.endswith(EXECUTED))
             if not inside:
-                raise W2VError(f"the folder {path} holds no notebook (*.ipynb): give the folder the submissions are "
-                               f"in, or the notebooks themselves. Nothing was graded.")
+                raise W2VError(
+                    f"the folder {path} holds no notebook (*.ipynb): give the folder the submissions are "
+                    f"in, or the notebooks themselves. Nothing was graded."
+                )
             found += inside
         else:
             found.append(path)
     if not found:
-        raise W2VError("no submissions to grade: give notebooks (.ipynb files) or folders of them, e.g. "
-                       "`python -m backends grade submissions/ --out grades`.")
+        raise W2VError(
+            "no submissions to grade: give notebooks (.ipynb files) or folders of them, e.g. "
+            "`python -m backends grade submissions/ --out grades`."
+        )
     by_name: dict[str, Path] = {}
     for path in found:
         if path.stem in by_name and by_name[path.stem].resolve() == path.resolve():
             raise W2VError(f"{path} is given twice: give each submission once. Nothing was graded.")
         if path.stem in by_name:
-            raise W2VError(f"two submissions are named {path.stem} ({by_name[path.stem]} and {path}): their grades "
-                           f"and executed notebooks would overwrite each other in the output folder. Rename one, or "
-                           f"grade them in two calls with different --out folders. Nothing was graded.")
+            raise W2VError(
+                f"two submissions are named {path.stem} ({by_name[path.stem]} and {path}): their grades "
+                f"and executed notebooks would overwrite each other in the output folder. Rename one, or "
+                f"grade them in two calls with different --out folders. Nothing was graded."
+            )
         by_name[path.stem] = path
     return found
 
@@ -122,13 +135,19 @@ def submissions(paths: Iterable[str | Path]) -> list[Path]:
 def _output_folder(out: str | Path) -> Path:
     out = Path(out)
     if out.exists() and not out.is_dir():
-        raise W2VError(f"--out {out} is a file: the grades go into a folder. Give a folder's path (it is made where "
-                       f"it does not exist). Nothing was graded.")
+        raise W2VError(
+            f"--out {out} is a file: the grades go into a folder. Give a folder's path (it is made where "
+            f"it does not exist). Nothing was graded."
+        )
     return writable_folder(out)
 
 
-def grade(paths: Iterable[str | Path], out: str | Path, limits: Limits = Limits(),
-          report: Callable[[dict[str, Any]], None] = lambda row: None) -> list[dict[str, Any]]:
+def grade(
+    paths: Iterable[str | Path],
+    out: str | Path,
+    limits: Limits = Limits(),
+    report: Callable[[dict[str, Any]], None] = lambda row: None,
+) -> list[dict[str, Any]]:
     """Grade every submission of ``paths`` (files, or folders of ``*.ipynb``) one after the other, each within
     ``limits``, writing the grades into ``out`` after each and calling ``report`` with its row; returns the rows.
 
@@ -155,15 +174,35 @@ def grade_one(notebook: Path, out: Path, limits: Limits) -> dict[str, Any]:
         copy = folder / "notebook" / notebook.name
         copy.parent.mkdir()
         shutil.copyfile(notebook, copy)
-        files = {name: folder / f"{name}.{kind}" for name, kind in
-                 (("state", "json"), ("checks", "jsonl"), ("executed", "ipynb"), ("worker", "log"))}
-        command = [sys.executable, "-m", "backends.grading.worker", str(copy), "--state", str(files["state"]),
-                   "--checks", str(files["checks"]), "--executed", str(files["executed"]),
-                   "--cell-timeout", f"{limits.cell_seconds:g}"]
+        files = {
+            name: folder / f"{name}.{kind}"
+            for name, kind in (("state", "json"), ("checks", "jsonl"), ("executed", "ipynb"), ("worker", "log"))
+        }
+        command = [
+            sys.executable,
+            "-m",
+            "backends.grading.worker",
+            str(copy),
+            "--state",
+            str(files["state"]),
+            "--checks",
+            str(files["checks"]),
+            "--executed",
+            str(files["executed"]),
+            "--cell-timeout",
+            f"{limits.cell_seconds:g}",
+        ]
         started = time.monotonic()
         with files["worker"].open("wb") as log:
-            worker = subprocess.Popen(command, cwd=copy.parent, env=_environment(limits), stdin=subprocess.DEVNULL,
-                                      stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            worker = subprocess.Popen(
+                command,
+                cwd=copy.parent,
+                env=_environment(limits),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
             stopped = _watch(worker, limits)
         seconds = time.monotonic() - started
         tail = _tail(files["worker"])
@@ -263,8 +302,10 @@ def _stopped_inside(state: dict[str, Any], returncode: int, log: str) -> str | N
     if state.get("unreadable"):
         return f"the notebook is not readable: {state['unreadable']}"
     if state.get("finished") and state.get("framework") is None:
-        return (f"no framework: neither the notebook's metadata (w2v.trains) nor a line `from backends import "
-                f"<framework> as w2v` names one of {', '.join(CHAPTER_FRAMEWORKS)}")
+        return (
+            f"no framework: neither the notebook's metadata (w2v.trains) nor a line `from backends import "
+            f"<framework> as w2v` names one of {', '.join(CHAPTER_FRAMEWORKS)}"
+        )
     if state.get("kernel_died"):
         return f"kernel died in cell {state['kernel_died']}"
     if not state.get("finished"):
@@ -273,8 +314,9 @@ def _stopped_inside(state: dict[str, Any], returncode: int, log: str) -> str | N
     return None
 
 
-def _row(notebook: Path, state: dict[str, Any], answers: dict[str, dict[str, str]], stopped: str | None,
-         seconds: float) -> dict[str, Any]:
+def _row(
+    notebook: Path, state: dict[str, Any], answers: dict[str, dict[str, str]], stopped: str | None, seconds: float
+) -> dict[str, Any]:
     """One submission's grade: its checks, each answered or "not attempted" with why, and how its run went."""
     from backends.display.tryit import NOT_ATTEMPTED, PASSED  # where used: tryit imports the numpy backend and SciPy
 
@@ -285,9 +327,15 @@ def _row(notebook: Path, state: dict[str, Any], answers: dict[str, dict[str, str
     else:
         missing = f"the checks cell recorded nothing for this check ({state.get('grading_error') or 'no error shown'})"
     checks = {check: answers.get(check, {"status": NOT_ATTEMPTED, "message": missing}) for check in CHECKS}
-    return {"file": notebook.name, "framework": state.get("framework"), "checks": checks,
-            "score": sum(answer["status"] == PASSED for answer in checks.values()),
-            "seconds": round(seconds, 1), "stopped": stopped, "first_error": state.get("first_error")}
+    return {
+        "file": notebook.name,
+        "framework": state.get("framework"),
+        "checks": checks,
+        "score": sum(answer["status"] == PASSED for answer in checks.values()),
+        "seconds": round(seconds, 1),
+        "stopped": stopped,
+        "first_error": state.get("first_error"),
+    }
 
 
 def _first_error(row: dict[str, Any]) -> str | None:
@@ -302,8 +350,16 @@ def write_grades(out: Path, rows: list[dict[str, Any]]) -> None:
     writer = csv.writer(table, lineterminator="\n")
     writer.writerow(["file", "framework", *CHECKS, "score", "seconds", "stopped"])
     for row in rows:
-        writer.writerow([row["file"], row["framework"] or "", *(row["checks"][check]["status"] for check in CHECKS),
-                         row["score"], row["seconds"], row["stopped"] or ""])
+        writer.writerow(
+            [
+                row["file"],
+                row["framework"] or "",
+                *(row["checks"][check]["status"] for check in CHECKS),
+                row["score"],
+                row["seconds"],
+                row["stopped"] or "",
+            ]
+        )
     write_text(out / "grades.csv", table.getvalue())
     write_text(out / "grades.md", markdown(rows))
 
@@ -321,8 +377,14 @@ def markdown(rows: list[dict[str, Any]]) -> str:
     header = ["file", "framework", *CHECKS, "score", "seconds", "stopped"]
     lines = ["# Grades", "", f"| {' | '.join(header)} |", f"|{' --- |' * len(header)}"]
     for row in rows:
-        cells = [row["file"], row["framework"] or "-", *(row["checks"][check]["status"] for check in CHECKS),
-                 f"{row['score']}/{len(CHECKS)}", f"{row['seconds']:.1f}", row["stopped"] or ""]
+        cells = [
+            row["file"],
+            row["framework"] or "-",
+            *(row["checks"][check]["status"] for check in CHECKS),
+            f"{row['score']}/{len(CHECKS)}",
+            f"{row['seconds']:.1f}",
+            row["stopped"] or "",
+        ]
         lines.append(f"| {' | '.join(map(_cell, cells))} |")
     for row in rows:
         lines += ["", f"## {row['file']}", ""]
@@ -339,12 +401,16 @@ def markdown(rows: list[dict[str, Any]]) -> str:
 def describe(row: dict[str, Any]) -> str:
     """One line on a graded submission, as the command prints it when the submission is done."""
     stopped = f", stopped: {row['stopped']}" if row["stopped"] else ""
-    return (f"{row['file']}: {row['framework'] or 'no framework'}, {row['score']}/{len(CHECKS)}, "
-            f"{row['seconds']:.1f} s{stopped}")
+    return (
+        f"{row['file']}: {row['framework'] or 'no framework'}, {row['score']}/{len(CHECKS)}, "
+        f"{row['seconds']:.1f} s{stopped}"
+    )
 
 
 def written(out: str | Path) -> str:
     """Where the grades are, as the command says at its end."""
     out = Path(out)
-    return (f"wrote {out / 'grades.jsonl'}, grades.csv and grades.md; each submission's executed notebook is "
-            f"{out}/<name>{EXECUTED} and the end of its run's log {out}/<name>.log")
+    return (
+        f"wrote {out / 'grades.jsonl'}, grades.csv and grades.md; each submission's executed notebook is "
+        f"{out}/<name>{EXECUTED} and the end of its run's log {out}/<name>.log"
+    )

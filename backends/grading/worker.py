@@ -54,7 +54,7 @@ def framework_of(notebook: nbformat.NotebookNode) -> str | None:
 def one_line(text: str) -> str:
     """The first line of ``text`` that says something, at most :data:`LINE_LIMIT` characters."""
     line = next((line.strip() for line in str(text).splitlines() if line.strip()), "")
-    return line if len(line) <= LINE_LIMIT else line[:LINE_LIMIT - 3] + "..."
+    return line if len(line) <= LINE_LIMIT else line[: LINE_LIMIT - 3] + "..."
 
 
 def _cut(text: str) -> str:
@@ -82,11 +82,17 @@ def trim_outputs(cell: nbformat.NotebookNode) -> None:
                     output.data[kind] = _cut(value)
                 elif len(value if isinstance(value, str) else json.dumps(value)) > FIGURE_LIMIT:
                     del output.data[kind]
-                    output.data.setdefault("text/plain", f"[{kind} output over {FIGURE_LIMIT:,} characters, "
-                                                         f"dropped by the grader]")
+                    output.data.setdefault(
+                        "text/plain", f"[{kind} output over {FIGURE_LIMIT:,} characters, dropped by the grader]"
+                    )
     if len(outputs) > OUTPUTS_PER_CELL:
-        kept.append(nbformat.v4.new_output("stream", name="stderr", text=f"[{len(outputs) - OUTPUTS_PER_CELL:,} more "
-                                                                          f"outputs dropped by the grader]\n"))
+        kept.append(
+            nbformat.v4.new_output(
+                "stream",
+                name="stderr",
+                text=f"[{len(outputs) - OUTPUTS_PER_CELL:,} more outputs dropped by the grader]\n",
+            )
+        )
     cell.outputs = kept
 
 
@@ -101,10 +107,16 @@ def execute(notebook: nbformat.NotebookNode, framework: str, args: argparse.Name
     error of the student's cells, an error of the checks cell, and the cell where the kernel died if it did."""
     notebook.cells.append(nbformat.v4.new_code_cell(checks.CELL.format(framework=framework, path=str(args.checks))))
     grading = notebook.cells[-1]
-    client = NotebookClient(notebook, kernel_name="python3", allow_errors=True, interrupt_on_timeout=True,
-                            coalesce_streams=True, resources={"metadata": {"path": str(args.notebook.parent)}},
-                            # the checks cell has its own limit per check, and the grader's on the whole run
-                            timeout_func=lambda cell: None if cell is grading else args.cell_timeout)
+    client = NotebookClient(
+        notebook,
+        kernel_name="python3",
+        allow_errors=True,
+        interrupt_on_timeout=True,
+        coalesce_streams=True,
+        resources={"metadata": {"path": str(args.notebook.parent)}},
+        # the checks cell has its own limit per check, and the grader's on the whole run
+        timeout_func=lambda cell: None if cell is grading else args.cell_timeout,
+    )
     with client.setup_kernel():
         for index, cell in enumerate(notebook.cells):
             started = time.monotonic()
@@ -122,8 +134,9 @@ def execute(notebook: nbformat.NotebookNode, framework: str, args: argparse.Name
             elif error is not None and state["first_error"] is None:
                 name, value = error
                 if name == "KeyboardInterrupt" and time.monotonic() - started >= args.cell_timeout:
-                    value = (f"the cell ran longer than the per-cell limit of {args.cell_timeout:g} s and was "
-                             f"interrupted")
+                    value = (
+                        f"the cell ran longer than the per-cell limit of {args.cell_timeout:g} s and was interrupted"
+                    )
                 state["first_error"] = {"cell": index + 1, "name": name, "value": value}
             write_text(args.state, json.dumps(state))
 
@@ -140,8 +153,14 @@ def main(argv: list[str] | None = None) -> int:
     hard = resource.getrlimit(resource.RLIMIT_FSIZE)[1]
     limit = FILE_LIMIT if hard == resource.RLIM_INFINITY else min(FILE_LIMIT, hard)
     resource.setrlimit(resource.RLIMIT_FSIZE, (limit, hard))  # inherited by the kernel
-    state: dict[str, Any] = {"framework": None, "unreadable": None, "first_error": None, "grading_error": None,
-                             "kernel_died": None, "finished": False}
+    state: dict[str, Any] = {
+        "framework": None,
+        "unreadable": None,
+        "first_error": None,
+        "grading_error": None,
+        "kernel_died": None,
+        "finished": False,
+    }
     try:
         notebook = nbformat.read(args.notebook, as_version=4)
     except Exception as error:  # noqa: BLE001 - broken JSON, a schema nbformat does not know, bytes not UTF-8...

@@ -42,8 +42,10 @@ PTB_SHA1 = "319d85e578af0cdc590547f26231e4e31cdf1e42"
 PTB_SPLITS = ("train", "valid", "test")
 UNK = "<unk>"
 FACTS = ("vocab_size", "corpus_tokens", "corpus_sha1")  # the keys of Corpus.facts()
-EXPECTED = ("--data expects the book's PTB zip, a UTF-8 text file with one sentence a line (words separated by "
-            "whitespace), or a zip holding only such a text file.")
+EXPECTED = (
+    "--data expects the book's PTB zip, a UTF-8 text file with one sentence a line (words separated by "
+    "whitespace), or a zip holding only such a text file."
+)
 
 
 def _is_shipped(path: str | Path | None) -> bool:
@@ -56,10 +58,14 @@ def _is_shipped(path: str | Path | None) -> bool:
 def _restore_hint(path: str | Path | None) -> str:
     """What to do when the PTB zip at ``path`` is missing or damaged."""
     if _is_shipped(path):
-        return (f"{restore_hint('ptb.zip')} Or copy the book's ptb.zip (sha1 {PTB_SHA1}) to {PTB_ZIP}. Nothing is "
-                f"downloaded.")
-    return ("Leave the path out to read the shipped ptb.zip; to train on text of your own, give its file to --data "
-            "(load_corpus(path) in Python). Nothing is downloaded.")
+        return (
+            f"{restore_hint('ptb.zip')} Or copy the book's ptb.zip (sha1 {PTB_SHA1}) to {PTB_ZIP}. Nothing is "
+            f"downloaded."
+        )
+    return (
+        "Leave the path out to read the shipped ptb.zip; to train on text of your own, give its file to --data "
+        "(load_corpus(path) in Python). Nothing is downloaded."
+    )
 
 
 def read_ptb_text(path: str | Path | None = None, split: str = "train") -> str:
@@ -79,9 +85,9 @@ def read_ptb_text(path: str | Path | None = None, split: str = "train") -> str:
         with zipfile.ZipFile(path) as archive:
             return archive.read(member).decode("utf-8")
     except (zipfile.BadZipFile, EOFError) as exc:
-        raise W2VError(f"the PTB data file {path} is not a readable zip ({exc}). {_restore_hint(path)}")
+        raise W2VError(f"the PTB data file {path} is not a readable zip ({exc}). {_restore_hint(path)}") from None
     except KeyError:
-        raise W2VError(f"the PTB data file {path} has no member {member}. {_restore_hint(path)}")
+        raise W2VError(f"the PTB data file {path} has no member {member}. {_restore_hint(path)}") from None
 
 
 def read_corpus_text(path: str | Path | None = None, draw_per_word: int = 0) -> str:
@@ -92,7 +98,7 @@ def read_corpus_text(path: str | Path | None = None, draw_per_word: int = 0) -> 
     Before a reader's text is read, the memory it will take is estimated from its size and refused if too
     much, counting ``draw_per_word`` bytes a word too: what the examples drawn from it will take.
     """
-    if _is_shipped(path):
+    if path is None or _is_shipped(path):
         return read_ptb_text(path)
     path = readable_file(path, "the data file", f"{EXPECTED} Leave --data out to train on the shipped PTB.")
     if zipfile.is_zipfile(path):  # its text is checked once its member's size is known
@@ -138,8 +144,12 @@ def _text_file(path: Path) -> _Source:
 
 def _zipped_file(path: Path, member: str) -> _Source:
     """The one member of a zip given to --data."""
-    return _Source(f"{member} in the data file {path}", f"unzip -p {_quoted(path)} {_quoted(member)} | ", "",
-                   path.with_name(f"{PurePosixPath(member).stem}-utf8.txt"))
+    return _Source(
+        f"{member} in the data file {path}",
+        f"unzip -p {_quoted(path)} {_quoted(member)} | ",
+        "",
+        path.with_name(f"{PurePosixPath(member).stem}-utf8.txt"),
+    )
 
 
 def _ignored(info: zipfile.ZipInfo) -> bool:
@@ -159,8 +169,10 @@ def _not_one_text_file(path: Path, raw: bytes, names: list[str], entries: list[s
         )
     if not names:
         held = f"only {truncated(entries)}, which are folders or hidden files" if entries else "nothing"
-        return W2VError(f"the data file {path} is a zip with no text file in it: it holds {held}. {EXPECTED} "
-                        f"Zip the text file itself, or give --data the text file.")
+        return W2VError(
+            f"the data file {path} is a zip with no text file in it: it holds {held}. {EXPECTED} "
+            f"Zip the text file itself, or give --data the text file."
+        )
     return W2VError(
         f"the data file {path} is a zip of {len(names)} files ({truncated(names)}), neither the book's PTB zip nor a "
         f"zip holding one text file. {EXPECTED} Give --data the one text file you mean to train on, unzipped, or "
@@ -179,15 +191,23 @@ def _read_zipped_text(path: Path, raw: bytes, draw_per_word: int = 0) -> str:
                 raise _not_one_text_file(path, raw, names, entries)
             member = names[0]
             with archive.open(member) as handle:
-                _check_text_fits(archive.getinfo(member).file_size, handle.read(SAMPLE_BYTES),
-                                 _zipped_file(path, member), draw_per_word)
+                _check_text_fits(
+                    archive.getinfo(member).file_size,
+                    handle.read(SAMPLE_BYTES),
+                    _zipped_file(path, member),
+                    draw_per_word,
+                )
             data = archive.read(member)
     except (zipfile.BadZipFile, EOFError, zlib.error) as exc:
-        raise W2VError(f"the data file {path} is a damaged zip ({exc}). Zip the text file again, or give --data "
-                       f"the text file itself.") from None
+        raise W2VError(
+            f"the data file {path} is a damaged zip ({exc}). Zip the text file again, or give --data "
+            f"the text file itself."
+        ) from None
     except (RuntimeError, NotImplementedError) as exc:  # a password, or a compression method Python lacks
-        raise W2VError(f"cannot unpack {member} from the data file {path} ({exc}). Unzip it yourself and give "
-                       f"--data the text file.") from None
+        raise W2VError(
+            f"cannot unpack {member} from the data file {path} ({exc}). Unzip it yourself and give "
+            f"--data the text file."
+        ) from None
     return _decode(data, _zipped_file(path, member))
 
 
@@ -199,24 +219,32 @@ def _refuse_binary(raw: bytes, source: _Source) -> None:
     """An error if ``raw`` is plainly not UTF-8 text: compressed, UTF-16 or UTF-32, or binary."""
     for magic, (kind, tool) in COMPRESSED.items():
         if raw.startswith(magic):
-            raise W2VError(f"{source.where} is {kind}, not text. Unpack it first (with {tool}) and give --data the "
-                           f"text file it holds. {EXPECTED}")
+            raise W2VError(
+                f"{source.where} is {kind}, not text. Unpack it first (with {tool}) and give --data the "
+                f"text file it holds. {EXPECTED}"
+            )
     if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):  # UTF-32's marks begin the same way
         encoding = "utf-32" if raw.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)) else "utf-16"
-        raise W2VError(f"{source.where} is {encoding.upper()} text (it starts with a {encoding.upper()} byte-order "
-                       f"mark), not UTF-8. Convert it with `{source.convert(encoding)}` and give --data the new file.")
+        raise W2VError(
+            f"{source.where} is {encoding.upper()} text (it starts with a {encoding.upper()} byte-order "
+            f"mark), not UTF-8. Convert it with `{source.convert(encoding)}` and give --data the new file."
+        )
     nul = raw.find(b"\x00")
     if nul >= 0:
-        raise W2VError(f"{source.where} is a binary file, not text: it holds NUL bytes (the first at byte offset "
-                       f"{nul}), which UTF-8 text never does. {EXPECTED}")
+        raise W2VError(
+            f"{source.where} is a binary file, not text: it holds NUL bytes (the first at byte offset "
+            f"{nul}), which UTF-8 text never does. {EXPECTED}"
+        )
     control = _CONTROL.search(raw)
     if control:  # a word holding one could not be written to, or read back from, word2vec's text format
         offset = control.start()
         line = raw.count(b"\n", 0, offset) + 1
-        raise W2VError(f"{source.where} holds a control character (0x{raw[offset]:02x} at byte offset {offset}, line "
-                       f"{line}), which text of sentences does not: it is a binary file, or "
-                       f"text with terminal codes in it. Remove them (`tr -d '\\001-\\010\\016-\\033' < FILE > NEW`) "
-                       f"and give --data the new file.")
+        raise W2VError(
+            f"{source.where} holds a control character (0x{raw[offset]:02x} at byte offset {offset}, line "
+            f"{line}), which text of sentences does not: it is a binary file, or "
+            f"text with terminal codes in it. Remove them (`tr -d '\\001-\\010\\016-\\033' < FILE > NEW`) "
+            f"and give --data the new file."
+        )
 
 
 # Reading and indexing a text holds about 8.5 bytes per byte of it (the bytes, the decoded text, its lines) and
@@ -232,11 +260,12 @@ def _check_text_fits(size: int, head: bytes, source: _Source, draw_per_word: int
     named as what it is first."""
     _refuse_binary(head, source)
     words = len(head.split()) * size / max(len(head), 1)
-    check_memory(int(size * BYTES_PER_TEXT_BYTE + words * (BYTES_PER_WORD + draw_per_word)),
-                 f"reading {source.where} ({describe_size(size)} of text, about {words:,.0f} words) and drawing "
-                 f"its examples",
-                 "give a smaller corpus (its first lines, say: `head -n N FILE > NEW`), or lower the max window "
-                 "(--max-window) or the number of noise words (--num-noise). Nothing was read or trained.")
+    check_memory(
+        int(size * BYTES_PER_TEXT_BYTE + words * (BYTES_PER_WORD + draw_per_word)),
+        f"reading {source.where} ({describe_size(size)} of text, about {words:,.0f} words) and drawing its examples",
+        "give a smaller corpus (its first lines, say: `head -n N FILE > NEW`), or lower the max window "
+        "(--max-window) or the number of noise words (--num-noise). Nothing was read or trained.",
+    )
 
 
 def _decode(raw: bytes, source: _Source) -> str:
@@ -296,8 +325,7 @@ class Corpus:
         fingerprint = hashlib.sha1("\n".join(self.vocab.tokens).encode("utf-8"))
         for array in (self.ids, self.lengths):
             fingerprint.update(np.ascontiguousarray(array, dtype=np.int64).tobytes())
-        return {"vocab_size": len(self.vocab), "corpus_tokens": self.num_tokens,
-                "corpus_sha1": fingerprint.hexdigest()}
+        return {"vocab_size": len(self.vocab), "corpus_tokens": self.num_tokens, "corpus_sha1": fingerprint.hexdigest()}
 
 
 def corpus_from_text(text: str, min_count: int = DEFAULTS.min_count, source: str = "the text") -> Corpus:
@@ -311,8 +339,10 @@ def corpus_from_text(text: str, min_count: int = DEFAULTS.min_count, source: str
     counts.pop(UNK, None)
     if not counts:
         held = "only <unk> tokens" if tokens.ids.size else "only blank lines or whitespace"
-        raise W2VError(f"the corpus is empty: {source} holds no words, {held}. A corpus is text, one sentence a "
-                       f"line, words separated by whitespace.")
+        raise W2VError(
+            f"the corpus is empty: {source} holds no words, {held}. A corpus is text, one sentence a "
+            f"line, words separated by whitespace."
+        )
     kept = sorted(w for w, c in counts.items() if c >= min_count)
     kept.sort(key=counts.__getitem__, reverse=True)  # most frequent first; stable, so ties stay alphabetical
     if not kept:
@@ -329,8 +359,7 @@ def corpus_from_text(text: str, min_count: int = DEFAULTS.min_count, source: str
     return Corpus(Vocab(words, vocab_counts, index), to_vocab[tokens.ids], tokens.line_lengths, min_count)
 
 
-def load_corpus(path: str | Path | None = None, min_count: int = DEFAULTS.min_count,
-                draw_per_word: int = 0) -> Corpus:
+def load_corpus(path: str | Path | None = None, min_count: int = DEFAULTS.min_count, draw_per_word: int = 0) -> Corpus:
     """The corpus ``--data`` names, indexed: the shipped PTB's training split by default (see the module).
     ``draw_per_word`` is what the examples drawn from it will take, a word, to count before reading it."""
     source = "the shipped PTB" if _is_shipped(path) else f"the data file {path}"

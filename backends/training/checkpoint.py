@@ -27,7 +27,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, NoReturn
+from typing import IO, Any, Literal, NoReturn, TypeGuard
 
 import numpy as np
 
@@ -47,7 +47,7 @@ NOT_A_CHECKPOINT = "is not a checkpoint (a .npz file written by train --checkpoi
 _READ_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, ValueError, OSError, NotImplementedError, RuntimeError)
 
 
-def _is_int(value: Any) -> bool:
+def _is_int(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -79,17 +79,31 @@ _WHOLE_NUMBER, _NUMBER = "a whole number 0 or more", "a finite number 0 or more"
 _POSITION = (  # in the order they are checked: the first that fails is the message
     _Field("settings", "settings", lambda value: isinstance(value, dict), "an object of settings", verb="are"),
     # The next step is batch `batch` of epoch `epoch`; `centers` examples were trained so far.
-    *(_Field(name, "whole", lambda value: _is_int(value) and value >= 0, _WHOLE_NUMBER)
-      for name in ("epoch", "batch", "centers")),
+    *(
+        _Field(name, "whole", lambda value: _is_int(value) and value >= 0, _WHOLE_NUMBER)
+        for name in ("epoch", "batch", "centers")
+    ),
     # The current epoch's summed losses, and over how many examples.
-    *(_Field(name, "number", lambda value: _is_finite(value) and value >= 0, _NUMBER)
-      for name in ("epoch_sum", "epoch_centers")),
+    *(
+        _Field(name, "number", lambda value: _is_finite(value) and value >= 0, _NUMBER)
+        for name in ("epoch_sum", "epoch_centers")
+    ),
     # Every step's mean loss, and every finished epoch's.
-    *(_Field(name, "losses", lambda value: isinstance(value, list), "a list of losses", item=_is_finite,
-            item_expected="a finite number") for name in ("step_losses", "epoch_losses")),
+    *(
+        _Field(
+            name,
+            "losses",
+            lambda value: isinstance(value, list),
+            "a list of losses",
+            item=_is_finite,
+            item_expected="a finite number",
+        )
+        for name in ("step_losses", "epoch_losses")
+    ),
 )
-WHOLE, NUMBERS, LOSSES = (tuple(item.name for item in _POSITION if item.kind == kind)
-                          for kind in ("whole", "number", "losses"))
+WHOLE, NUMBERS, LOSSES = (
+    tuple(item.name for item in _POSITION if item.kind == kind) for kind in ("whole", "number", "losses")
+)
 
 
 # -- the arrays: the state's, and their rules ----------------------------------------------------------------------
@@ -127,8 +141,9 @@ def _finite_values(name: str, values: np.ndarray) -> str | None:
     if np.isfinite(values).all():
         return None
     bad = int(np.count_nonzero(~np.isfinite(values)))
-    return (f"its array {name} holds {counted(bad, 'value')} that {agreeing(bad, 'is', 'are')} not finite "
-            f"(NaN or infinity)")
+    return (
+        f"its array {name} holds {counted(bad, 'value')} that {agreeing(bad, 'is', 'are')} not finite (NaN or infinity)"
+    )
 
 
 def _not_negative(name: str, values: np.ndarray) -> str | None:
@@ -147,15 +162,22 @@ class _Array:
     before its data is read; each of ``values`` what is wrong with its values, in order; it is then ``dtype``."""
 
     name: str
-    header: Callable[[np.dtype, tuple, _Sizes], str | None]
+    header: Callable[..., str | None]  # (dtype, shape, sizes=...)
     values: tuple[Callable[[str, np.ndarray], str | None], ...]
     dtype: type
 
 
 _ARRAYS = (  # in the order of KEYS: both tables, their first and second moments (the second never negative), and
     # Adam's step count
-    *(_Array(name, _table_header, (_finite_values, _not_negative) if name.endswith("_v") else (_finite_values,),
-             np.float32) for name in KEYS[:-1]),
+    *(
+        _Array(
+            name,
+            _table_header,
+            (_finite_values, _not_negative) if name.endswith("_v") else (_finite_values,),
+            np.float32,
+        )
+        for name in KEYS[:-1]
+    ),
     _Array("adam_step", _count_header, (_step_not_negative,), np.int64),
 )
 
@@ -172,8 +194,11 @@ def save(path: str | Path, state: TrainerState, position: dict) -> Path:
     return Path(path)
 
 
-def load(path: str | Path, settings: dict, batches_in_epoch: Callable[[int], int] | None = None,
-         ) -> tuple[dict[str, np.ndarray], dict]:
+def load(
+    path: str | Path,
+    settings: dict,
+    batches_in_epoch: Callable[[int], int] | None = None,
+) -> tuple[dict[str, np.ndarray], dict]:
     """The state and position saved at ``path``, after checking the file field by field and that the run's
     ``settings`` (with the corpus facts, :data:`backends.pipeline.corpus.FACTS`) match its own.
 
@@ -187,12 +212,17 @@ def load(path: str | Path, settings: dict, batches_in_epoch: Callable[[int], int
     checked = _Checked(path)
     with checked.zip() as archive:
         position = checked.position(archive)
-        differ = [f"{key} {position['settings'].get(key)!r} there, {settings.get(key)!r} now"
-                  for key in MUST_MATCH if position["settings"].get(key) != settings.get(key)]
+        differ = [
+            f"{key} {position['settings'].get(key)!r} there, {settings.get(key)!r} now"
+            for key in MUST_MATCH
+            if position["settings"].get(key) != settings.get(key)
+        ]
         if differ:
-            raise W2VError(f"the checkpoint {path} was trained with other settings or on another corpus "
-                           f"({'; '.join(differ)}); resume with the same settings and --data, or start over with "
-                           f"--restart.")
+            raise W2VError(
+                f"the checkpoint {path} was trained with other settings or on another corpus "
+                f"({'; '.join(differ)}); resume with the same settings and --data, or start over with "
+                f"--restart."
+            )
         known = {**position["settings"], **settings}
         problem = _across(position, known, batches_in_epoch)
         if problem is not None:
@@ -200,8 +230,10 @@ def load(path: str | Path, settings: dict, batches_in_epoch: Callable[[int], int
         arrays = checked.arrays(archive, known)
     steps = len(position["step_losses"])
     if int(arrays["adam_step"]) != steps:
-        checked.fail(f"Adam's step count (adam_step) is {int(arrays['adam_step'])}, but the position holds "
-                     f"{steps} steps (step_losses)")
+        checked.fail(
+            f"Adam's step count (adam_step) is {int(arrays['adam_step'])}, but the position holds "
+            f"{steps} steps (step_losses)"
+        )
     return arrays, position
 
 
@@ -219,8 +251,9 @@ class _Checked:
         if not zipfile.is_zipfile(path):
             with open(path, "rb") as head:
                 if head.read(4) == b"PK\x03\x04":  # a zip's beginning without its end: a copy cut short
-                    self.fail("it begins as a .npz file does, but its end is missing (the file is cut short)",
-                              "is truncated")
+                    self.fail(
+                        "it begins as a .npz file does, but its end is missing (the file is cut short)", "is truncated"
+                    )
             raise W2VError(f"{path} {NOT_A_CHECKPOINT}; it is another kind of file. {FIX}")
         try:
             return zipfile.ZipFile(path)
@@ -232,11 +265,20 @@ class _Checked:
         """The position, parsed and checked field by field (not yet against the arrays)."""
         if "position.npy" not in archive.namelist():
             if not any(f"{key}.npy" in archive.namelist() for key in KEYS):
-                raise W2VError(f"{self.path} {NOT_A_CHECKPOINT}: it is a zip file without a checkpoint's arrays "
-                               f"(it holds {truncated(archive.namelist()) or 'nothing'}). {FIX}")
+                raise W2VError(
+                    f"{self.path} {NOT_A_CHECKPOINT}: it is a zip file without a checkpoint's arrays "
+                    f"(it holds {truncated(archive.namelist()) or 'nothing'}). {FIX}"
+                )
             self.fail("it holds no position (where the run stood)", "is incomplete")
-        text = self._array(archive, "position", lambda dtype, shape: None if dtype.kind == "U" and shape == () else
-                           f"is {_describe(dtype, shape)}, not a text (a 0-d unicode array)")
+        text = self._array(
+            archive,
+            "position",
+            lambda dtype, shape: (
+                None
+                if dtype.kind == "U" and shape == ()
+                else f"is {_describe(dtype, shape)}, not a text (a 0-d unicode array)"
+            ),
+        )
         try:
             position = json.loads(str(text[()]))
         except RecursionError:
@@ -247,8 +289,10 @@ class _Checked:
             self.fail(f"its position is {_short(position)}, not a JSON object of fields")
         form = position.get("format")
         if form != FORMAT or isinstance(form, bool):
-            raise W2VError(f"the checkpoint {self.path} has format {_short(form)}, not {FORMAT}: it was written by "
-                           f"another version of this project and cannot be resumed. {FIX}")
+            raise W2VError(
+                f"the checkpoint {self.path} has format {_short(form)}, not {FORMAT}: it was written by "
+                f"another version of this project and cannot be resumed. {FIX}"
+            )
         missing = [item.name for item in _POSITION if item.name not in position]
         if missing:
             self.fail(f"its position has no {', '.join(missing)}", "is incomplete")
@@ -259,8 +303,10 @@ class _Checked:
             if item.item is not None:
                 bad = next((i for i, v in enumerate(value) if not item.item(v)), None)
                 if bad is not None:
-                    self.fail(f"its position's {item.name} holds {_short(value[bad])} at index {bad}, not "
-                              f"{item.item_expected}")
+                    self.fail(
+                        f"its position's {item.name} holds {_short(value[bad])} at index {bad}, not "
+                        f"{item.item_expected}"
+                    )
                 position[item.name] = [float(v) for v in value]
         return position
 
@@ -271,8 +317,9 @@ class _Checked:
         missing = [item.name for item in _ARRAYS if f"{item.name}.npy" not in archive.namelist()]
         if missing:
             self.fail(f"it holds no array {', '.join(missing)}", "is incomplete")
-        rows, columns = (value if _is_int(value) else None for value in (known.get("vocab_size"),
-                                                                         known.get("embed_size")))
+        rows, columns = (
+            value if _is_int(value) else None for value in (known.get("vocab_size"), known.get("embed_size"))
+        )
         arrays: dict[str, np.ndarray] = {}
         for item in _ARRAYS:
             first = arrays[TABLES[0]].shape if TABLES[0] in arrays else None
@@ -286,8 +333,7 @@ class _Checked:
             arrays[item.name] = arrays[item.name].astype(item.dtype, copy=False)
         return arrays
 
-    def _array(self, archive: zipfile.ZipFile, name: str, wrong: Callable[[np.dtype, tuple], str | None]
-               ) -> np.ndarray:
+    def _array(self, archive: zipfile.ZipFile, name: str, wrong: Callable[[np.dtype, tuple], str | None]) -> np.ndarray:
         """Member ``name``.npy: its header is read and ``wrong(dtype, shape)`` asked (None, or what is wrong)
         before the data, whose size must be the header's, is read."""
         try:
@@ -301,8 +347,10 @@ class _Checked:
                 size = math.prod(shape) * dtype.itemsize
                 stored = archive.getinfo(f"{name}.npy").file_size - offset
                 if stored != size:
-                    self.fail(f"its array {name} holds {stored:,} bytes of data, but its header says "
-                              f"{_describe(dtype, shape)}, which is {size:,} bytes")
+                    self.fail(
+                        f"its array {name} holds {stored:,} bytes of data, but its header says "
+                        f"{_describe(dtype, shape)}, which is {size:,} bytes"
+                    )
                 data = member.read(size)
                 if len(data) != size or member.read(1):  # reading to the end checks the zip's CRC too
                     self.fail(f"its array {name} is cut short")
@@ -319,26 +367,34 @@ def _across(position: dict, known: dict, batches_in_epoch: Callable[[int], int] 
     losses, epoch_sum, epoch_centers = position["step_losses"], position["epoch_sum"], position["epoch_centers"]
     steps = len(losses)
     if len(position["epoch_losses"]) != epoch:
-        return (f"its position's epoch is {_short(epoch)}, but it holds the losses of "
-                f"{counted(len(position['epoch_losses']), 'finished epoch')} (epoch_losses)")
+        return (
+            f"its position's epoch is {_short(epoch)}, but it holds the losses of "
+            f"{counted(len(position['epoch_losses']), 'finished epoch')} (epoch_losses)"
+        )
     if batch > steps:
         return f"its position's batch is {_short(batch)}, more than the {steps} steps it holds (step_losses)"
-    size = known.get("batch_size")
-    size = size if _is_int(size) and size > 0 else None  # each step trains 1 to batch_size examples
+    given = known.get("batch_size")
+    size = given if _is_int(given) and given > 0 else None  # each step trains 1 to batch_size examples
     most = steps * size if size else "any number of"
-    if centers < steps or (size and centers > steps * size):
-        return (f"its position's centers is {_short(centers)}, but {steps} steps (step_losses) train between "
-                f"{steps} and {most} examples")
+    if centers < steps or (size is not None and centers > steps * size):
+        return (
+            f"its position's centers is {_short(centers)}, but {steps} steps (step_losses) train between "
+            f"{steps} and {most} examples"
+        )
     if not batch <= epoch_centers <= min(centers, batch * size if size else centers):
-        return (f"its position's epoch_centers is {_short(epoch_centers)}, but the epoch's {batch} steps "
-                f"(batch) trained between {batch} and {batch * size if size else centers} of the {centers} "
-                f"examples (centers)")
+        return (
+            f"its position's epoch_centers is {_short(epoch_centers)}, but the epoch's {batch} steps "
+            f"(batch) trained between {batch} and {batch * size if size else centers} of the {centers} "
+            f"examples (centers)"
+        )
     if batch:  # the epoch's summed losses: its steps' mean losses (the last of step_losses), weighted by size
         low, high = min(losses[-batch:]) * epoch_centers, max(losses[-batch:]) * epoch_centers
         if not low - 1e-6 * abs(low) - 1e-9 <= epoch_sum <= high + 1e-6 * abs(high) + 1e-9:
-            return (f"its position's epoch_sum is {_short(epoch_sum)}, but the epoch's {batch} step losses "
-                    f"(the last of step_losses) over {epoch_centers:g} examples (epoch_centers) sum to "
-                    f"between {low:.6g} and {high:.6g}")
+            return (
+                f"its position's epoch_sum is {_short(epoch_sum)}, but the epoch's {batch} step losses "
+                f"(the last of step_losses) over {epoch_centers:g} examples (epoch_centers) sum to "
+                f"between {low:.6g} and {high:.6g}"
+            )
     elif epoch_sum != 0:
         return f"its position's epoch_sum is {_short(epoch_sum)} before the epoch's first batch (batch 0)"
     if batches_in_epoch is None:
@@ -349,12 +405,14 @@ def _across(position: dict, known: dict, batches_in_epoch: Callable[[int], int] 
     if not known.get("resample_each_epoch"):
         expected = epoch * batches + batch
         if steps != expected:
-            return (f"it holds {steps} step losses (step_losses), but epoch {epoch} batch {batch} is "
-                    f"{expected} steps in, at {batches} batches an epoch")
+            return (
+                f"it holds {steps} step losses (step_losses), but epoch {epoch} batch {batch} is "
+                f"{expected} steps in, at {batches} batches an epoch"
+            )
     return None
 
 
-def _header(member: IO[bytes]) -> tuple[np.dtype, tuple, str, int]:
+def _header(member: IO[bytes]) -> tuple[np.dtype, tuple, Literal["C", "F"], int]:
     """The dtype, shape and order of a .npy stream, and the offset of its data: the header only."""
     version = np.lib.format.read_magic(member)
     readers = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
