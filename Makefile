@@ -49,7 +49,7 @@ KERNEL := w2v-companion
 # Under `make test` the notebooks train a small budget of steps; in Jupyter they train the full 5 epochs.
 TEST_STEPS ?= 150
 
-.PHONY: venv test test-python test-notebooks test-minimal run docs bench parity cross-env lab notebooks site gpu-check \
+.PHONY: venv test test-python test-notebooks test-minimal lint run docs bench parity cross-env lab notebooks site gpu-check \
         gpu-verify \
         check-install wheel wheel-check lock clean
 
@@ -67,6 +67,14 @@ $(STAMP): $(REQUIREMENTS) $(PINS) pyproject.toml
 	touch $(STAMP)
 
 test: test-python test-notebooks
+
+# Lint and format check (ruff) of every Python file, and types (mypy) of the package, the backends' Protocol
+# included; settings in pyproject.toml. The book lock pins both, so this runs in the book environment.
+lint:
+	$(MAKE) --no-print-directory PROFILE=book venv
+	.venv-book/bin/python -m ruff check .
+	.venv-book/bin/python -m ruff format --check .
+	.venv-book/bin/python -m mypy
 
 test-python: venv
 	$(PY) -m pytest tests
