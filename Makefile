@@ -135,10 +135,11 @@ cross-env:
 	$(PY) -m backends diff results/cross-env/book results/cross-env/current
 
 # Write the notebooks from notebooks/source/*.md, keeping outputs; run in full (book environment) those whose code
-# changed, or every one with ALL=1 (after a change to backends/ that changes what they show). About 6 minutes for all.
+# changed, or every one with ALL=1 (after a change to backends/ that changes what they show), or those named in RUN
+# (RUN="torch/word2vec-pretraining.ipynb compare-frameworks.ipynb": after a change to backend code they show).
 # The student notebooks (notebooks/student/<framework>/, blanks to fill in, no outputs) are written with them.
 notebooks: venv
-	$(PY) tools/make_notebooks.py --execute $(if $(ALL),--all)
+	$(PY) tools/make_notebooks.py --execute $(if $(ALL),--all) $(if $(RUN),--run $(RUN))
 
 # The companion site, built offline with Sphinx from the committed notebooks and docs/ (nothing trains):
 # site/_build/html; open it with `python -m http.server -d site/_build/html`. Its packages are in the book lock.

@@ -165,3 +165,10 @@ def test_the_first_cell_without_the_package_says_in_one_line_how_to_install_it(f
     assert run.stderr.splitlines() == [f"UsageError: {REGISTRY[framework].notebook_install()}"]
     assert f'%pip install "{WHEEL}[{framework}]"' in run.stderr and "ADDRESS" not in run.stderr
     assert ("Python 3.11" in run.stderr) == (framework == "mxnet")
+
+
+def test_running_a_notebook_by_a_name_it_does_not_have_is_refused_before_anything_is_written(capsys):
+    before = {name: (ROOT / "notebooks" / name).stat().st_mtime_ns for name in WRITTEN}
+    assert make_notebooks.main(run=True, every=False, named=["torch/word2vec.ipynb"]) == 2
+    assert "error: no notebook torch/word2vec.ipynb: name one of " in capsys.readouterr().err
+    assert {name: (ROOT / "notebooks" / name).stat().st_mtime_ns for name in WRITTEN} == before

@@ -38,6 +38,7 @@ import platform
 import re
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import jupytext
@@ -236,13 +237,19 @@ def write_marked(folder: Path) -> None:
         print(f"wrote {path}")
 
 
-def main(run: bool, every: bool) -> int:
+def main(run: bool, every: bool, named: Sequence[str] = ()) -> int:
+    """Write every notebook, keeping the outputs of unchanged code; with ``run``, run the stale ones in full,
+    and every one (``every``) or those ``named`` (paths under notebooks/) whatever their state."""
+    unknown = sorted(set(named) - set(notebooks()))
+    if unknown:
+        print(f"error: no notebook {', '.join(unknown)}: name one of {', '.join(notebooks())}", file=sys.stderr)
+        return 2
     left_stale = []
     for name, notebook in notebooks().items():
         path = ROOT / "notebooks" / name
         old = nbformat.read(path, as_version=4) if path.is_file() else None
         notebook = keep_outputs(notebook, old)
-        if run and (every or stale(notebook)):
+        if run and (every or name in named or stale(notebook)):
             print(f"running {path.relative_to(ROOT)} in full ...", flush=True)
             notebook = execute(notebook, path.parent)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -277,8 +284,16 @@ if __name__ == "__main__":
         help="write only the student notebooks with their solutions between markers, for nbgrader or "
         "otter-grader, to DIR/<framework>/",
     )
+    parser.add_argument(
+        "--run",
+        nargs="+",
+        default=(),
+        metavar="NOTEBOOK",
+        help="with --execute: run these too (paths under notebooks/, such as torch/word2vec-pretraining.ipynb), "
+        "stale or not: those that show backend code which changed (tests/test_shown_code.py names them)",
+    )
     arguments = parser.parse_args()
     if arguments.marked:
         write_marked(arguments.marked)
         sys.exit(0)
-    sys.exit(main(arguments.execute, arguments.all))
+    sys.exit(main(arguments.execute, arguments.all, arguments.run))
