@@ -69,126 +69,50 @@ def _at_least(low: int) -> Callable[[Any], bool]:
 class Settings:
     """The chapter's settings (Dive into Deep Learning, section 15.4); any of them can be changed."""
 
+    # The settings as a table, one declaration each, laid out by hand (the formatter would give each argument
+    # a line of its own).
+    # fmt: off
     # -- the data: what shapes the batches -------------------------------------------------------------------
-    seed: int = _setting(
-        0, DATA, "seed", "one seed for the batches and the initial weights", check=_at_least(0), expected="0 or more"
-    )
-    model: str = _setting(
-        "skipgram",
-        DATA,
-        "model",
-        "skipgram (the chapter's) or cbow",
-        choices=MODELS,
-        describe=lambda value: {"skipgram": "the skip-gram model", "cbow": "the CBOW model"}[value],
-    )
-    min_count: int = _setting(
-        10,
-        DATA,
-        "min count",
-        "keep words seen at least this often",
-        check=_at_least(1),
-        expected="at least 1",
-        describe=lambda value: f"words seen at least {value} times",
-    )
-    max_window: int = _setting(
-        5,
-        DATA,
-        "max window",
-        "largest context window on each side",
-        check=_at_least(1),
-        expected="at least 1",
-        describe=lambda value: f"context windows of 1 to {value}",
-    )
-    num_noise: int = _setting(
-        5,
-        DATA,
-        "the number of noise words",
-        "noise words per context word (K)",
-        check=_at_least(1),
-        expected="at least 1",
-        describe=lambda value: f"{value} noise words per context word",
-    )
-    noise: str = _setting(
-        "unigram75",
-        DATA,
-        "noise distribution",
-        "noise distribution: count**0.75 (the chapter's) or uniform",
-        choices=tuple(NOISE_POWERS),
-        describe=lambda value: f"noise words drawn ∝ count^{NOISE_POWERS[value]:g}",
-    )
-    subsample_t: float = _setting(
-        1e-4,
-        DATA,
-        "subsampling threshold",
-        "subsampling threshold t",
-        check=lambda value: math.isfinite(value) and value > 0,
-        expected="above 0",
-        describe=lambda value: f"subsampling threshold t = {value:g}",
-    )
-    resample_each_epoch: bool = _setting(
-        False,
-        DATA,
-        "resampling",
-        "redraw subsampling, windows and noise words every epoch",
-        describe=lambda value: "examples drawn anew every epoch" if value else "one draw of examples for every epoch",
-    )
-    data: str | None = _setting(
-        None,
-        DATA,
-        "data",
-        "the corpus: the book's PTB zip (default: the shipped "
-        "data/ptb.zip), a text file with one sentence a line, or a zip holding one",
-        describe=lambda value: f"data {value}" if value else "the shipped PTB",
-    )
+    seed: int = _setting(0, DATA, "seed", "one seed for the batches and the initial weights",
+                         check=_at_least(0), expected="0 or more")
+    model: str = _setting("skipgram", DATA, "model", "skipgram (the chapter's) or cbow", choices=MODELS,
+                          describe=lambda value: {"skipgram": "the skip-gram model", "cbow": "the CBOW model"}[value])
+    min_count: int = _setting(10, DATA, "min count", "keep words seen at least this often", check=_at_least(1),
+                              expected="at least 1", describe=lambda value: f"words seen at least {value} times")
+    max_window: int = _setting(5, DATA, "max window", "largest context window on each side", check=_at_least(1),
+                               expected="at least 1", describe=lambda value: f"context windows of 1 to {value}")
+    num_noise: int = _setting(5, DATA, "the number of noise words", "noise words per context word (K)",
+                              check=_at_least(1), expected="at least 1",
+                              describe=lambda value: f"{value} noise words per context word")
+    noise: str = _setting("unigram75", DATA, "noise distribution",
+                          "noise distribution: count**0.75 (the chapter's) or uniform", choices=tuple(NOISE_POWERS),
+                          describe=lambda value: f"noise words drawn ∝ count^{NOISE_POWERS[value]:g}")
+    subsample_t: float = _setting(1e-4, DATA, "subsampling threshold", "subsampling threshold t",
+                                  check=lambda value: math.isfinite(value) and value > 0, expected="above 0",
+                                  describe=lambda value: f"subsampling threshold t = {value:g}")
+    resample_each_epoch: bool = _setting(False, DATA, "resampling", "redraw subsampling, windows and noise words "
+                                         "every epoch", describe=lambda value: "examples drawn anew every epoch"
+                                         if value else "one draw of examples for every epoch")
+    data: str | None = _setting(None, DATA, "data", "the corpus: the book's PTB zip (default: the shipped "
+                                "data/ptb.zip), a text file with one sentence a line, or a zip holding one",
+                                describe=lambda value: f"data {value}" if value else "the shipped PTB")
     # -- the training -------------------------------------------------------------------------------------------
-    epochs: int = _setting(
-        5,
-        TRAINING,
-        "epochs",
-        "passes over the data",
-        check=_at_least(1),
-        expected="at least 1",
-        describe=lambda value: f"{value} {plural(value, 'epoch')}",
-    )
-    max_steps: int | None = _setting(
-        None,
-        TRAINING,
-        "max steps",
-        "stop after this many steps in all (default: no limit)",
-        check=lambda value: value is None or value >= 1,
-        expected="at least 1",
-        describe=lambda value: f"at most {value:,} steps" if value else "no step limit",
-    )
-    batch_size: int = _setting(
-        512,
-        TRAINING,
-        "batch size",
-        "center words per batch",
-        check=_at_least(1),
-        expected="at least 1",
-        describe=lambda value: f"batches of {value} centers",
-    )
-    lr: float = _setting(
-        0.002,
-        TRAINING,
-        "learning rate",
-        "Adam's learning rate",
-        check=lambda value: math.isfinite(value) and 0 < value <= 10,
-        expected="in (0, 10]",
-        describe=lambda value: f"Adam with learning rate {value:g}",
-    )
-    embed_size: int = _setting(
-        100,
-        TRAINING,
-        "embedding size",
-        "the word vectors' length",
-        check=_at_least(1),
-        expected="at least 1",
-        describe=lambda value: f"{value}-dimensional vectors",
-    )
-    device: str = _setting(
-        "auto", TRAINING, "device", "auto, cpu or gpu", choices=DEVICES, describe=lambda value: f"device {value}"
-    )
+    epochs: int = _setting(5, TRAINING, "epochs", "passes over the data", check=_at_least(1), expected="at least 1",
+                           describe=lambda value: f"{value} {plural(value, 'epoch')}")
+    max_steps: int | None = _setting(None, TRAINING, "max steps",
+                                     "stop after this many steps in all (default: no limit)",
+                                     check=lambda value: value is None or value >= 1, expected="at least 1",
+                                     describe=lambda value: f"at most {value:,} steps" if value else "no step limit")
+    batch_size: int = _setting(512, TRAINING, "batch size", "center words per batch", check=_at_least(1),
+                               expected="at least 1", describe=lambda value: f"batches of {value} centers")
+    lr: float = _setting(0.002, TRAINING, "learning rate", "Adam's learning rate",
+                         check=lambda value: math.isfinite(value) and 0 < value <= 10, expected="in (0, 10]",
+                         describe=lambda value: f"Adam with learning rate {value:g}")
+    embed_size: int = _setting(100, TRAINING, "embedding size", "the word vectors' length", check=_at_least(1),
+                               expected="at least 1", describe=lambda value: f"{value}-dimensional vectors")
+    device: str = _setting("auto", TRAINING, "device", "auto, cpu or gpu", choices=DEVICES,
+                           describe=lambda value: f"device {value}")
+    # fmt: on
 
     def __post_init__(self) -> None:
         for item in dataclasses.fields(self):

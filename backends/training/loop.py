@@ -198,31 +198,13 @@ class Run:
         self.backend, self.data, self.settings, self.sync_every = backend, data, settings, sync_every
         center, context = initial_weights(len(data.vocab), settings.embed_size, settings.seed)
         self.trainer = backend.Trainer(center, context, lr=settings.lr, device=settings.device)
-        per_epoch = data.num_batches(settings.batch_size)
-        planned = per_epoch * settings.epochs
-        self.history = History(
-            backend.NAME,
-            self.trainer.device_name,
-            {**settings.to_dict(), **data.corpus.facts()},
-            planned_steps=min(planned, settings.max_steps or planned),
-            steps_per_epoch=per_epoch,
-            words=data.vocab.tokens,
-            versions=package_versions(("numpy", *_modules(backend.NAME))),
-        )
+        self.history = _new_history(backend.NAME, self.trainer.device_name, data, settings)
         self.position = Position()
         self.pending = PendingLosses()
         if resume_from is not None:
-            self._restore(resume_from)
+            _resume(self, resume_from, resume_finished)
         self.clock = Clock(self.history.centers)
         self.view = View(self)
-        finished = self.position.epoch >= settings.epochs or self.budget_spent
-        if resume_from is not None and finished and not resume_finished:
-            raise W2VError(
-                f"the checkpoint {resume_from} holds a finished run: its {self.history.steps:,} steps are "
-                f"all that {settings.epochs} epochs (--epochs) and max steps {settings.max_steps} "
-                f"(--max-steps) ask for, so there is nothing to resume. Raise --epochs or --max-steps "
-                f"to train it longer."
-            )
 
     @property
     def steps_taken(self) -> int:
@@ -232,32 +214,6 @@ class Run:
     @property
     def budget_spent(self) -> bool:
         return self.settings.max_steps is not None and self.steps_taken >= self.settings.max_steps
-
-    def record(self) -> dict:
-        """Where the run stands, as a checkpoint keeps it beside the trainer's state."""
-        history = self.history
-        return {
-            "settings": history.settings,
-            **dataclasses.asdict(self.position),
-            "centers": history.centers,
-            "step_losses": history.step_losses,
-            "epoch_losses": history.epoch_losses,
-        }
-
-    def _restore(self, path: str | Path) -> None:
-        def batches_in_epoch(epoch: int) -> int:  # the batch saved must lie in its epoch
-            return self.data.num_batches(self.settings.batch_size, self.data.draw(epoch))
-
-        arrays, saved = checkpoint.load(path, self.history.settings, batches_in_epoch)
-        if self.settings.max_steps is not None and len(saved["step_losses"]) > self.settings.max_steps:
-            raise W2VError(
-                f"the checkpoint {path} holds {len(saved['step_losses']):,} steps, more than max steps "
-                f"{self.settings.max_steps}: resume with --max-steps {len(saved['step_losses'])} or more."
-            )
-        self.backend.load_state(self.trainer, TrainerState.from_arrays(arrays))
-        self.history.step_losses, self.history.epoch_losses = saved["step_losses"], saved["epoch_losses"]
-        self.history.centers = saved["centers"]
-        self.position = Position(**{item.name: saved[item.name] for item in dataclasses.fields(Position)})
 
     def train(self, hooks: Hooks, interrupted: Callable[[], bool]) -> None:
         """Step through the epochs until every epoch ran or ``max_steps`` steps did; the hooks are called as
@@ -333,6 +289,49 @@ class Run:
         history.embeddings = self.trainer.embeddings()
 
 
+def _new_history(name: str, device: str, data: Dataset, settings: Settings) -> History:
+    """The empty record of a run of framework ``name`` on ``device``: its settings, plan, words and versions."""
+    per_epoch = data.num_batches(settings.batch_size)
+    planned = per_epoch * settings.epochs
+    return History(
+        name,
+        device,
+        {**settings.to_dict(), **data.corpus.facts()},
+        planned_steps=min(planned, settings.max_steps or planned),
+        steps_per_epoch=per_epoch,
+        words=data.vocab.tokens,
+        versions=package_versions(("numpy", *_modules(name))),
+    )
+
+
+def _resume(run: Run, path: str | Path, resume_finished: bool) -> None:
+    """Put ``run`` where the checkpoint at ``path`` stood: the trainer's state, the losses and the position. A
+    finished run is refused unless ``resume_finished``, as is one with more steps than the budget."""
+    settings = run.settings
+
+    def batches_in_epoch(epoch: int) -> int:  # the batch saved must lie in its epoch
+        return run.data.num_batches(settings.batch_size, run.data.draw(epoch))
+
+    arrays, saved = checkpoint.load(path, run.history.settings, batches_in_epoch)
+    if settings.max_steps is not None and len(saved["step_losses"]) > settings.max_steps:
+        raise W2VError(
+            f"the checkpoint {path} holds {len(saved['step_losses']):,} steps, more than max steps "
+            f"{settings.max_steps}: resume with --max-steps {len(saved['step_losses'])} or more."
+        )
+    run.backend.load_state(run.trainer, TrainerState.from_arrays(arrays))
+    run.history.step_losses, run.history.epoch_losses = saved["step_losses"], saved["epoch_losses"]
+    run.history.centers = saved["centers"]
+    run.position = Position(**{item.name: saved[item.name] for item in dataclasses.fields(Position)})
+    finished = run.position.epoch >= settings.epochs or run.budget_spent
+    if finished and not resume_finished:
+        raise W2VError(
+            f"the checkpoint {path} holds a finished run: its {run.history.steps:,} steps are "
+            f"all that {settings.epochs} epochs (--epochs) and max steps {settings.max_steps} "
+            f"(--max-steps) ask for, so there is nothing to resume. Raise --epochs or --max-steps "
+            f"to train it longer."
+        )
+
+
 class View:
     """A run as its hooks see it (:class:`backends.training.hooks.RunView`): read, never changed."""
 
@@ -366,7 +365,14 @@ class View:
         return self._run.backend.state(self._run.trainer)
 
     def record(self) -> dict:
-        return self._run.record()
+        history = self._run.history
+        return {
+            "settings": history.settings,
+            **dataclasses.asdict(self._run.position),
+            "centers": history.centers,
+            "step_losses": history.step_losses,
+            "epoch_losses": history.epoch_losses,
+        }
 
 
 def _modules(name: str) -> tuple[str, ...]:
