@@ -1,3 +1,3 @@
-"""The command line (``python -m backends``) and what it runs beyond one training: ``compare`` and ``parity``
-(each framework in a process of its own), ``report`` (the figures and summary of a results folder) and
-``bench`` (speed against the book's own code and gensim)."""
+"""The command line (``python -m backends``): each command parses its options, calls the library
+(:mod:`backends.experiments` for runs and comparisons) and prints what came of it. Nothing imports this
+package but ``python -m backends`` and the maintainers' tools, which run as commands do."""
