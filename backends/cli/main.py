@@ -45,6 +45,7 @@ OUT_OF_MEMORY = ("the command ran out of memory: an allocation failed, as the ma
 
 
 def add_frameworks_option(parser: argparse.ArgumentParser) -> None:
+    """--frameworks, a comma-separated list (shared with the maintainers' tools, tools/bench.py)."""
     parser.add_argument("--frameworks", type=lambda text: [name.strip() for name in text.split(",") if name.strip()],
                         default=None,
                         help=f"comma-separated, from {','.join(FRAMEWORKS)} (default: all; those not installed "
