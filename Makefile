@@ -117,9 +117,10 @@ docs: run
 	mkdir -p docs
 	cp results/loss_curves.png results/divergence.png results/summary.md docs/
 
-# Speed against the book's own code and gensim, in one run on this machine: results/bench.json
+# Speed against the book's own code and gensim, in one run on this machine: results/bench.json (tools/bench.py, a
+# maintainers' tool: the wheel carries what readers run)
 bench: venv
-	$(PY) -m backends bench --steps 1000 --repeats 3 --corpus-tokens 10000000
+	$(PY) tools/bench.py --steps 1000 --repeats 3 --corpus-tokens 10000000
 
 parity: venv
 	$(PY) -m backends parity --steps 100

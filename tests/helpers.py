@@ -11,6 +11,7 @@ command as the reason. The one place that skips is ``conftest.pytest_runtest_set
 
 from __future__ import annotations
 
+import importlib.util
 import itertools
 import os
 import subprocess
@@ -58,6 +59,14 @@ def run(*args, env=None, cwd=ROOT) -> subprocess.CompletedProcess:
         [sys.executable, "-m", "backends", *map(str, args)],
         capture_output=True, text=True, cwd=cwd, env={**os.environ, **(env or {})}, timeout=600,
     )
+
+
+def tool(name: str) -> types.ModuleType:
+    """tools/NAME.py, a maintainers' tool outside the package, loaded as a module."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "tools" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def user_error(capsys, *argv) -> str:

@@ -1,4 +1,5 @@
-"""The benchmark's bookkeeping: medians over rounds, ratios, the table, and our pipeline task.
+"""The benchmark's bookkeeping (tools/bench.py, `make bench`): medians over rounds, ratios, the table, and our
+pipeline task; its options refused as the command line refuses them.
 
 The timed tasks themselves (the book's code, every framework) run under ``make bench``, not here: speed
 goals are benchmarks, never timed unit tests.
@@ -7,8 +8,10 @@ goals are benchmarks, never timed unit tests.
 import numpy as np
 import pytest
 
-from backends.cli import bench
 from backends.common.errors import W2VError
+from helpers import tool
+
+bench = tool("bench")
 
 
 def test_median_of_rounds_keeps_the_median_and_the_range():
@@ -95,3 +98,20 @@ def test_bad_bench_settings_are_refused_before_anything_runs(options, message):
     settings = {"frameworks": ["torch"], "steps": 500, "corpus_tokens": None, "repeats": 1, **options}
     with pytest.raises(W2VError, match=message):
         bench.benchmark(**settings, progress=lambda line: pytest.fail(f"it started: {line}"))
+
+
+def test_an_output_folder_that_is_a_file_is_one_paragraph_before_anything_runs(capsys, tmp_path, monkeypatch):
+    monkeypatch.setattr(bench, "run_task", lambda *args: pytest.fail("a task ran before the check"))
+    blocker = tmp_path / "a-file"
+    blocker.write_text("mine")
+    assert bench.main(["--out", str(blocker / "results")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "Traceback" not in err and err.count("\n") == 1, err
+    assert f"({blocker} is a file, not a folder)" in err and blocker.read_text() == "mine"
+
+
+def test_a_mistake_in_the_options_is_one_paragraph(capsys):
+    assert bench.main(["--steps", "many"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "Traceback" not in err and err.count("\n") == 1, err
+    assert "argument --steps: invalid int value: 'many' (`tools/bench.py --help` lists the options)." in err

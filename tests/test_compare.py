@@ -8,13 +8,15 @@ import shutil
 import numpy as np
 import pytest
 
-from backends.cli import compare
 from backends.cli import main as cli
-from backends.cli.report import max_relative_differences, summary_markdown
 from backends.common import frameworks
 from backends.common.errors import W2VError
 from backends.common.frameworks import FRAMEWORKS
 from backends.common.settings import Settings
+from backends.experiments import compare, parity, runs
+from backends.experiments.agreement import max_relative_differences
+from backends.experiments.isolated import succeeded
+from backends.experiments.summary import summary_markdown
 from helpers import missing, run, user_error
 
 INSTALLED = [name for name in FRAMEWORKS if missing(name) is None]
@@ -46,12 +48,12 @@ def test_a_framework_not_installed_is_reported_without_starting_it(mxnet_absent,
     assert summary["frameworks"]["numpy"]["status"] == "ok" and summary["figures"] == ["loss_curves.png"]
     assert "mxnet: not installed: Install it with" in printed
     # Asked for by name, a missing framework fails the command; by default, it is only reported.
-    assert not compare.succeeded(summary["frameworks"], named=True)
-    assert compare.succeeded(summary["frameworks"], named=False)
+    assert not succeeded(summary["frameworks"], named=True)
+    assert succeeded(summary["frameworks"], named=False)
 
 
 def test_parity_fails_for_a_missing_framework_asked_for_by_name(mxnet_absent):
-    result = compare.parity(["numpy", "mxnet"], 2)
+    result = parity.parity(["numpy", "mxnet"], 2)
     assert not result["ok"] and list(result["not_installed"]) == ["mxnet"] and not result["failed"]
 
 
@@ -234,11 +236,9 @@ def test_a_comparison_draws_its_figures_whatever_matplotlib_backend_the_reader_s
 def test_a_report_reads_each_run_whole_when_a_run_is_put_in_place_meanwhile(two_runs, monkeypatch):
     """Between the history and the vectors of one run, a train into the same folder swaps in another run: the
     report notices the folder changed and reads that run again, history and vectors together."""
-    from backends.cli import report
-
     newer = two_runs / "newer"
     assert cli.main(["train", "--framework", "numpy", "--max-steps", "5", "--out", str(newer), "--no-progress"]) == 0
-    read_vectors, swapped = report.load_word2vec, []
+    read_vectors, swapped = runs.embeddings.load_word2vec, []
 
     def vectors_after_a_swap(path):
         if not swapped:  # as RunFolder.commit does: the old run aside, the new one into its place
@@ -247,10 +247,10 @@ def test_a_report_reads_each_run_whole_when_a_run_is_put_in_place_meanwhile(two_
             swapped.append(path)
         return read_vectors(path)
 
-    monkeypatch.setattr(report, "load_word2vec", vectors_after_a_swap)
-    history, (words, matrix) = report.read_run(two_runs / "numpy")
-    assert swapped and history["steps"] == 5
-    assert matrix.tolist() == report.load_word2vec(two_runs / "numpy" / "embeddings.txt")[1].tolist()
+    monkeypatch.setattr(runs.embeddings, "load_word2vec", vectors_after_a_swap)
+    history, (words, matrix) = runs.read_run(two_runs / "numpy")
+    assert swapped and history.steps == 5
+    assert matrix.tolist() == read_vectors(two_runs / "numpy" / "embeddings.txt")[1].tolist()
 
 
 def test_a_path_that_is_not_utf8_is_compared_and_written_escaped(tmp_path):

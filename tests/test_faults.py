@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 from helpers import ROOT, interrupt_at_each_line, run, user_error
 
-from backends.common import runs
 from backends.common.errors import W2VError
+from backends.experiments import runs
 from backends.training import checkpoint
 from backends.training.state import TrainerState
 

@@ -306,8 +306,8 @@ corpus_words = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)),
 def test_whatever_a_corpus_holds_every_file_a_run_writes_reads_back(tmp_path_factory, lines):
     """A corpus of any words is refused with a message, or trains, and then its vectors, evaluation, history and
     report all read back: the same words, neighbours for each, a table row per framework."""
-    from backends.cli import report
     from backends.cli.main import main
+    from backends.experiments import report
 
     folder = tmp_path_factory.mktemp("corpus")
     (folder / "corpus.txt").write_text("\n".join(" ".join(line) for line in lines) + "\n", encoding="utf-8")

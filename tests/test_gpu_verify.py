@@ -1,4 +1,4 @@
-"""`make gpu-verify` (tools/gpu_verify.py, backends/cli/verify.py): the GPU check, run here with the CPU standing in
+"""`make gpu-verify` (tools/gpu_verify.py, backends/experiments/verify.py): the GPU check, run here with the CPU standing in
 for the GPU so that it cannot rot before a GPU machine runs it; its refusals; its verdicts, with the runs faked.
 
 The stand-in trains PyTorch and JAX, the two frameworks a lent GPU machine has (TensorFlow and MXNet are not
@@ -16,8 +16,8 @@ import time
 
 import pytest
 
-from backends.cli import verify
 from backends.common.errors import W2VError
+from backends.experiments import verify
 from helpers import ROOT
 
 SCRIPT = ROOT / "tools" / "gpu_verify.py"

@@ -17,9 +17,8 @@ import warnings
 import zipfile
 
 import pytest
-from helpers import ROOT, user_error
+from helpers import ROOT, tool, user_error
 
-from backends.cli import bench
 from backends.cli.main import OUT_OF_MEMORY, main
 from backends.common import resources
 from backends.training.baseline import MAX_WORKERS
@@ -99,9 +98,11 @@ def test_a_baseline_that_would_not_fit_in_memory_is_refused_with_the_estimate(ca
 
 
 def test_a_benchmark_corpus_too_large_is_refused_before_anything_is_timed(capsys, tmp_path, monkeypatch):
+    bench = tool("bench")  # tools/bench.py, `make bench`
     monkeypatch.setattr(bench, "run_task", lambda *args: pytest.fail("a task ran before the check"))
-    err = one_paragraph(user_error(capsys, "bench", "--frameworks", "numpy", "--steps", "10", "--corpus-tokens",
-                                   "99999999999999", "--out", tmp_path))
+    assert bench.main(["--frameworks", "numpy", "--steps", "10", "--corpus-tokens", "99999999999999",
+                       "--out", str(tmp_path)]) == 2
+    err = one_paragraph(capsys.readouterr().err)
     assert ("timing the pipeline on a synthetic Zipf corpus of 99,999,999,999,999 tokens would need about "
             "14,551.9 TiB of memory, more than the") in err and "lower --corpus-tokens" in err
     assert not (tmp_path / "bench.json").exists()

@@ -5,7 +5,7 @@
 
 Such a machine is lent for minutes with its frameworks preinstalled and no network, so nothing is built or
 installed: the Python this runs under needs NumPy, SciPy, Matplotlib, tqdm, filelock and a framework, and the
-package is taken from this working tree. For each framework there that sees a GPU, backends/cli/verify.py trains
+package is taken from this working tree. For each framework there that sees a GPU, backends/experiments/verify.py trains
 it on the GPU and on the CPU from one seed, compares the per-step losses and times both; then the framework's
 chapter notebook runs on the GPU where Jupyter is installed. verify.json and verify.md are written into DIR
 (default results/gpu-verify) after every stage, each whole or not at all, so a run cut short leaves what it
@@ -33,11 +33,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # this working tree's package, installed or not; its processes and kernel get it too
 os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, (str(ROOT), os.environ.get("PYTHONPATH"))))
 
-from backends.cli import verify  # noqa: E402
 from backends.cli.main import Parser  # noqa: E402
 from backends.common.errors import W2VError  # noqa: E402
 from backends.common.files import atomic_path, writable_folder, write_json, write_text  # noqa: E402
 from backends.display.notebook import BUDGET  # noqa: E402
+from backends.experiments import verify  # noqa: E402
 
 # Steps compared, steps timed (None: the chapter's 5 epochs) and the notebook's budget (None: in full), by device.
 SIZES = {"gpu": (200, None, None), "cpu": (20, 100, 20)}

@@ -1,3 +1,4 @@
-"""The command line (``python -m backends``) and what it runs beyond one training: ``compare`` and ``parity``
-(each framework in a process of its own), ``report`` (the figures and summary of a results folder) and
-``bench`` (speed against the book's own code and gensim)."""
+"""The command line (``python -m backends``): each command parses its options, calls the library
+(:mod:`backends.experiments` for runs and comparisons) and prints what came of it. Nothing in the package
+imports it but ``python -m backends``; the maintainers' tools (tools/) use its parser and error handling, so
+that they refuse a mistake as the commands do."""

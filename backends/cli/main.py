@@ -1,34 +1,39 @@
-"""``python -m backends {stats,train,similar,evaluate,compare,diff,parity,baseline,bench,report,grade}``: the command line.
+"""``python -m backends {stats,train,similar,evaluate,compare,diff,parity,baseline,report,grade}``: the command line.
 
 Every command works offline on the shipped data. A mistake the user can fix (a :class:`W2VError`)
 prints one paragraph naming the problem and the fix, and exits with code 2, without a traceback.
 The options that are settings come from :class:`backends.common.settings.Settings`, with its defaults.
+Each command parses its options, calls the library (:mod:`backends.experiments` for runs and comparisons) and
+prints what came of it; the work itself is done there.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import signal
 import sys
 from pathlib import Path
+from typing import Callable
 
 from backends import load_backend
-from backends.cli import bench, compare, output, report
+from backends.cli import output
 from backends.common import settings as settings_
-from backends.common.errors import W2VError, WriteError
-from backends.common.files import existing_folder, os_error_message, to_json, writable_folder, write_json
+from backends.common.errors import W2VError
+from backends.common.files import existing_folder, os_error_message, to_json, writable_folder
 from backends.common.frameworks import FRAMEWORKS, framework
-from backends.common.runs import CHECKPOINT, RunFolder
 from backends.common.settings import DATA, TRAINING
 from backends.common.signals import handling
+from backends.experiments.compare import compare
+from backends.experiments.diff import diff
+from backends.experiments.parity import parity
+from backends.experiments.report import report
+from backends.experiments.runs import CHECKPOINT
+from backends.experiments.summary import format_loss, outcome, shown, summary_markdown
+from backends.experiments.train import train_baseline, train_framework
 from backends.grading import run as grading
 from backends.pipeline.dataset import load_data
-from backends.training.baseline import check_workers, train_gensim
-from backends.training.history import History, TrainingDiverged
-from backends.training.hooks import interrupts
 from backends.vectors import embeddings, evaluation
 
 RESULTS = Path("results")
@@ -39,14 +44,15 @@ OUT_OF_MEMORY = ("the command ran out of memory: an allocation failed, as the ma
                  "written before are unchanged.")
 
 
-def _add_frameworks_option(parser: argparse.ArgumentParser) -> None:
+def add_frameworks_option(parser: argparse.ArgumentParser) -> None:
+    """--frameworks, a comma-separated list (shared with the maintainers' tools, tools/bench.py)."""
     parser.add_argument("--frameworks", type=lambda text: [name.strip() for name in text.split(",") if name.strip()],
                         default=None,
                         help=f"comma-separated, from {','.join(FRAMEWORKS)} (default: all; those not installed "
                              f"are reported and skipped)")
 
 
-def _add_output_options(parser: argparse.ArgumentParser, json_help: str | None = None) -> None:
+def add_output_options(parser: argparse.ArgumentParser, json_help: str | None = None) -> None:
     """--out (where results go) and, with ``json_help``, --json."""
     parser.add_argument("--out", type=Path, default=RESULTS, help=f"the results folder (default: {RESULTS})")
     if json_help:
@@ -71,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     train = commands.add_parser("train", help="train one framework; writes OUT/<framework>/")
     train.add_argument("--framework", required=True, help=f"one of {', '.join(FRAMEWORKS)}")
     settings_.add_options(train, DATA, TRAINING)
-    _add_output_options(train, "end with one JSON line of the results")
+    add_output_options(train, "end with one JSON line of the results")
     train.add_argument("--no-progress", action="store_true", help="no progress bars")
     train.add_argument("--checkpoint-every", type=int, default=None, metavar="N",
                        help="save OUT/<framework>/checkpoint.npz every N steps (and on Ctrl-C)")
@@ -89,13 +95,13 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--json", action="store_true")
 
     comparison = commands.add_parser("compare", help="train several frameworks from one seed and compare them")
-    _add_frameworks_option(comparison)
+    add_frameworks_option(comparison)
     settings_.add_options(comparison, DATA, TRAINING)
-    _add_output_options(comparison)
+    add_output_options(comparison)
     comparison.add_argument("--no-progress", action="store_true")
 
     parity = commands.add_parser("parity", help="check that the frameworks' per-step losses agree")
-    _add_frameworks_option(parity)
+    add_frameworks_option(parity)
     parity.add_argument("--steps", type=int, default=100)
     settings_.add_options(parity, only=("seed",))
     parity.add_argument("--json", action="store_true")
@@ -109,19 +115,10 @@ def build_parser() -> argparse.ArgumentParser:
     baseline.add_argument("trainer", choices=("gensim",))
     settings_.add_options(baseline, DATA, only=("epochs", "embed_size"))
     baseline.add_argument("--workers", type=int, default=2)
-    _add_output_options(baseline, "end with one JSON line of the results")
-
-    benchmark = commands.add_parser("bench", help="speed against the book's code and gensim; writes results/bench.json")
-    _add_frameworks_option(benchmark)
-    benchmark.add_argument("--steps", type=int, default=1000, help="training steps timed per framework")
-    benchmark.add_argument("--repeats", type=int, default=1,
-                           help="rounds of every pipeline and training measurement; the medians are reported")
-    benchmark.add_argument("--corpus-tokens", type=int, default=None,
-                           help="also time the pipeline on synthetic Zipf corpora of up to this many tokens")
-    _add_output_options(benchmark, "print the record as one JSON object")
+    add_output_options(baseline, "end with one JSON line of the results")
 
     summary = commands.add_parser("report", help="figures and a summary of the runs under OUT")
-    _add_output_options(summary)
+    add_output_options(summary)
     summary.add_argument("--mixed", action="store_true",
                          help="put runs trained with different settings in one table, listing the differences")
 
@@ -163,23 +160,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     framework(args.framework)  # a known name, before any folder is made for it
     out = writable_folder(args.out)  # now, not after the training it would hold
     backend = load_backend(args.framework)
-    with RunFolder(out / args.framework) as run:
-        resume_from = _checkpoint_choice(run, args)
-        evaluation.load_wordsim()  # read now, not found missing after the training it scores
-        data = load_data(settings=settings)
-        unfinished = resume_from is not None and resume_from == run.left_checkpoint()
-        staging = run.stage(keep=unfinished)
-        try:  # a run resumed from the finished folder's checkpoint writes its own in the staging folder
-            history = backend.train(data, settings, progress=not args.no_progress, checkpoint=staging / CHECKPOINT,
-                                    checkpoint_every=args.checkpoint_every, resume=resume_from or False,
-                                    resume_finished=unfinished)  # killed after its last step: written now
-        except TrainingDiverged as diverged:
-            _put_in_place(run, diverged.history, keep_checkpoint=bool(args.checkpoint_every))
-            raise
-        except (OSError, WriteError) as error:  # a checkpoint on a full or read-only disk: what is left to resume
-            said = os_error_message(error) if isinstance(error, OSError) else str(error)
-            raise W2VError(said + _resumable(run)) from None
-        folder, late_signal = _put_in_place(run, history, keep_checkpoint=bool(args.checkpoint_every))
+    history, folder, late_signal = train_framework(args.framework, backend, settings, out,
+                                                   progress=not args.no_progress,
+                                                   checkpoint_every=args.checkpoint_every, resume=args.resume,
+                                                   restart=args.restart)
     summary = {
         "framework": history.framework,
         "device": history.device,
@@ -196,7 +180,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     else:
         print(
             f"{history.framework} on {history.device}: {history.steps} steps, "
-            f"loss {report.format_loss(history.loss)}, "
+            f"loss {format_loss(history.loss)}, "
             f"{history.centers_per_sec:,.0f} centers/s ({history.cores_busy:.1f} cores busy); "
             f"wrote {folder}/history.json and embeddings.txt"
         )
@@ -212,71 +196,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 130
 
 
-def _checkpoint_choice(run: RunFolder, args: argparse.Namespace) -> Path | None:
-    """The checkpoint to resume from, if any. A run where an earlier run's checkpoint is must be told to
-    continue it (--resume) or to replace it (--restart), as this run's folder replaces the earlier one's."""
-    left, finished = run.left_checkpoint(), run.folder / CHECKPOINT
-    if args.resume:
-        if left or finished.is_file():
-            return left or finished
-        raise W2VError(f"there is no checkpoint at {finished} to resume from; train with --checkpoint-every N "
-                       f"first. Nothing was trained.")
-    if args.restart:
-        return None
-    if left:
-        raise W2VError(f"{left} holds the checkpoint of a run into {run.folder} that did not finish (it was "
-                       f"stopped or failed): continue it with --resume, or start over with --restart. Nothing was "
-                       f"trained.")
-    if finished.is_file():
-        raise W2VError(f"{finished} holds an earlier run's checkpoint, which this run would replace: continue that "
-                       f"run with --resume, or start over with --restart. Nothing was trained.")
-    return None
-
-
-def _resumable(run: RunFolder) -> str:
-    """What a failed run leaves to resume from, as a sentence to add to its message (nothing where it left none)."""
-    left = run.left_checkpoint()
-    return (f" The checkpoint saved before, {left}, is kept: once that is fixed, continue the run with --resume."
-            if left else "")
-
-
-def _put_in_place(run: RunFolder, history: History, keep_checkpoint: bool) -> tuple[Path, bool]:
-    """:func:`_save_run` with Ctrl-C and SIGTERM waiting for it (a second one stops at once, leaving no file half
-    written and the previous run in place); returns the run's folder and whether a signal came meanwhile."""
-    try:
-        with interrupts() as interrupted:
-            folder = _save_run(run, history, keep_checkpoint)
-        return folder, interrupted()
-    except KeyboardInterrupt:
-        if not run.done:  # stopped before the swap: the previous run is in place, this one's files are dropped
-            raise
-        return run.folder, True  # came during the swap, which it waited for: the run is in place, whole
-
-
-def _save_run(run: RunFolder, history: History, keep_checkpoint: bool = False) -> Path:
-    """Write history.json, embeddings.txt and evaluation.json (WordSim-353) into the run's staging folder,
-    then swap it in whole; a checkpoint this run did not write (one it resumed from) is not kept."""
-    staging = run.stage(keep=True)
-    if not keep_checkpoint:
-        (staging / CHECKPOINT).unlink(missing_ok=True)
-    write_json(staging / "history.json", history.to_dict())
-    if history.embeddings is not None:
-        embeddings.save_word2vec(staging / "embeddings.txt", history.words, history.embeddings)
-        write_json(staging / "evaluation.json",
-                   {"wordsim353": evaluation.evaluate(history.words, history.embeddings)})
-    return run.commit()
-
-
 def cmd_baseline(args: argparse.Namespace) -> None:
     settings = settings_.from_args(args)
-    check_workers(args.workers)
-    with RunFolder(writable_folder(args.out) / "gensim") as run:
-        run.stage()
-        evaluation.load_wordsim()
-        history = train_gensim(load_data(settings=settings), epochs=settings.epochs, embed_size=settings.embed_size,
-                               workers=args.workers)
-        folder = _save_run(run, history)
-    wordsim = json.loads((folder / "evaluation.json").read_text(encoding="utf-8"))["wordsim353"]
+    history, folder, wordsim = train_baseline(settings, args.out, args.workers)
     summary = {"framework": "gensim", "seconds": history.seconds, "centers_per_sec": history.centers_per_sec,
                "wordsim353": wordsim, "out": str(folder)}
     if args.json:
@@ -284,7 +206,7 @@ def cmd_baseline(args: argparse.Namespace) -> None:
     else:
         print(f"gensim ({args.workers} worker{'s' if args.workers > 1 else ''}): {settings.epochs} epochs in "
               f"{history.seconds:.1f} s, {history.centers_per_sec:,.0f} centers/s, WordSim-353 Spearman "
-              f"{report.shown(wordsim['spearman'], '.3f')}; wrote {folder}/")
+              f"{shown(wordsim['spearman'], '.3f')}; wrote {folder}/")
 
 
 def cmd_similar(args: argparse.Namespace) -> None:
@@ -305,16 +227,16 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     settings = settings_.from_args(args)
-    summary = compare.compare(args.frameworks, writable_folder(args.out), settings, not args.no_progress)
-    print(report.summary_markdown(summary))
-    print(report.outcome(summary, args.out))
+    summary = compare(args.frameworks, writable_folder(args.out), settings, not args.no_progress)
+    print(summary_markdown(summary))
+    print(outcome(summary, args.out))
     if "kept_apart" not in summary:
         return 0
     return 130 if summary["interrupted"] else 1
 
 
 def cmd_parity(args: argparse.Namespace) -> int:
-    result = compare.parity(args.frameworks, args.steps, settings_.from_args(args).seed)
+    result = parity(args.frameworks, args.steps, settings_.from_args(args).seed)
     if args.json:
         print(to_json(result))
     else:
@@ -333,7 +255,7 @@ def cmd_diff(args: argparse.Namespace) -> None:
     for folder in (args.first, args.second):
         existing_folder(folder, "the results folder", "Give diff two folders that runs were trained into "
                                                       "(python -m backends train --out FOLDER).")
-    result = compare.diff(args.first, args.second)
+    result = diff(args.first, args.second)
     if args.json:
         print(to_json(result))
         return
@@ -343,22 +265,15 @@ def cmd_diff(args: argparse.Namespace) -> None:
             continue
         versions = ", ".join(f"{package} {run['versions'][0].get(package)} / {run['versions'][1].get(package)}"
                              for package in run["versions"][0])
-        agreement = "identical" if run["identical"] else f"largest relative difference {run['max_relative_difference']:.1e}"
+        agreement = ("identical" if run["identical"]
+                     else f"largest relative difference {run['max_relative_difference']:.1e}")
         caution = "" if run["same_settings"] else "; trained with different settings"
-        losses = " / ".join(map(report.format_loss, run["losses"]))
+        losses = " / ".join(map(format_loss, run["losses"]))
         print(f"{name:>10}: {run['steps']} steps, {agreement}, final loss {losses} ({versions}){caution}")
 
 
-def cmd_bench(args: argparse.Namespace) -> None:
-    writable_folder(args.out)
-    record = bench.benchmark(args.frameworks, args.steps, args.corpus_tokens, args.repeats,
-                             progress=lambda line: print(line, file=sys.stderr, flush=True))
-    write_json(args.out / "bench.json", record)
-    print(to_json(record) if args.json else bench.table(record) + f"\n\nwrote {args.out / 'bench.json'}")
-
-
 def cmd_report(args: argparse.Namespace) -> None:
-    print(report.summary_markdown(report.report(args.out, mixed=args.mixed)))
+    print(summary_markdown(report(args.out, mixed=args.mixed)))
 
 
 def cmd_grade(args: argparse.Namespace) -> None:
@@ -375,7 +290,6 @@ HANDLERS = {
     "compare": cmd_compare,
     "diff": cmd_diff,
     "baseline": cmd_baseline,
-    "bench": cmd_bench,
     "parity": cmd_parity,
     "report": cmd_report,
     "grade": cmd_grade,
@@ -384,21 +298,32 @@ HANDLERS = {
 
 def main(argv: list[str] | None = None) -> int:
     """Run one command; returns the exit code (2 for a user's mistake, 130 when Ctrl-C or SIGTERM stopped it)."""
+    return guarded(lambda: _dispatch(argv))
+
+
+def _dispatch(argv: list[str] | None) -> int:
+    """Parse ``argv`` and run its command; returns its exit code."""
+    args = build_parser().parse_args(argv)
+    return HANDLERS[args.command](args) or 0
+
+
+def guarded(command: Callable[[], int | None]) -> int:
+    """Run ``command`` as every command of the project runs (the maintainers' tools too): printing made safe,
+    the user's mistakes, system errors and interruptions as one paragraph; returns its exit code."""
     os.environ["MPLBACKEND"] = "Agg"  # figures go to files only: no window, whatever backend the user's setting names
     with output.safe_streams():
         try:
-            return _run(argv)
+            return _run(command)
         except output.ReaderGone:  # `| head` had what it wanted: stop quietly, as a pipe's writer does
             output.quiet_exit()
             return 141
 
 
-def _run(argv: list[str] | None) -> int:
-    """The command of ``argv``, with the user's mistakes, system errors and interruptions as one paragraph."""
+def _run(command: Callable[[], int | None]) -> int:
+    """``command``, with the user's mistakes, system errors and interruptions as one paragraph."""
     try:
         with _sigterm_as_ctrl_c():
-            args = build_parser().parse_args(argv)
-            code = HANDLERS[args.command](args) or 0
+            code = command() or 0
             sys.stdout.flush()  # now, where a failure to print is still one paragraph
             return code
     except W2VError as error:

@@ -63,7 +63,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
 
 def temporary_for(path: Path) -> Path:
     """The temporary file an atomic write of ``path`` goes through: hidden, beside it, with a random part of
-    ``RANDOM_CHARACTERS`` characters (a run's longest path is probed with that length, backends.common.runs)."""
+    ``RANDOM_CHARACTERS`` characters (a run's longest path is probed with that length, backends.experiments.runs)."""
     return path.with_name(f".{path.name}.{uuid.uuid4().hex[:RANDOM_CHARACTERS]}.tmp")
 
 

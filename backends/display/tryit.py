@@ -28,14 +28,13 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from backends.cli.compare import PARITY_TOLERANCE
-from backends.cli.report import relative_differences
 from backends.common.errors import W2VError
 from backends.common.messages import agreeing, listed
 from backends.common.seeds import STREAM_CHECK, rng_for
 from backends.common.settings import Settings
 from backends.display import hints
 from backends.display.diagnose import Inputs, Step, StepInputs, explain_shape, explain_step, explain_values
+from backends.experiments.agreement import PARITY_TOLERANCE, relative_differences
 from backends.pipeline.dataset import Dataset
 from backends.pipeline.models import Batch
 from backends.training.state import TrainerState

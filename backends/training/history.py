@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import json
+from dataclasses import asdict, dataclass, field, fields
 from importlib import metadata
-from typing import Iterable
+from pathlib import Path
+from typing import Any, Iterable
 
 import numpy as np
 
 from backends.common.errors import W2VError
+from backends.common.files import readable_file
+from backends.common.settings import NAMES, wrong_setting
+
+# What a history.json must hold to be read back (the keys ``History.to_dict`` writes that every run, older ones
+# included, has written), and of what kind, as JSON holds it. None (JSON's null) is the loss of a run stopped
+# before its first step ended, the speed of a run finished from its checkpoint with no step left to time, and
+# ``stopped`` of a run that trained its whole budget.
+RECORD: dict[str, type | tuple[type, ...]] = {
+    "framework": str, "device": str, "step_losses": list, "epoch_losses": list, "steps": int,
+    "loss": (float, type(None)), "centers_per_sec": (float, type(None)), "seconds": float,
+    "stopped": (str, type(None)),
+}
 
 
 def package_versions(names: Iterable[str]) -> dict[str, str | None]:
@@ -55,6 +69,56 @@ class History:
         """JSON-ready: everything except the embedding matrix and the word list."""
         record = {k: v for k, v in asdict(self).items() if k not in ("words", "embeddings")}
         return {**record, "steps": self.steps, "loss": self.loss}
+
+    @staticmethod
+    def read_record(path: Path) -> dict:
+        """The JSON object of the history.json at ``path``, checked to hold every key of :data:`RECORD`: a
+        truncated, empty or foreign file is a message, not a crash. Its values are checked by :meth:`from_record`."""
+        path = readable_file(path, "the history", "Train that framework again (python -m backends train).")
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError) as error:
+            raise W2VError(f"{path} is not a whole history ({error}); train that framework again.") from None
+        missing = [key for key in RECORD if not isinstance(record, dict) or key not in record]
+        if missing:
+            raise W2VError(f"{path} is not a history of this project (it lacks {', '.join(missing)}); train that "
+                           f"framework again.")
+        return record
+
+    @classmethod
+    def from_record(cls, record: dict, path: Path) -> History:
+        """The run that ``record`` (read from ``path`` by :meth:`read_record`) holds, its values checked to be of
+        the kinds a history holds and its settings ones a run records; histories written before the settings were
+        called so keep them under "config"."""
+        settings = record.get("settings", record.get("config", {}))
+        wrong = [key for key, kind in RECORD.items() if not _is(record[key], kind)]
+        wrong += [] if isinstance(settings, dict) else ["settings"]
+        wrong += ["loss"] if record["loss"] is None and record["step_losses"] and "loss" not in wrong else []
+        if wrong:
+            raise W2VError(f"{path} is damaged: {', '.join(wrong)} {'does' if len(wrong) == 1 else 'do'} not hold "
+                           f"what a history holds (text, whole numbers, numbers or lists of numbers); train that "
+                           f"framework again.")
+        for name, value in settings.items():
+            why = wrong_setting(name, value) if name in NAMES else None
+            if why:
+                raise W2VError(f"{path} is damaged: its setting {name} is {json.dumps(value)}, which no run records "
+                               f"({why}); train that framework again.")
+        known = {item.name for item in fields(cls)} - {"settings", "words", "embeddings"}
+        return cls(settings=settings, **{key: value for key, value in record.items() if key in known})
+
+
+def _is(value: Any, kind: type | tuple[type, ...]) -> bool:
+    """Whether a JSON ``value`` is of ``kind``: a whole number is a number too, a list must hold numbers, and
+    true and false are neither."""
+    if isinstance(value, bool):
+        return False
+    if kind is list:
+        return isinstance(value, list) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+    if isinstance(kind, tuple):
+        return any(_is(value, one) for one in kind)
+    if kind is float:
+        return isinstance(value, (int, float))
+    return isinstance(value, kind)
 
 
 class TrainingDiverged(W2VError):

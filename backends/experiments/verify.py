@@ -27,14 +27,13 @@ from typing import Callable, Sequence
 
 import backends
 from backends import load_backend
-from backends.cli.bench import run_task
-from backends.cli.compare import PARITY_TOLERANCE, check_frameworks, train_each
-from backends.cli.report import NOT_INSTALLED, max_relative_differences, relative_differences
 from backends.common.book import BOOK_CENTERS_PER_SEC, BOOK_EPOCHS, BOOK_PRINTED
 from backends.common.errors import W2VError
 from backends.common.files import to_json
 from backends.common.frameworks import CHAPTER_FRAMEWORKS, REGISTRY
 from backends.common.settings import Settings
+from backends.experiments.agreement import PARITY_TOLERANCE, max_relative_differences, relative_differences
+from backends.experiments.isolated import NOT_INSTALLED, check_frameworks, run_json, train_each
 from backends.training.history import package_versions
 
 REFERENCE = "numpy"  # the oracle, trained on the CPU: no framework, always there
@@ -64,7 +63,7 @@ def probe_isolated(name: str, request: str) -> dict:
     """:func:`probe` in a fresh process; a crash there is reported as the framework's failure."""
     if not REGISTRY[name].installed:
         return {"status": NOT_INSTALLED, "error": REGISTRY[name].how_to_install()}
-    found = run_task("probe", name, request, module="backends.cli.verify")
+    found = run_json([sys.executable, "-m", "backends.experiments.verify", "probe", name, request])
     return {"status": "failed", **found} if "status" not in found else found
 
 
@@ -289,7 +288,7 @@ def _cell(text: str) -> str:
 
 
 def main(argv: list[str]) -> None:
-    """``python -m backends.cli.verify probe FRAMEWORK DEVICE``: the probe, here, as one JSON line."""
+    """``python -m backends.experiments.verify probe FRAMEWORK DEVICE``: the probe, here, as one JSON line."""
     task, *args = argv
     if task != "probe":
         raise SystemExit(f"unknown task {task!r}")

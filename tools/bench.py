@@ -1,9 +1,14 @@
-"""``python -m backends bench``: our pipeline and trainers against the book's own code and gensim.
+"""`make bench`: our pipeline and trainers against the book's own code and gensim; writes results/bench.json.
 
+    python tools/bench.py [--frameworks torch,jax] [--steps 1000] [--repeats 1] [--corpus-tokens N]
+                          [--out results] [--json]
+
+A maintainers' tool, not part of the package readers install: the book's loop it times lives here alone.
 Everything is measured in one run on one machine, each measurement in a fresh process of its own
-(``python -m backends.cli.bench TASK``), so that frameworks never share a process (TensorFlow before MXNet
-segfaults), imports and caches of one measurement never warm up another, and peak memory is per task.
-Ratios between measurements taken this way are what the README reports, not absolute times.
+(``python tools/bench.py task TASK``, or ``python -m backends train`` for a framework), so that frameworks never
+share a process (TensorFlow before MXNet segfaults), imports and caches of one measurement never warm up
+another, and peak memory is per task. Ratios between measurements taken this way are what the README reports,
+not absolute times. It runs with the package of the Python it is given (``make bench``: this environment's).
 
 On a shared machine one measurement can be a third slower than the next for reasons outside it. With
 ``repeats`` the whole set of pipeline and training measurements is taken that many times, in rounds (the
@@ -13,17 +18,19 @@ The book's side uses the pinned ``d2l`` package: ``d2l.load_data_ptb(512, 5, 5)`
 given the shipped zip where it looks for it (``../data/ptb.zip`` from its working folder) so nothing
 downloads, and the chapter's PyTorch training step, timed honestly: center words per second over the
 whole loop, the loop's own per-step host synchronisation (reading the loss) included.
+
+A mistake in the options is one paragraph and exit code 2, as with ``python -m backends``.
 """
 
 from __future__ import annotations
 
+import argparse
 import importlib.util
 import json
 import os
 import platform
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -32,12 +39,12 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from backends.cli.compare import check_frameworks, train_isolated
-from backends.cli.report import NOT_INSTALLED
 from backends.common.errors import W2VError
+from backends.common.files import to_json, writable_folder, write_json
 from backends.common.frameworks import REGISTRY
 from backends.common.resources import check_memory
 from backends.common.settings import DEFAULTS, Settings
+from backends.experiments.isolated import NOT_INSTALLED, check_frameworks, run_json, train_isolated
 from backends.pipeline.corpus import PTB_ZIP, corpus_from_text
 from backends.pipeline.dataset import load_data, make_dataset
 from backends.pipeline.noise import AliasSampler
@@ -188,15 +195,10 @@ TASKS: dict[str, Callable[..., dict]] = {
 }
 
 
-def run_task(name: str, *args, module: str = "backends.cli.bench") -> dict:
-    """Run one task in a fresh process (``python -m MODULE NAME ARGS``; by default a task of this module) and
-    return its JSON result, or {"error": ...} if it failed."""
-    command = [sys.executable, "-m", module, name, *map(str, args)]
-    done = subprocess.run(command, capture_output=True, text=True)
-    if done.returncode != 0:
-        lines = done.stderr.strip().splitlines() or [f"exit code {done.returncode}"]
-        return {"error": lines[-1]}
-    return json.loads(done.stdout.strip().splitlines()[-1])
+def run_task(name: str, *args) -> dict:
+    """Run one task in a fresh process (``python tools/bench.py task NAME ARGS``) and return its JSON result, or
+    {"error": ...} if it failed."""
+    return run_json([sys.executable, str(Path(__file__).resolve()), "task", name, *map(str, args)])
 
 
 # -- the whole benchmark -----------------------------------------------------------------------------
@@ -350,17 +352,50 @@ def table(record: dict) -> str:
         if "error" in run:
             rows.append(f"| synthetic Zipf corpus | failed: {run['error']} | | |")
         else:
+            per_center = run["build_seconds"] / run["centers"] * 1e6
             rows.append(f"| pipeline, Zipf corpus of {run['tokens']:,} tokens ({run['centers']:,} centers) | "
-                        f"{run['build_seconds']:.2f} s ({run['build_seconds'] / run['centers'] * 1e6:.2f} µs a center), "
+                        f"{run['build_seconds']:.2f} s ({per_center:.2f} µs a center), "
                         f"peak {run['peak_mib']:,.0f} MiB | | |")
     return "\n".join(rows)
 
 
-def main(argv: list[str]) -> None:
-    """``python -m backends.cli.bench TASK [ARG]``: run one task here and print its JSON result."""
-    name, args = argv[0], [int(a) for a in argv[1:]]
-    print(json.dumps(TASKS[name](*args)))
+def build_parser() -> argparse.ArgumentParser:
+    """The options of ``make bench``, as ``python -m backends bench`` had them."""
+    from backends.cli.main import Parser, add_frameworks_option, add_output_options  # not in a task's process
+
+    parser = Parser(prog="tools/bench.py", description=__doc__.splitlines()[0])
+    add_frameworks_option(parser)
+    parser.add_argument("--steps", type=int, default=1000, help="training steps timed per framework")
+    parser.add_argument("--repeats", type=int, default=1,
+                        help="rounds of every pipeline and training measurement; the medians are reported")
+    parser.add_argument("--corpus-tokens", type=int, default=None,
+                        help="also time the pipeline on synthetic Zipf corpora of up to this many tokens")
+    add_output_options(parser, "print the record as one JSON object")
+    return parser
+
+
+def bench(argv: list[str] | None) -> None:
+    """Every measurement, written to OUT/bench.json, and printed as the table (or, with --json, the record)."""
+    args = build_parser().parse_args(argv)
+    writable_folder(args.out)
+    record = benchmark(args.frameworks, args.steps, args.corpus_tokens, args.repeats,
+                       progress=lambda line: print(line, file=sys.stderr, flush=True))
+    write_json(args.out / "bench.json", record)
+    print(to_json(record) if args.json else table(record) + f"\n\nwrote {args.out / 'bench.json'}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The benchmark (exit code 0; 2 for a mistake in its options), or with ``task NAME [ARG]`` one task, run
+    here, its JSON result printed (what :func:`run_task` starts)."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["task"]:
+        name, args = argv[1], [int(a) for a in argv[2:]]
+        print(json.dumps(TASKS[name](*args)))
+        return 0
+    from backends.cli.main import guarded  # a mistake as one paragraph, Ctrl-C and SIGTERM as the commands have them
+
+    return guarded(lambda: bench(argv))
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    sys.exit(main())

@@ -8,6 +8,10 @@ its place, the old one removed. A second run into a folder that a live run holds
 holder. What a dead run left is dealt with by the next one: a swap cut between its two renames is finished
 or undone, and a ``.partial`` folder is removed, unless it holds a checkpoint, which is the user's to
 continue (``--resume``) or drop (``--restart``).
+
+This module is the one owner of a run's files: besides the folder itself (:class:`RunFolder`), what a run writes
+there (:func:`save_run`, :func:`put_in_place`), whether a run resumes or starts over (:func:`checkpoint_choice`,
+:func:`resumable`) and how a run is read back (:func:`read_history`, :func:`read_run`).
 """
 
 from __future__ import annotations
@@ -27,12 +31,18 @@ from typing import Iterable
 
 import filelock
 
+import numpy as np
+
 from backends.common.errors import W2VError
-from backends.common.files import RANDOM_CHARACTERS
+from backends.common.files import RANDOM_CHARACTERS, write_json
 from backends.common.signals import held
+from backends.training.history import History
+from backends.training.hooks import interrupts
+from backends.vectors import embeddings, evaluation
 
 CHECKPOINT = "checkpoint.npz"
-RUN_NAMES = ("history.json", "embeddings.txt", "evaluation.json", CHECKPOINT)
+HISTORY, EMBEDDINGS, EVALUATION = "history.json", "embeddings.txt", "evaluation.json"
+RUN_NAMES = (HISTORY, EMBEDDINGS, EVALUATION, CHECKPOINT)
 # All a run's folder may hold (patterns, as fnmatch reads them): its files, and the temporaries of atomic writes.
 RUN_FILES = (*RUN_NAMES, ".*.tmp")
 # The longest name a run writes: the temporary of an atomic write of its longest file (files.temporary_for).
@@ -199,6 +209,96 @@ def replace_files(source: Path, folder: Path, names: Iterable[str], stale: Itera
             os.replace(source / name, folder / name)
         for name in set(stale) - set(names):
             (folder / name).unlink(missing_ok=True)
+
+
+def checkpoint_choice(run: RunFolder, resume: bool, restart: bool) -> Path | None:
+    """The checkpoint to resume from, if any. A run where an earlier run's checkpoint is must be told to
+    continue it (``resume``, --resume) or to replace it (``restart``, --restart), as this run's folder replaces
+    the earlier one's."""
+    left, finished = run.left_checkpoint(), run.folder / CHECKPOINT
+    if resume:
+        if left or finished.is_file():
+            return left or finished
+        raise W2VError(f"there is no checkpoint at {finished} to resume from; train with --checkpoint-every N "
+                       f"first. Nothing was trained.")
+    if restart:
+        return None
+    if left:
+        raise W2VError(f"{left} holds the checkpoint of a run into {run.folder} that did not finish (it was "
+                       f"stopped or failed): continue it with --resume, or start over with --restart. Nothing was "
+                       f"trained.")
+    if finished.is_file():
+        raise W2VError(f"{finished} holds an earlier run's checkpoint, which this run would replace: continue that "
+                       f"run with --resume, or start over with --restart. Nothing was trained.")
+    return None
+
+
+def resumable(run: RunFolder) -> str:
+    """What a failed run leaves to resume from, as a sentence to add to its message (nothing where it left none)."""
+    left = run.left_checkpoint()
+    return (f" The checkpoint saved before, {left}, is kept: once that is fixed, continue the run with --resume."
+            if left else "")
+
+
+def save_run(run: RunFolder, history: History, keep_checkpoint: bool = False) -> Path:
+    """Write history.json, embeddings.txt and evaluation.json (WordSim-353) into the run's staging folder,
+    then swap it in whole; a checkpoint this run did not write (one it resumed from) is not kept."""
+    staging = run.stage(keep=True)
+    if not keep_checkpoint:
+        (staging / CHECKPOINT).unlink(missing_ok=True)
+    write_json(staging / HISTORY, history.to_dict())
+    if history.embeddings is not None:
+        embeddings.save_word2vec(staging / EMBEDDINGS, history.words, history.embeddings)
+        write_json(staging / EVALUATION, {"wordsim353": evaluation.evaluate(history.words, history.embeddings)})
+    return run.commit()
+
+
+def put_in_place(run: RunFolder, history: History, keep_checkpoint: bool) -> tuple[Path, bool]:
+    """:func:`save_run` with Ctrl-C and SIGTERM waiting for it (a second one stops at once, leaving no file half
+    written and the previous run in place); returns the run's folder and whether a signal came meanwhile."""
+    try:
+        with interrupts() as interrupted:
+            folder = save_run(run, history, keep_checkpoint)
+        return folder, interrupted()
+    except KeyboardInterrupt:
+        if not run.done:  # stopped before the swap: the previous run is in place, this one's files are dropped
+            raise
+        return run.folder, True  # came during the swap, which it waited for: the run is in place, whole
+
+
+def read_history(path: Path) -> History:
+    """A run's history.json, checked to be whole and of a run that can be compared (not one that diverged)."""
+    record = History.read_record(path)
+    if record["stopped"] == "diverged":
+        raise W2VError(f"the run in {path.parent} diverged after {record['steps']} steps (its loss became NaN or "
+                       f"infinite), so there is nothing to compare: train it again with a lower --lr, or move "
+                       f"{path.parent} away.")
+    return History.from_record(record, path)
+
+
+def read_run(folder: Path, tries: int = 3) -> tuple[History, tuple[list[str], np.ndarray]]:
+    """A run's history and vectors, both of one run: a run put in place meanwhile (a train into the same folder
+    swaps its folder in whole) is noticed by the folder's identity, and read again."""
+    for _ in range(tries):
+        before = _identity(folder)
+        history, vectors = read_history(folder / HISTORY), embeddings.load_word2vec(folder / EMBEDDINGS)
+        if _identity(folder) == before:
+            return history, vectors
+    raise W2VError(f"{folder} changed {tries} times while it was read (a run trains into it, putting each result "
+                   f"in place): report it when that run has finished.")
+
+
+def read_wordsim(folder: Path) -> dict:
+    """The WordSim-353 evaluation a run wrote into ``folder`` (its evaluation.json)."""
+    return json.loads((folder / EVALUATION).read_text(encoding="utf-8"))["wordsim353"]
+
+
+def _identity(folder: Path) -> tuple[int, int] | None:
+    try:
+        status = folder.stat()
+    except OSError:
+        return None
+    return status.st_dev, status.st_ino
 
 
 def _whoami() -> dict:
