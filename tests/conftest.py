@@ -19,8 +19,9 @@ if missing("mxnet") is None:
 
 
 def pytest_configure(config):
-    config.addinivalue_line("markers", "needs(name): the test runs only where that framework, or gensim, is "
-                                       "installed (helpers.NEEDS)")
+    config.addinivalue_line(
+        "markers", "needs(name): the test runs only where that framework, or gensim, is installed (helpers.NEEDS)"
+    )
 
 
 def pytest_runtest_setup(item):

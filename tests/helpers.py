@@ -57,7 +57,11 @@ def run(*args, env=None, cwd=ROOT) -> subprocess.CompletedProcess:
     """``python -m backends ARGS`` in a process of its own."""
     return subprocess.run(
         [sys.executable, "-m", "backends", *map(str, args)],
-        capture_output=True, text=True, cwd=cwd, env={**os.environ, **(env or {})}, timeout=600,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        timeout=600,
     )
 
 

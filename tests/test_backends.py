@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from backends import FRAMEWORKS, load_backend
+from backends.common.errors import W2VError
 from backends.pipeline import make_dataset
 from backends.training import contract
-from backends.common.errors import W2VError
 from backends.training.state import TrainerState
 from backends.training.weights import initial_weights
 from helpers import missing
@@ -35,13 +35,18 @@ def w2v(framework):
 @pytest.fixture(scope="module")
 def runs(data):
     """Each installed framework's first STEPS steps from seed 0, trained once for the whole module."""
-    return {name: load_backend(name).train(data, max_steps=STEPS, progress=False)
-            for name in FRAMEWORKS if missing(name) is None}
+    return {
+        name: load_backend(name).train(data, max_steps=STEPS, progress=False)
+        for name in FRAMEWORKS
+        if missing(name) is None
+    }
 
 
 def _protocol_members(protocol) -> dict[str, object]:
     """The functions a Protocol declares, by name (its own, not those every class has)."""
-    return {name: value for name, value in vars(protocol).items() if inspect.isfunction(value) and not name.startswith("_")}
+    return {
+        name: value for name, value in vars(protocol).items() if inspect.isfunction(value) and not name.startswith("_")
+    }
 
 
 def _parameters_problem(where: str, declared, actual) -> str | None:
@@ -50,8 +55,13 @@ def _parameters_problem(where: str, declared, actual) -> str | None:
     wanted = [p for p in inspect.signature(declared).parameters.values() if p.name != "self"]
     got = [p for p in inspect.signature(actual).parameters.values() if p.name != "self"]
     if [(p.name, p.kind) for p in got[: len(wanted)]] != [(p.name, p.kind) for p in wanted]:
-        return f"{where} takes ({', '.join(p.name for p in got)}), the contract says ({', '.join(p.name for p in wanted)})"
-    if any(p.default is inspect.Parameter.empty and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL) for p in got[len(wanted):]):
+        return (
+            f"{where} takes ({', '.join(p.name for p in got)}), the contract says ({', '.join(p.name for p in wanted)})"
+        )
+    if any(
+        p.default is inspect.Parameter.empty and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
+        for p in got[len(wanted) :]
+    ):
         return f"{where} requires parameters the contract does not pass"
     return None
 
@@ -162,8 +172,11 @@ def test_cbow_scores_are_dot_products_with_the_mean_context(w2v):
 @pytest.fixture(scope="module")
 def cbow_runs(corpus):
     data = make_dataset(corpus, model="cbow", seed=0)
-    return {name: load_backend(name).train(data, max_steps=30, progress=False)
-            for name in FRAMEWORKS if missing(name) is None}
+    return {
+        name: load_backend(name).train(data, max_steps=30, progress=False)
+        for name in FRAMEWORKS
+        if missing(name) is None
+    }
 
 
 @pytest.mark.parametrize("framework", OTHERS)
@@ -182,10 +195,17 @@ def test_gpu_asked_for_but_absent(w2v):
 
 
 @pytest.mark.needs("torch")
-@pytest.mark.parametrize("cuda, mps, asked, chosen", [
-    (True, True, "auto", "cuda"), (False, True, "auto", "mps"), (False, True, "gpu", "mps"),
-    (False, False, "auto", "cpu"), (True, False, "cpu", "cpu"), (False, True, "cpu", "cpu"),
-])
+@pytest.mark.parametrize(
+    "cuda, mps, asked, chosen",
+    [
+        (True, True, "auto", "cuda"),
+        (False, True, "auto", "mps"),
+        (False, True, "gpu", "mps"),
+        (False, False, "auto", "cpu"),
+        (True, False, "cpu", "cpu"),
+        (False, True, "cpu", "cpu"),
+    ],
+)
 def test_torch_chooses_cuda_then_apples_gpu(monkeypatch, cuda, mps, asked, chosen):
     """Where torch reports them (faked here): CUDA first, then Apple's GPU (MPS), named as such; cpu never uses one."""
     import torch
@@ -196,8 +216,10 @@ def test_torch_chooses_cuda_then_apples_gpu(monkeypatch, cuda, mps, asked, chose
     monkeypatch.setattr(torch.cuda, "get_device_name", lambda device=None: "NVIDIA H100 80GB HBM3")
     device = w2v.resolve_device(asked)
     assert device.type == chosen
-    assert w2v.describe_device(device) == {"cuda": "gpu (NVIDIA H100 80GB HBM3)", "mps": "gpu (Apple MPS)",
-                                           "cpu": "cpu"}[chosen]
+    assert (
+        w2v.describe_device(device)
+        == {"cuda": "gpu (NVIDIA H100 80GB HBM3)", "mps": "gpu (Apple MPS)", "cpu": "cpu"}[chosen]
+    )
 
 
 @pytest.mark.needs("torch")
@@ -245,8 +267,11 @@ def test_state_round_trip(w2v, data):
         original.step(batch)
         reference.step(batch)
     saved, expected = w2v.state(original).arrays(), oracle.state(reference).arrays()
-    assert set(saved) == set(expected) == {"center", "context", "center_m", "center_v", "context_m", "context_v",
-                                           "adam_step"}
+    assert (
+        set(saved)
+        == set(expected)
+        == {"center", "context", "center_m", "center_v", "context_m", "context_v", "adam_step"}
+    )
     assert int(saved["adam_step"]) == 3
     for key in expected:
         assert saved[key].shape == expected[key].shape, key
@@ -273,6 +298,9 @@ def test_the_trainer_the_chapter_shows_is_the_teaching_part_only(w2v):
     and no optimizer internals (those live in the module's state/load_state and _adam_slots)."""
     source = inspect.getsource(w2v.Trainer)
     assert not {"state", "load_state"} & set(vars(w2v.Trainer))
-    assert re.findall(r"\._\w+", source) == [] or set(re.findall(r"\._\w+", source)) <= {"._update", "._compile",
-                                                                                          "._update_eager"}
+    assert re.findall(r"\._\w+", source) == [] or set(re.findall(r"\._\w+", source)) <= {
+        "._update",
+        "._compile",
+        "._update_eager",
+    }
     assert len(source.splitlines()) <= 45

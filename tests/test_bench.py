@@ -15,8 +15,11 @@ bench = tool("bench")
 
 
 def test_median_of_rounds_keeps_the_median_and_the_range():
-    rounds = [{"centers_per_sec": 30.0, "device": "cpu"}, {"centers_per_sec": 10.0, "device": "cpu"},
-              {"centers_per_sec": 20.0, "device": "cpu"}]
+    rounds = [
+        {"centers_per_sec": 30.0, "device": "cpu"},
+        {"centers_per_sec": 10.0, "device": "cpu"},
+        {"centers_per_sec": 20.0, "device": "cpu"},
+    ]
     merged = bench.median_of_rounds(rounds, ("centers_per_sec",))
     assert merged == {"centers_per_sec": 20.0, "centers_per_sec_range": [10.0, 30.0], "device": "cpu", "rounds": 3}
 
@@ -28,15 +31,26 @@ def test_a_failed_round_fails_the_measurement():
 
 def record() -> dict:
     """A bench.json record as ``benchmark`` writes it, with made-up round numbers."""
-    training = {"book": {"centers_per_sec": 10_000.0, "rounds": 1},
-                "torch": bench.median_of_rounds([{"centers_per_sec": r, "cores_busy": c, "device": "cpu", "steps": 500}
-                                                 for r, c in ((40_000.0, 1.9), (50_000.0, 1.7), (45_000.0, 1.8))],
-                                                ("centers_per_sec", "cores_busy")),
-                "mxnet": {"error": "the process died with signal 11."}}
-    ours = bench.median_of_rounds([{"build_seconds": b, "pass_seconds": p} for b, p in ((0.5, 0.1), (0.4, 0.12), (0.7, 0.1))],
-                                  ("build_seconds", "pass_seconds"))
-    result = {"pipeline": {"ours": ours, "book": {"build_seconds": 6.0, "pass_seconds": 8.0}},
-              "training": training, "gensim": {"centers_per_sec": 500_000.0}}
+    training = {
+        "book": {"centers_per_sec": 10_000.0, "rounds": 1},
+        "torch": bench.median_of_rounds(
+            [
+                {"centers_per_sec": r, "cores_busy": c, "device": "cpu", "steps": 500}
+                for r, c in ((40_000.0, 1.9), (50_000.0, 1.7), (45_000.0, 1.8))
+            ],
+            ("centers_per_sec", "cores_busy"),
+        ),
+        "mxnet": {"error": "the process died with signal 11."},
+    }
+    ours = bench.median_of_rounds(
+        [{"build_seconds": b, "pass_seconds": p} for b, p in ((0.5, 0.1), (0.4, 0.12), (0.7, 0.1))],
+        ("build_seconds", "pass_seconds"),
+    )
+    result = {
+        "pipeline": {"ours": ours, "book": {"build_seconds": 6.0, "pass_seconds": 8.0}},
+        "training": training,
+        "gensim": {"centers_per_sec": 500_000.0},
+    }
     return {**result, "ratios": bench.ratios(result)}
 
 
@@ -89,11 +103,14 @@ def test_the_synthetic_corpus_has_the_asked_size_and_zipf_shape():
     assert shares[1] == pytest.approx(1 / (2 * harmonic), rel=0.05)
 
 
-@pytest.mark.parametrize(("options", "message"), [
-    ({"steps": 5}, "steps 5 is out of range: time at least 10 steps"),
-    ({"repeats": 0}, "repeats 0 is out of range: it must be at least 1"),
-    ({"corpus_tokens": -1}, "corpus tokens -1 is out of range: time corpora of at least 1000 tokens"),
-])
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"steps": 5}, "steps 5 is out of range: time at least 10 steps"),
+        ({"repeats": 0}, "repeats 0 is out of range: it must be at least 1"),
+        ({"corpus_tokens": -1}, "corpus tokens -1 is out of range: time corpora of at least 1000 tokens"),
+    ],
+)
 def test_bad_bench_settings_are_refused_before_anything_runs(options, message):
     settings = {"frameworks": ["torch"], "steps": 500, "corpus_tokens": None, "repeats": 1, **options}
     with pytest.raises(W2VError, match=message):

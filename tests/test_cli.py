@@ -12,8 +12,16 @@ def test_stats_json():
     assert done.returncode == 0, done.stderr
     stats = json.loads(done.stdout)
     assert stats["vocab_size"] == 6719 and stats["batches"] == -(-stats["centers"] // 512)
-    assert set(stats) == {"vocab_size", "sentences", "tokens", "subsampled_tokens", "centers", "pairs",
-                          "batches", "build_seconds"}
+    assert set(stats) == {
+        "vocab_size",
+        "sentences",
+        "tokens",
+        "subsampled_tokens",
+        "centers",
+        "pairs",
+        "batches",
+        "build_seconds",
+    }
 
 
 @pytest.mark.needs("torch")
@@ -44,19 +52,38 @@ def test_similar_and_report(trained):
 
 
 def test_train_with_the_chapters_extensions(tmp_path):
-    done = run("train", "--framework", "numpy", "--model", "cbow", "--noise", "uniform", "--resample-each-epoch",
-               "--max-steps", "700", "--out", tmp_path, "--json", "--no-progress")
+    done = run(
+        "train",
+        "--framework",
+        "numpy",
+        "--model",
+        "cbow",
+        "--noise",
+        "uniform",
+        "--resample-each-epoch",
+        "--max-steps",
+        "700",
+        "--out",
+        tmp_path,
+        "--json",
+        "--no-progress",
+    )
     assert done.returncode == 0, done.stderr
     history = json.loads((tmp_path / "numpy" / "history.json").read_text())
     assert history["settings"]["model"] == "cbow" and history["settings"]["noise"] == "uniform"
     assert history["settings"]["resample_each_epoch"] and len(history["epoch_losses"]) == 2
 
 
-@pytest.mark.parametrize("raises, said", [
-    ("ImportError('simulated broken install')",
-     "PyTorch is installed but failed to import (ImportError: simulated broken install)"),
-    ("ModuleNotFoundError(\"No module named 'torch'\", name='torch')", "PyTorch is not installed. Install it with"),
-])
+@pytest.mark.parametrize(
+    "raises, said",
+    [
+        (
+            "ImportError('simulated broken install')",
+            "PyTorch is installed but failed to import (ImportError: simulated broken install)",
+        ),
+        ("ModuleNotFoundError(\"No module named 'torch'\", name='torch')", "PyTorch is not installed. Install it with"),
+    ],
+)
 def test_framework_that_fails_to_import_names_what_to_install(tmp_path, raises, said):
     fake = tmp_path / "torch"
     fake.mkdir()
@@ -69,7 +96,8 @@ def test_framework_that_fails_to_import_names_what_to_install(tmp_path, raises, 
 
 def test_unknown_framework(capsys):
     assert "unknown framework 'pytorch'; choose one of torch, mxnet, jax, tensorflow, numpy." in user_error(
-        capsys, "train", "--framework", "pytorch")
+        capsys, "train", "--framework", "pytorch"
+    )
 
 
 @pytest.mark.needs("torch")
@@ -90,8 +118,12 @@ def test_missing_and_corrupt_data(capsys, tmp_path):
 
 @pytest.mark.parametrize(
     "flag, value, message",
-    [("--epochs", "0", "epochs 0 is out of range"), ("--lr", "-1", "learning rate -1.0 is out of range"),
-     ("--batch-size", "0", "batch size 0 is out of range"), ("--embed-size", "0", "embedding size 0 is out of range")],
+    [
+        ("--epochs", "0", "epochs 0 is out of range"),
+        ("--lr", "-1", "learning rate -1.0 is out of range"),
+        ("--batch-size", "0", "batch size 0 is out of range"),
+        ("--embed-size", "0", "embedding size 0 is out of range"),
+    ],
 )
 def test_out_of_range_training_flags(capsys, flag, value, message):
     assert message in user_error(capsys, "train", "--framework", "torch", flag, value)

@@ -72,8 +72,17 @@ def comparison(tmp_path_factory):
     out = tmp_path_factory.mktemp("compare")
     (out / "notes.txt").write_text("mine\n")  # something the user already had there
     (out / "summary.md").write_text("a good comparison\n")  # one that went well, made before
-    done = run("compare", "--frameworks", "torch,tensorflow,numpy", "--max-steps", "25", "--out", out,
-               "--no-progress", env={"PYTHONPATH": str(shadow) + os.pathsep + os.environ.get("PYTHONPATH", "")})
+    done = run(
+        "compare",
+        "--frameworks",
+        "torch,tensorflow,numpy",
+        "--max-steps",
+        "25",
+        "--out",
+        out,
+        "--no-progress",
+        env={"PYTHONPATH": str(shadow) + os.pathsep + os.environ.get("PYTHONPATH", "")},
+    )
     return out / "compare.partial", done  # a comparison with a failure replaces nothing: its results are apart
 
 
@@ -96,10 +105,14 @@ def test_a_failing_framework_is_reported_and_the_others_finish(comparison):
     assert (results / "notes.txt").read_text() == "mine\n"
     assert (results / "summary.md").read_text() == "a good comparison\n"
     assert sorted(p.name for p in results.iterdir() if not p.name.startswith(".")) == [
-        "compare.partial", "notes.txt", "summary.md"]
+        "compare.partial",
+        "notes.txt",
+        "summary.md",
+    ]
     assert done.stdout.strip().splitlines()[-1] == (
         f"2 of 3 frameworks trained (1 failed), so nothing in {results} was replaced: its previous results are as "
-        f"they were. This comparison's runs and report are in {out}.")
+        f"they were. This comparison's runs and report are in {out}."
+    )
 
 
 @pytest.mark.needs("torch")
@@ -122,7 +135,9 @@ def test_comparison_files(comparison):
 
 
 def test_unknown_framework_in_a_comparison(capsys, tmp_path):
-    assert "unknown framework 'caffe'" in user_error(capsys, "compare", "--frameworks", "torch,caffe", "--out", tmp_path)
+    assert "unknown framework 'caffe'" in user_error(
+        capsys, "compare", "--frameworks", "torch,caffe", "--out", tmp_path
+    )
     assert "unknown framework 'caffe'" in user_error(capsys, "parity", "--frameworks", "caffe")
 
 
@@ -145,20 +160,29 @@ def test_diff_of_two_result_folders(comparison, tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "torch: 25 steps, identical, final loss" in printed
     numpy_version = json.loads((out / "numpy" / "history.json").read_text())["versions"]["numpy"]
-    assert "numpy: 25 steps, largest relative difference 1.0e-03" in printed and f"numpy {numpy_version} / 9.9.9" in printed
+    assert (
+        "numpy: 25 steps, largest relative difference 1.0e-03" in printed
+        and f"numpy {numpy_version} / 9.9.9" in printed
+    )
     assert "trained with different settings" not in printed
     (tmp_path / "empty").mkdir()
     assert "no framework was trained into both" in user_error(capsys, "diff", tmp_path / "empty", out)
 
 
-@pytest.mark.parametrize("option, value, message", [
-    ("--epochs", "0", "epochs 0 is out of range"), ("--max-steps", "0", "max steps 0 is out of range"),
-    ("--lr", "nan", "learning rate nan is out of range"), ("--num-noise", "0", "noise words 0 is out of range"),
-    ("--data", "no-such-file.txt", "the data file no-such-file.txt does not exist"),
-    ("--min-count", "100000", "min count 100000 leaves an empty vocabulary"),
-])
-def test_compare_checks_every_setting_before_the_first_framework_starts(capsys, tmp_path, monkeypatch, option,
-                                                                        value, message):
+@pytest.mark.parametrize(
+    "option, value, message",
+    [
+        ("--epochs", "0", "epochs 0 is out of range"),
+        ("--max-steps", "0", "max steps 0 is out of range"),
+        ("--lr", "nan", "learning rate nan is out of range"),
+        ("--num-noise", "0", "noise words 0 is out of range"),
+        ("--data", "no-such-file.txt", "the data file no-such-file.txt does not exist"),
+        ("--min-count", "100000", "min count 100000 leaves an empty vocabulary"),
+    ],
+)
+def test_compare_checks_every_setting_before_the_first_framework_starts(
+    capsys, tmp_path, monkeypatch, option, value, message
+):
     monkeypatch.setattr(compare, "train_isolated", lambda *args, **kwargs: pytest.fail("a framework was started"))
     (tmp_path / "summary.md").write_text("a good summary\n")
     assert message in user_error(capsys, "compare", option, value, "--out", tmp_path)
@@ -182,15 +206,21 @@ def test_report_refuses_runs_with_different_settings_unless_asked(two_runs, caps
     assert "were trained with different settings: min_count (jax 20, numpy 10); lr (jax 0.01, numpy 0.002)." in err
     assert "--mixed" in err and not (two_runs / "summary.md").exists()
     assert cli.main(["report", "--out", str(two_runs), "--mixed"]) == 0
-    assert "The runs differ in: min_count (jax 20, numpy 10); lr (jax 0.01, numpy 0.002)." in (
-        two_runs / "summary.md").read_text()
+    assert (
+        "The runs differ in: min_count (jax 20, numpy 10); lr (jax 0.01, numpy 0.002)."
+        in (two_runs / "summary.md").read_text()
+    )
 
 
-@pytest.mark.parametrize("content, said", [
-    ("", "is empty"), ('{"framework": "numpy", "step_losses": [0.69', "is not a whole history"),
-    ('{"framework": "numpy"}', "is not a history of this project (it lacks device, step_losses"),
-    ("[1, 2]", "is not a history of this project"),
-])
+@pytest.mark.parametrize(
+    "content, said",
+    [
+        ("", "is empty"),
+        ('{"framework": "numpy", "step_losses": [0.69', "is not a whole history"),
+        ('{"framework": "numpy"}', "is not a history of this project (it lacks device, step_losses"),
+        ("[1, 2]", "is not a history of this project"),
+    ],
+)
 def test_report_and_diff_read_broken_histories_as_messages(two_runs, capsys, tmp_path_factory, content, said):
     (two_runs / "jax" / "history.json").write_text(content)
     assert said in user_error(capsys, "report", "--out", two_runs)
@@ -206,6 +236,7 @@ def test_a_diverged_run_is_reported_as_such(two_runs, capsys):
 
 def test_a_report_that_fails_after_training_keeps_the_comparisons_runs(tmp_path, monkeypatch, capsys):
     """Whatever makes the report fail once every framework trained, the runs are kept and the message says where."""
+
     def failing_report(*args, **kwargs):
         raise W2VError("the report failed.")
 
@@ -227,8 +258,17 @@ def test_a_comparison_never_deletes_a_file_of_the_readers_inside_its_staging_fol
 
 
 def test_a_comparison_draws_its_figures_whatever_matplotlib_backend_the_reader_set(tmp_path):
-    done = run("compare", "--frameworks", "numpy", "--max-steps", "2", "--out", tmp_path, "--no-progress",
-               env={"MPLBACKEND": "no-such-backend"})
+    done = run(
+        "compare",
+        "--frameworks",
+        "numpy",
+        "--max-steps",
+        "2",
+        "--out",
+        tmp_path,
+        "--no-progress",
+        env={"MPLBACKEND": "no-such-backend"},
+    )
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "loss_curves.png").read_bytes().startswith(b"\x89PNG")
 
@@ -259,8 +299,22 @@ def test_a_path_that_is_not_utf8_is_compared_and_written_escaped(tmp_path):
     corpus = tmp_path / os.fsdecode(b"corpus-\xff\xfe.txt")
     corpus.write_text("".join(" ".join(f"w{i}" for i in rng.integers(0, 40, 9)) + "\n" for _ in range(400)))
     out = tmp_path / os.fsdecode(b"runs-\xff")
-    done = run("compare", "--frameworks", "numpy", "--max-steps", "2", "--data", corpus, "--min-count", "1",
-               "--subsample-t", "0.05", "--out", out, "--no-progress")
+    done = run(
+        "compare",
+        "--frameworks",
+        "numpy",
+        "--max-steps",
+        "2",
+        "--data",
+        corpus,
+        "--min-count",
+        "1",
+        "--subsample-t",
+        "0.05",
+        "--out",
+        out,
+        "--no-progress",
+    )
     assert done.returncode == 0, done.stderr
     assert (out / "numpy" / "history.json").is_file() and "Traceback" not in done.stderr
     assert "corpus-\\udcff\\udcfe.txt" in (out / "summary.md").read_text(encoding="utf-8")

@@ -33,9 +33,12 @@ def test_word2vec_round_trip(tmp_path):
 
 @pytest.mark.parametrize(
     "text, message",
-    [("5\n", "line 1 should be 'COUNT SIZE'"), ("2 3\na 1 2 3\n", "truncated: the header promises 2 words"),
-     ("1 2\na 1 x\n", "line 2 is malformed: it holds a value that is not a number"),
-     ("1 2\na 1 2\nb 3 4\n", "line 3 is malformed")],
+    [
+        ("5\n", "line 1 should be 'COUNT SIZE'"),
+        ("2 3\na 1 2 3\n", "truncated: the header promises 2 words"),
+        ("1 2\na 1 x\n", "line 2 is malformed: it holds a value that is not a number"),
+        ("1 2\na 1 2\nb 3 4\n", "line 3 is malformed"),
+    ],
 )
 def test_malformed_files(tmp_path, text, message):
     (tmp_path / "e.txt").write_text(text)
@@ -73,8 +76,11 @@ def test_vectors_that_are_not_finite_are_refused_with_their_words(tmp_path):
 
 def test_a_header_larger_than_its_file_is_refused_before_anything_is_allocated(tmp_path):
     (tmp_path / "e.txt").write_text("100000000000 300\nchip 1 2\n")
-    with pytest.raises(W2VError, match=r"truncated: the header promises 100,000,000,000 words of 300 numbers "
-                                       r"\(at least .* bytes\), and the file has only 26 bytes"):
+    with pytest.raises(
+        W2VError,
+        match=r"truncated: the header promises 100,000,000,000 words of 300 numbers "
+        r"\(at least .* bytes\), and the file has only 26 bytes",
+    ):
         embeddings.load_word2vec(tmp_path / "e.txt")
 
 

@@ -78,7 +78,13 @@ def test_each_lock_carries_exactly_its_frameworks_and_peers(environment):
 
 def test_pyproject_has_one_extra_per_framework_and_admits_python_3_11_to_3_13():
     extras = PYPROJECT["project"]["optional-dependencies"]
-    assert set(extras) == {entry.extra for entry in REGISTRY.values() if entry.extra} | {"gensim", "site", "test", "grade", "lint"}
+    assert set(extras) == {entry.extra for entry in REGISTRY.values() if entry.extra} | {
+        "gensim",
+        "site",
+        "test",
+        "grade",
+        "lint",
+    }
     for entry in REGISTRY.values():
         if entry.extra:
             named = {Requirement(r).name for r in extras[entry.extra]}
@@ -93,7 +99,9 @@ def test_both_locks_satisfy_the_package_ranges(environment):
     versions = pinned(environment)
     extras = PYPROJECT["project"]["optional-dependencies"]
     carried = [entry.extra for entry in REGISTRY.values() if entry.extra and environment in entry.environments]
-    carried += ["gensim", "test", "grade"] + (["site", "lint"] if environment == "book" else [])  # built, linted in the book's
+    carried += ["gensim", "test", "grade"] + (
+        ["site", "lint"] if environment == "book" else []
+    )  # built, linted in the book's
     requirements = PYPROJECT["project"]["dependencies"] + [r for extra in carried for r in extras[extra]]
     for line in requirements:
         requirement = Requirement(line)
@@ -114,7 +122,7 @@ def test_conda_twins_derive_from_the_locks(environment):
 def test_makefile_builds_each_venv_from_its_lock():
     makefile = (ROOT / "Makefile").read_text()
     assert "pip install --quiet --disable-pip-version-check -r $(REQUIREMENTS)" in makefile
-    for environment, lock in LOCKS.items():
+    for lock in LOCKS.values():
         assert f"REQUIREMENTS := {lock}" in makefile
     assert "echo $(PROFILE) > $(VENV)/w2v-environment" in makefile
 

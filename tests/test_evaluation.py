@@ -6,8 +6,8 @@ import sys
 import numpy as np
 import pytest
 
-from backends.vectors import embeddings, evaluation
 from backends.common.errors import W2VError
+from backends.vectors import embeddings, evaluation
 from helpers import run, user_error
 
 

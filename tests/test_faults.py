@@ -15,12 +15,12 @@ import time
 
 import numpy as np
 import pytest
-from helpers import ROOT, interrupt_at_each_line, run, user_error
 
 from backends.common.errors import W2VError
 from backends.experiments import runs
 from backends.training import checkpoint
 from backends.training.state import TrainerState
+from helpers import ROOT, interrupt_at_each_line, run, user_error
 
 LONG_RUN = ("--max-steps", "3000")  # minutes of training: the tests stop it long before its end
 
@@ -29,10 +29,17 @@ class Training:
     """``python -m backends ARGS`` in the background, its progress bars (stderr) read as they come."""
 
     def __init__(self, *args):
-        self.process = subprocess.Popen([sys.executable, "-m", "backends", *map(str, args)], cwd=ROOT,
-                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "backends", *map(str, args)],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         self.errors: list[str] = []
-        self.reader = threading.Thread(target=lambda: self.errors.extend(iter(lambda: self.process.stderr.read(64), "")))
+        self.reader = threading.Thread(
+            target=lambda: self.errors.extend(iter(lambda: self.process.stderr.read(64), ""))
+        )
         self.reader.start()
 
     def wait_until_training(self, timeout=300):
@@ -131,10 +138,18 @@ def test_a_full_disk_leaves_the_previous_run_whole(tmp_path):
         failed = run("train", "--framework", "numpy", "--max-steps", "9", "--out", disk, "--no-progress")
         assert failed.returncode == 2
         err = one_paragraph(failed.stderr)
-        assert f"cannot use {disk / 'numpy.partial' / 'embeddings.txt'}: the disk is full (No space left on device)" in err
+        assert (
+            f"cannot use {disk / 'numpy.partial' / 'embeddings.txt'}: the disk is full (No space left on device)" in err
+        )
         assert "Free some space, or write somewhere else (--out DIR). Results written before are unchanged." in err
         assert {name: (disk / "numpy" / name).read_bytes() for name in before} == before
-        assert files_under(disk) == [".numpy.lock", "numpy", "numpy/embeddings.txt", "numpy/evaluation.json", "numpy/history.json"]
+        assert files_under(disk) == [
+            ".numpy.lock",
+            "numpy",
+            "numpy/embeddings.txt",
+            "numpy/evaluation.json",
+            "numpy/history.json",
+        ]
 
 
 def test_a_checkpoint_the_disk_cannot_hold_leaves_nothing_for_the_garbage_collector(tmp_path, monkeypatch):
@@ -162,7 +177,13 @@ def test_sigterm_on_a_full_disk_still_keeps_the_history_and_vectors(tmp_path):
         assert "warning: the checkpoint at the interrupt could not be saved" in errors and "the disk is full" in errors
         assert printed.strip().endswith("train with --checkpoint-every N to be able to continue an interrupted run.")
         assert json.loads((disk / "numpy" / "history.json").read_text())["stopped"] == "interrupted"
-        assert files_under(disk) == [".numpy.lock", "numpy", "numpy/embeddings.txt", "numpy/evaluation.json", "numpy/history.json"]
+        assert files_under(disk) == [
+            ".numpy.lock",
+            "numpy",
+            "numpy/embeddings.txt",
+            "numpy/evaluation.json",
+            "numpy/history.json",
+        ]
 
 
 def test_a_report_that_cannot_be_written_leaves_the_previous_one(tmp_path):
@@ -201,8 +222,7 @@ def test_sigterm_to_a_comparison_replaces_nothing(tmp_path):
     assert "| torch | interrupted: not started, as the comparison was interrupted |" in printed
     assert printed.strip().splitlines()[-1].startswith("0 of 2 frameworks trained (2 interrupted), so nothing in ")
     assert (tmp_path / "summary.md").read_text() == "a good comparison\n"
-    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".")) == ["compare.partial",
-                                                                                        "summary.md"]
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".")) == ["compare.partial", "summary.md"]
     kept = json.loads((tmp_path / "compare.partial" / "numpy" / "history.json").read_text())
     assert kept["stopped"] == "interrupted"
 
@@ -219,13 +239,19 @@ def test_a_folder_of_the_users_is_never_replaced_by_a_run(capsys, tmp_path):
     (outs["hidden"] / "numpy").mkdir()
     (outs["hidden"] / "numpy" / ".notes").write_text("hidden, and mine")  # a hidden file is the user's too
     (outs["link"] / "numpy").symlink_to(tmp_path / "nowhere")
-    for kind, what in (("checkout", "holds files that are not a run's (setup.py)"), ("file", "is not a folder"),
-                       ("hidden", "holds files that are not a run's (.notes)"),
-                       ("link", "is a symbolic link to nothing (a broken link)")):
-        err = one_paragraph(user_error(capsys, "train", "--framework", "numpy", "--max-steps", "2", "--out", outs[kind]))
+    for kind, what in (
+        ("checkout", "holds files that are not a run's (setup.py)"),
+        ("file", "is not a folder"),
+        ("hidden", "holds files that are not a run's (.notes)"),
+        ("link", "is a symbolic link to nothing (a broken link)"),
+    ):
+        err = one_paragraph(
+            user_error(capsys, "train", "--framework", "numpy", "--max-steps", "2", "--out", outs[kind])
+        )
         assert f"{outs[kind] / 'numpy'} {what}, and a run replaces that folder whole; move it away" in err
-    assert "holds files that are not a run's" in user_error(capsys, "compare", "--frameworks", "numpy", "--out",
-                                                             outs["checkout"])
+    assert "holds files that are not a run's" in user_error(
+        capsys, "compare", "--frameworks", "numpy", "--out", outs["checkout"]
+    )
     assert (outs["checkout"] / "numpy" / "setup.py").read_text() == "mine"
     assert (outs["file"] / "numpy").read_text() == "mine too"
     assert (outs["hidden"] / "numpy" / ".notes").read_text() == "hidden, and mine"
@@ -234,18 +260,27 @@ def test_a_folder_of_the_users_is_never_replaced_by_a_run(capsys, tmp_path):
 
 
 def test_ctrl_c_while_the_data_loads_is_a_message_and_leaves_nothing(tmp_path):
-    training = Training("train", "--framework", "numpy", "--max-steps", "5", "--out", tmp_path)
+    # A corpus of 3 million words takes seconds to read and index, so that the signal, sent as soon as the run
+    # holds its folder, lands while the data loads even on a busy machine (PTB loads in half a second, and a busy
+    # machine could let it, and the 5 steps, finish first).
+    words = np.random.default_rng(0).integers(0, 2_000, size=(150_000, 20))
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("\n".join(" ".join(f"w{word}" for word in line) for line in words) + "\n")
+    out = tmp_path / "out"
+    training = Training("train", "--framework", "numpy", "--max-steps", "5", "--data", corpus, "--out", out)
     deadline = time.monotonic() + 120
-    while not (tmp_path / ".numpy.owner").exists():  # written once the folder is locked, before the data loads
+    while not (out / ".numpy.owner").exists():  # written once the folder is locked, before the data loads
         assert training.process.poll() is None and time.monotonic() < deadline, "".join(training.errors)
         time.sleep(0.005)
     training.process.send_signal(signal.SIGINT)
     code, printed, errors = training.end()
     assert code == 130 and "Traceback" not in errors, errors
-    assert errors.strip().splitlines()[-1] == ("error: interrupted (Ctrl-C or SIGTERM) before the command finished. "
-                                               "Nothing is half written: what it had not put in place yet is as it "
-                                               "was before.")
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".numpy.lock"]
+    assert errors.strip().splitlines()[-1] == (
+        "error: interrupted (Ctrl-C or SIGTERM) before the command finished. "
+        "Nothing is half written: what it had not put in place yet is as it "
+        "was before."
+    )
+    assert sorted(p.name for p in out.iterdir()) == [".numpy.lock"]
 
 
 def test_ctrl_c_at_any_instant_of_taking_or_leaving_a_runs_folder_leaves_nothing(tmp_path):
@@ -281,8 +316,13 @@ def test_sigterm_while_the_results_are_written_waits_for_them(tmp_path):
     training.process.send_signal(signal.SIGTERM)
     code, printed, errors = training.end()
     assert code == 0 and "Traceback" not in errors, errors
-    assert files_under(tmp_path) == [".numpy.lock", "numpy", "numpy/embeddings.txt", "numpy/evaluation.json",
-                                     "numpy/history.json"]
+    assert files_under(tmp_path) == [
+        ".numpy.lock",
+        "numpy",
+        "numpy/embeddings.txt",
+        "numpy/evaluation.json",
+        "numpy/history.json",
+    ]
     assert (tmp_path / "numpy" / "embeddings.txt").read_text().startswith("6719 100\n")
 
 
@@ -291,7 +331,9 @@ def test_a_history_of_the_wrong_kinds_is_a_message(capsys, tmp_path):
     history = json.loads((tmp_path / "numpy" / "history.json").read_text())
     (tmp_path / "numpy" / "history.json").write_text(json.dumps({**history, "step_losses": "abc", "loss": "0.5"}))
     err = one_paragraph(user_error(capsys, "report", "--out", tmp_path))
-    assert f"{tmp_path / 'numpy' / 'history.json'} is damaged: step_losses, loss do not hold what a history holds" in err
+    assert (
+        f"{tmp_path / 'numpy' / 'history.json'} is damaged: step_losses, loss do not hold what a history holds" in err
+    )
 
 
 def test_a_framework_named_twice_is_refused(capsys, tmp_path):

@@ -8,13 +8,14 @@ inputs refused before any work (a path too long, a corpus with no training examp
 import json
 import os
 import resource
-import subprocess
 import signal
+import subprocess
 import sys
 import textwrap
 import time
 
 import pytest
+
 from helpers import ROOT, run
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="real signals and kill -9: POSIX only")
@@ -92,7 +93,9 @@ def test_kill_9_after_the_last_steps_history_is_written_is_finished_by_resume(tm
 
 def test_a_run_stopped_inside_its_first_step_is_written_and_read_back(tmp_path):
     """Two Ctrl-Cs inside the first step: the run has no step and no loss (null), and report and diff read it."""
-    env = at_a_point(tmp_path, """
+    env = at_a_point(
+        tmp_path,
+        """
         import os, signal
         from backends.training import loop
         _step = loop.Run._step
@@ -101,7 +104,8 @@ def test_a_run_stopped_inside_its_first_step_is_written_and_read_back(tmp_path):
             os.kill(os.getpid(), signal.SIGINT)
             return _step(self, batch)
         loop.Run._step = step
-    """)
+    """,
+    )
     for name in ("a", "b"):
         stopped = run("train", "--framework", "numpy", "--out", tmp_path / name, "--no-progress", env=env)
         assert stopped.returncode == 130, stopped.stderr
@@ -129,14 +133,26 @@ def out(tmp_path):
 def test_a_folder_made_read_only_between_checkpoints_names_the_checkpoint_and_keeps_the_last(tmp_path, out):
     """After the first checkpoint, the results folder becomes read-only: the message names the checkpoint that could
     not be written (not the run's internal files) and the one kept to resume from, which --resume continues."""
-    read_only = (f"subprocess.run(['mount', '--bind', {str(out)!r}, {str(out)!r}], check=True); "
-                 f"subprocess.run(['mount', '-o', 'remount,bind,ro', {str(out)!r}], check=True)")
+    read_only = (
+        f"subprocess.run(['mount', '--bind', {str(out)!r}, {str(out)!r}], check=True); "
+        f"subprocess.run(['mount', '-o', 'remount,bind,ro', {str(out)!r}], check=True)"
+    )
     if subprocess.run(["mount", "--bind", str(out), str(out)], capture_output=True).returncode:
         pytest.skip("cannot bind-mount here (needs root)")
     subprocess.run(["umount", str(out)], check=True)
     env = after_rename(tmp_path, {"numpy.partial/checkpoint.npz": read_only})
-    options = ("train", "--framework", "numpy", "--max-steps", "20", "--checkpoint-every", "5", "--no-progress",
-               "--out", out)
+    options = (
+        "train",
+        "--framework",
+        "numpy",
+        "--max-steps",
+        "20",
+        "--checkpoint-every",
+        "5",
+        "--no-progress",
+        "--out",
+        out,
+    )
     failed = run(*options, env=env)
     assert failed.returncode == 2, failed.stderr
     message = failed.stderr
@@ -190,24 +206,41 @@ def test_a_bare_folder_named_backends_in_the_working_folder_is_named(tmp_path):
 
 def test_printing_never_fails_a_command_wherever_its_output_goes(tmp_path):
     """A reader gone (| head), a full disk under the redirect, standard error closed, an ASCII-only terminal."""
+
     def backends(*args, **kwargs):
         return subprocess.run([sys.executable, "-m", "backends", *map(str, args)], cwd=ROOT, **kwargs)
 
     assert run("train", "--framework", "numpy", "--max-steps", "3", "--out", tmp_path, "--no-progress").returncode == 0
     vectors = tmp_path / "numpy" / "embeddings.txt"
-    with subprocess.Popen([sys.executable, "-m", "backends", "similar", vectors, "chip", "-k", "6000"], cwd=ROOT,
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as head:
+    with subprocess.Popen(
+        [sys.executable, "-m", "backends", "similar", vectors, "chip", "-k", "6000"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as head:
         head.stdout.readline()
         head.stdout.close()  # what `| head -1` does once it has its line
         assert head.wait(60) == 141 and head.stderr.read() == ""
     with open("/dev/full", "w") as full:
         done = backends("stats", stdout=full, stderr=subprocess.PIPE, text=True)
     assert done.returncode == 2 and done.stderr.startswith("error: cannot print to the standard output (No space")
-    closed = backends("train", "--framework", "numpy", "--max-steps", "3", "--out", tmp_path / "closed",
-                      preexec_fn=lambda: os.close(2), capture_output=False, stdout=subprocess.DEVNULL)
+    closed = backends(
+        "train",
+        "--framework",
+        "numpy",
+        "--max-steps",
+        "3",
+        "--out",
+        tmp_path / "closed",
+        preexec_fn=lambda: os.close(2),
+        capture_output=False,
+        stdout=subprocess.DEVNULL,
+    )
     assert closed.returncode == 0 and history(tmp_path / "closed" / "numpy")["steps"] == 3
-    ascii_only = backends("evaluate", vectors, capture_output=True, text=True, env={**os.environ,
-                                                                                  "PYTHONIOENCODING": "ascii"})
+    ascii_only = backends(
+        "evaluate", vectors, capture_output=True, text=True, env={**os.environ, "PYTHONIOENCODING": "ascii"}
+    )
     assert ascii_only.returncode == 0 and ascii_only.stdout.startswith("WordSim-353 Spearman \\u03c1 = ")
 
 
@@ -229,9 +262,27 @@ def test_a_comparison_stopped_by_a_signal_to_it_alone_stops_its_training_now(tmp
     told too, and stops after its step, not at the end of its run; kill -9 of the comparison ends it too."""
     for how in (signal.SIGINT, signal.SIGKILL):
         out = tmp_path / how.name
-        with subprocess.Popen([sys.executable, "-m", "backends", "compare", "--frameworks", "numpy", "--max-steps",
-                               "100000", "--epochs", "1000", "--out", out, "--no-progress"], cwd=ROOT,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as comparison:
+        with subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "backends",
+                "compare",
+                "--frameworks",
+                "numpy",
+                "--max-steps",
+                "100000",
+                "--epochs",
+                "1000",
+                "--out",
+                out,
+                "--no-progress",
+            ],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        ) as comparison:
             checkpointless = out / "compare.partial" / ".numpy.owner"
             deadline = time.monotonic() + 120
             while not checkpointless.exists() or not checkpointless.read_text():

@@ -22,11 +22,13 @@ from backends.training import checkpoint
 from backends.training.state import KEYS, TABLES, TrainerState
 from backends.vectors import embeddings
 
-EXAMPLES = settings(max_examples=40, deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+EXAMPLES = settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)
 
 
 # -- checkpoints ------------------------------------------------------------------------------------------------
+
 
 @st.composite
 def runs(draw):
@@ -38,18 +40,29 @@ def runs(draw):
     values = st.floats(-1e3, 1e3, width=32)
     table = arrays(np.float32, (rows, columns), elements=values)
     named = {name: draw(table) for name in KEYS[:-1] if not name.endswith("_v")}
-    named.update({f"{name}_v": draw(arrays(np.float32, (rows, columns), elements=st.floats(0, 1e3, width=32)))
-                  for name in TABLES})
+    named.update(
+        {
+            f"{name}_v": draw(arrays(np.float32, (rows, columns), elements=st.floats(0, 1e3, width=32)))
+            for name in TABLES
+        }
+    )
     sizes = draw(st.lists(st.integers(1, batch_size), min_size=steps, max_size=steps))
     losses = draw(st.lists(st.floats(0, 10), min_size=steps, max_size=steps))
     current = range(steps - batch, steps)
-    run_settings = {**Settings(embed_size=columns, batch_size=batch_size).to_dict(), "vocab_size": rows,
-                    "corpus_tokens": 1000}
+    run_settings = {
+        **Settings(embed_size=columns, batch_size=batch_size).to_dict(),
+        "vocab_size": rows,
+        "corpus_tokens": 1000,
+    }
     position = {
-        "settings": run_settings, "epoch": epoch, "batch": batch,
+        "settings": run_settings,
+        "epoch": epoch,
+        "batch": batch,
         "epoch_sum": float(sum(losses[i] * sizes[i] for i in current)),
-        "epoch_centers": float(sum(sizes[i] for i in current)), "centers": sum(sizes),
-        "step_losses": losses, "epoch_losses": draw(st.lists(st.floats(0, 10), min_size=epoch, max_size=epoch)),
+        "epoch_centers": float(sum(sizes[i] for i in current)),
+        "centers": sum(sizes),
+        "step_losses": losses,
+        "epoch_losses": draw(st.lists(st.floats(0, 10), min_size=epoch, max_size=epoch)),
     }
     state = TrainerState.from_arrays({**named, "adam_step": np.array(steps)})
     return state, position, run_settings, per_epoch
@@ -90,8 +103,23 @@ BAD = {  # values wrong for the field whatever the rest of the position is
 @st.composite
 def corruptions(draw):
     """One thing wrong with a checkpoint: (what the message must name, how to make it from (arrays, position))."""
-    kind = draw(st.sampled_from(["drop array", "dtype", "rows", "not finite", "negative moment", "adam_step",
-                                 "drop field", "field value", "loss list", "format", "position"]))
+    kind = draw(
+        st.sampled_from(
+            [
+                "drop array",
+                "dtype",
+                "rows",
+                "not finite",
+                "negative moment",
+                "adam_step",
+                "drop field",
+                "field value",
+                "loss list",
+                "format",
+                "position",
+            ]
+        )
+    )
     name = draw(st.sampled_from(KEYS[:-1]))
     field = draw(st.sampled_from(FIELDS))
     if kind == "drop array":
@@ -238,7 +266,8 @@ def test_files_the_word2vec_tool_writes_load(tmp_path, written, final_newline):
     "\\n" (the last perhaps lost)."""
     words, matrix = written
     lines = [f"{len(words)} {matrix.shape[1]}\n"] + [
-        f"{word} " + "".join(f"{value:f} " for value in row.tolist()) + "\n" for word, row in zip(words, matrix)]
+        f"{word} " + "".join(f"{value:f} " for value in row.tolist()) + "\n" for word, row in zip(words, matrix)
+    ]
     (tmp_path / "c.txt").write_text("".join(lines)[: None if final_newline else -1], encoding="utf-8")
     loaded_words, loaded = embeddings.load_word2vec(tmp_path / "c.txt")
     assert loaded_words == words
@@ -298,7 +327,8 @@ def test_any_bytes_load_or_are_a_message(tmp_path, raw):
 # -- from a corpus's words to every file a run writes, and back ----------------------------------------------------
 
 corpus_words = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=6).filter(
-    lambda word: word.split() == [word])  # what tokenizing any text can give: no whitespace of any kind
+    lambda word: word.split() == [word]
+)  # what tokenizing any text can give: no whitespace of any kind
 
 
 @EXAMPLES
@@ -311,8 +341,24 @@ def test_whatever_a_corpus_holds_every_file_a_run_writes_reads_back(tmp_path_fac
 
     folder = tmp_path_factory.mktemp("corpus")
     (folder / "corpus.txt").write_text("\n".join(" ".join(line) for line in lines) + "\n", encoding="utf-8")
-    code = main(["train", "--framework", "numpy", "--data", str(folder / "corpus.txt"), "--min-count", "1",
-                 "--subsample-t", "1", "--max-steps", "2", "--out", str(folder), "--no-progress"])
+    code = main(
+        [
+            "train",
+            "--framework",
+            "numpy",
+            "--data",
+            str(folder / "corpus.txt"),
+            "--min-count",
+            "1",
+            "--subsample-t",
+            "1",
+            "--max-steps",
+            "2",
+            "--out",
+            str(folder),
+            "--no-progress",
+        ]
+    )
     if code == 2:  # refused, as a corpus with no two-word line or too few words for noise is
         return
     assert code == 0

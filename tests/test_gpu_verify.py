@@ -1,5 +1,6 @@
-"""`make gpu-verify` (tools/gpu_verify.py, backends/experiments/verify.py): the GPU check, run here with the CPU standing in
-for the GPU so that it cannot rot before a GPU machine runs it; its refusals; its verdicts, with the runs faked.
+"""`make gpu-verify` (tools/gpu_verify.py, backends/experiments/verify.py): the GPU check, run here with the CPU
+standing in for the GPU so that it cannot rot before a GPU machine runs it; its refusals; its verdicts, with the
+runs faked.
 
 The stand-in trains PyTorch and JAX, the two frameworks a lent GPU machine has (TensorFlow and MXNet are not
 there), which is the run the real check will make, and keeps this test near 40 s on two cores; every framework
@@ -26,8 +27,9 @@ STAND_IN = ["--device", "cpu", "--frameworks", "torch,jax"]
 
 def gpu_verify(*args, timeout=300) -> subprocess.CompletedProcess:
     """tools/gpu_verify.py ARGS in a process of its own, as a GPU machine runs it (from the repository root)."""
-    return subprocess.run([sys.executable, str(SCRIPT), *map(str, args)], capture_output=True, text=True, cwd=ROOT,
-                          timeout=timeout)
+    return subprocess.run(
+        [sys.executable, str(SCRIPT), *map(str, args)], capture_output=True, text=True, cwd=ROOT, timeout=timeout
+    )
 
 
 @pytest.fixture(scope="module")
@@ -59,8 +61,13 @@ def test_the_cpu_stand_in_runs_every_step_and_agrees(stand_in):
             assert run["centers_per_sec"] > 1000 and 0.6 < run["loss"] < 0.7
     assert record["oracle"]["steps"] == 20
     pairs = {pair["pair"]: pair for pair in record["agreement"]}
-    assert set(pairs) == {"torch: cpu as the gpu / cpu", "jax: cpu as the gpu / cpu", "torch / jax (cpu as the gpu)",
-                          "torch (cpu as the gpu) / numpy oracle (cpu)", "jax (cpu as the gpu) / numpy oracle (cpu)"}
+    assert set(pairs) == {
+        "torch: cpu as the gpu / cpu",
+        "jax: cpu as the gpu / cpu",
+        "torch / jax (cpu as the gpu)",
+        "torch (cpu as the gpu) / numpy oracle (cpu)",
+        "jax (cpu as the gpu) / numpy oracle (cpu)",
+    }
     assert all(pair["max_relative_difference"] <= 1e-4 and pair["within"] for pair in pairs.values())
     speeds = {row["framework"]: row for row in record["speed"]}
     assert set(speeds) == {"torch", "jax"}
@@ -95,8 +102,11 @@ def test_the_stand_in_writes_its_page_and_nothing_else(stand_in):
     assert "prints 223,842 tokens/s" in page and "44,768 centers/s" in page
     assert "`notebooks/torch/word2vec-pretraining.ipynb` ran with at most 20 steps a run" in page
     assert "Passed: everything ran and agreed" in page
-    assert sorted(path.name for path in out.iterdir()) == ["torch-word2vec-pretraining.ipynb", "verify.json",
-                                                           "verify.md"]  # no temporary file left
+    assert sorted(path.name for path in out.iterdir()) == [
+        "torch-word2vec-pretraining.ipynb",
+        "verify.json",
+        "verify.md",
+    ]  # no temporary file left
 
 
 @pytest.mark.needs("torch")
@@ -108,20 +118,27 @@ def test_no_gpu_is_one_paragraph_and_exit_2_before_any_training(tmp_path):
     done = gpu_verify("--frameworks", "torch", "--out", tmp_path)
     assert done.returncode == 2
     *said, paragraph = done.stderr.strip().splitlines()
-    assert paragraph.startswith("error: no framework here sees a GPU, so there is nothing to check (torch: a GPU was "
-                                "asked for, but PyTorch sees none")
+    assert paragraph.startswith(
+        "error: no framework here sees a GPU, so there is nothing to check (torch: a GPU was "
+        "asked for, but PyTorch sees none"
+    )
     assert paragraph.endswith("or with --device cpu to run the same steps on the CPU. Nothing was trained.")
     assert said[0].startswith("versions: ") and "Traceback" not in done.stderr and done.stdout == ""
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--device", "tpu"], "error: unknown device 'tpu'; choose gpu, or cpu to stand in for it."),
-    (["--steps", "many"], "error: argument --steps: invalid int value: 'many'"),
-    (["--device", "cpu", "--frameworks", "torch,chainer"], "error: unknown framework 'chainer'"),
-    (["--device", "cpu", "--steps", "50", "--timing-steps", "10"], "error: compare at least 2 steps, and time at "
-                                                                   "least as many"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--device", "tpu"], "error: unknown device 'tpu'; choose gpu, or cpu to stand in for it."),
+        (["--steps", "many"], "error: argument --steps: invalid int value: 'many'"),
+        (["--device", "cpu", "--frameworks", "torch,chainer"], "error: unknown framework 'chainer'"),
+        (
+            ["--device", "cpu", "--steps", "50", "--timing-steps", "10"],
+            "error: compare at least 2 steps, and time at least as many",
+        ),
+    ],
+)
 def test_bad_options_are_refused_before_any_work(tmp_path, args, message):
     done = gpu_verify(*args, "--out", tmp_path / "out", timeout=60)
     assert done.returncode == 2 and done.stderr.startswith(message) and len(done.stderr.splitlines()) == 1
@@ -129,15 +146,23 @@ def test_bad_options_are_refused_before_any_work(tmp_path, args, message):
 
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
-@pytest.mark.parametrize("variables, python", [
-    (["DEVICE=cpu", "PY=/some/venv/bin/python"], "/some/venv/bin/python"),
-    (["PYTHON=python3"], "python3"),  # on a lent GPU machine: no venv, its own Python
-])
+@pytest.mark.parametrize(
+    "variables, python",
+    [
+        (["DEVICE=cpu", "PY=/some/venv/bin/python"], "/some/venv/bin/python"),
+        (["PYTHON=python3"], "python3"),  # on a lent GPU machine: no venv, its own Python
+    ],
+)
 def test_make_gpu_verify_uses_the_python_it_is_given_and_builds_nothing(variables, python):
     # Also under `make test`, whose make passes its level and flags on: the inner make then names its directory.
     env = {key: value for key, value in os.environ.items() if key not in ("PYTHON", "PY", "DEVICE")}
-    done = subprocess.run(["make", "-n", "--no-print-directory", "gpu-verify", *variables], capture_output=True,
-                          text=True, cwd=ROOT, env=env)
+    done = subprocess.run(
+        ["make", "-n", "--no-print-directory", "gpu-verify", *variables],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+    )
     assert done.returncode == 0, done.stderr
     device = "cpu" if "DEVICE=cpu" in variables else "gpu"
     assert done.stdout.split() == [python, "tools/gpu_verify.py", "--device", device]  # no venv built first
@@ -149,8 +174,17 @@ def test_make_gpu_verify_uses_the_python_it_is_given_and_builds_nothing(variable
 def fake_run(name, losses, device):
     """A run's summary as train_each gives it: twice as fast on the fake GPU as on the CPU."""
     rate = 40_000.0 if device == "cpu" else 80_000.0
-    return {"status": "ok", "device": device, "steps": 100, "loss": 0.65, "centers_per_sec": rate, "cores_busy": 1.0,
-            "seconds": 1.0, "wall_seconds": 3.0, "step_losses": losses}
+    return {
+        "status": "ok",
+        "device": device,
+        "steps": 100,
+        "loss": 0.65,
+        "centers_per_sec": rate,
+        "cores_busy": 1.0,
+        "seconds": 1.0,
+        "wall_seconds": 3.0,
+        "step_losses": losses,
+    }
 
 
 @pytest.fixture
@@ -158,9 +192,12 @@ def faked(monkeypatch):
     """A GPU machine's answers: torch and JAX see a GPU, TensorFlow none, MXNet fails to import; JAX's GPU
     run ends at step 3 with an error, torch's GPU losses are off by 2e-4 at one step."""
     gpu = {"status": "ok", "device": "gpu (Fake H100)"}
-    probes = {"torch": dict(gpu), "jax": dict(gpu),
-              "tensorflow": {"status": verify.NO_GPU, "error": "a GPU was asked for, but TensorFlow sees none (...)."},
-              "mxnet": {"status": "failed", "error": "MXNet is installed but failed to import (OSError: libcuda)."}}
+    probes = {
+        "torch": dict(gpu),
+        "jax": dict(gpu),
+        "tensorflow": {"status": verify.NO_GPU, "error": "a GPU was asked for, but TensorFlow sees none (...)."},
+        "mxnet": {"status": "failed", "error": "MXNet is installed but failed to import (OSError: libcuda)."},
+    }
     losses = [0.69, 0.68, 0.67]
 
     def train_each(frameworks, out, settings, done):
@@ -170,8 +207,11 @@ def faked(monkeypatch):
                 runs[name] = {"status": "failed", "error": "XlaRuntimeError: out of memory"}
             else:
                 off = name == "torch" and settings.device == "gpu"
-                runs[name] = fake_run(name, [losses[0] * (1 + 2e-4), *losses[1:]] if off else losses,
-                                      "gpu (Fake H100)" if settings.device == "gpu" else "cpu")
+                runs[name] = fake_run(
+                    name,
+                    [losses[0] * (1 + 2e-4), *losses[1:]] if off else losses,
+                    "gpu (Fake H100)" if settings.device == "gpu" else "cpu",
+                )
             done(name, runs[name])
         return runs
 
@@ -181,8 +221,13 @@ def faked(monkeypatch):
 
 def test_a_framework_that_fails_is_reported_and_the_others_go_on(faked):
     saved, said = [], []
-    record = verify.verify("gpu", compared_steps=3, timing_steps=100, say=said.append,
-                           saved=lambda record: saved.append(verify.markdown(record)))
+    record = verify.verify(
+        "gpu",
+        compared_steps=3,
+        timing_steps=100,
+        say=said.append,
+        saved=lambda record: saved.append(verify.markdown(record)),
+    )
     assert not record["ok"] and record["device_name"] == "gpu (Fake H100)"
     assert record["problems"] == [
         "mxnet: MXNet is installed but failed to import (OSError: libcuda).",
@@ -204,10 +249,19 @@ def test_a_framework_that_fails_is_reported_and_the_others_go_on(faked):
 
 
 def test_no_framework_sees_a_gpu(monkeypatch):
-    monkeypatch.setattr(verify, "probe_isolated", lambda name, request: {
-        "status": verify.NO_GPU, "error": f"a GPU was asked for, but {name} sees none (why). Use --device cpu."})
-    with pytest.raises(W2VError, match=r"no framework here sees a GPU, so there is nothing to check \(torch: a GPU was "
-                                       r"asked for, but torch sees none \(why\); mxnet: .*Nothing was trained\.$"):
+    monkeypatch.setattr(
+        verify,
+        "probe_isolated",
+        lambda name, request: {
+            "status": verify.NO_GPU,
+            "error": f"a GPU was asked for, but {name} sees none (why). Use --device cpu.",
+        },
+    )
+    with pytest.raises(
+        W2VError,
+        match=r"no framework here sees a GPU, so there is nothing to check \(torch: a GPU was "
+        r"asked for, but torch sees none \(why\); mxnet: .*Nothing was trained\.$",
+    ):
         verify.verify("gpu")
 
 
@@ -228,16 +282,20 @@ def tool(monkeypatch):
 def without(monkeypatch, module, *names):
     """``module`` sees the packages ``names`` as not installed."""
     find_spec = importlib.util.find_spec
-    monkeypatch.setattr(module.importlib.util, "find_spec",
-                        lambda name, *rest: None if name in names else find_spec(name, *rest))
+    monkeypatch.setattr(
+        module.importlib.util, "find_spec", lambda name, *rest: None if name in names else find_spec(name, *rest)
+    )
 
 
 def test_without_jupyter_the_notebook_is_skipped_saying_so(tool, monkeypatch, tmp_path):
     without(monkeypatch, tool, "nbclient")
     assert tool.run_notebook("torch", "gpu", None, tmp_path) == {
-        "status": "skipped", "reason": "Jupyter is not installed here (nbclient missing)"}
+        "status": "skipped",
+        "reason": "Jupyter is not installed here (nbclient missing)",
+    }
     assert verify._notebook_sentence(tool.run_notebook("torch", "gpu", None, tmp_path)) == (
-        "Skipped: Jupyter is not installed here (nbclient missing).")
+        "Skipped: Jupyter is not installed here (nbclient missing)."
+    )
 
 
 @pytest.mark.needs("torch")

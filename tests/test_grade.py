@@ -86,13 +86,23 @@ def stopped(tmp_path_factory):
     root = tmp_path_factory.mktemp("stopped")
     folder, out, pid = root / "submissions", root / "grades", root / "pid"
     folder.mkdir()
-    notebook(folder, "stubborn", f"import os, pathlib, signal\npathlib.Path({str(pid)!r}).write_text(str(os.getpid()))",
-             "signal.signal(signal.SIGINT, signal.SIG_IGN)  # the interrupt at the cell's limit is ignored (in this "
-             "cell: the kernel sets its own handler again before each)\nwhile True:\n    pass", trains="torch")
-    notebook(folder, "greedy", "import time\nkept = []\nwhile True:\n    kept.append(b'x' * 20 * 2**20)\n"
-                               "    time.sleep(0.05)", trains="torch")
-    notebook(folder, "dying", "print('before')", "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)",
-             trains="torch")
+    notebook(
+        folder,
+        "stubborn",
+        f"import os, pathlib, signal\npathlib.Path({str(pid)!r}).write_text(str(os.getpid()))",
+        "signal.signal(signal.SIGINT, signal.SIG_IGN)  # the interrupt at the cell's limit is ignored (in this "
+        "cell: the kernel sets its own handler again before each)\nwhile True:\n    pass",
+        trains="torch",
+    )
+    notebook(
+        folder,
+        "greedy",
+        "import time\nkept = []\nwhile True:\n    kept.append(b'x' * 20 * 2**20)\n    time.sleep(0.05)",
+        trains="torch",
+    )
+    notebook(
+        folder, "dying", "print('before')", "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)", trains="torch"
+    )
     notebook(folder, "unnamed", "print('no framework here')")
     done, rows = grade(folder, out, *LIMITS, tmp=root / "tmp")
     return done, rows, out, int(pid.read_text()), root / "tmp"
@@ -118,8 +128,12 @@ def test_a_correct_submission_passes_every_check(graded):
 @pytest.mark.needs("torch")
 def test_a_wrong_function_fails_with_the_checks_message_and_the_missing_ones_are_not_attempted(graded):
     row = graded[1]["wrong.ipynb"]
-    assert statuses(row) == {"skip_gram": "failed", "masked_bce": "not attempted", "step": "not attempted",
-                             "training": "not attempted"}
+    assert statuses(row) == {
+        "skip_gram": "failed",
+        "masked_bce": "not attempted",
+        "step": "not attempted",
+        "training": "not attempted",
+    }
     assert row["checks"]["skip_gram"]["message"].startswith("my_skip_gram does not agree with torch's skip_gram")
     assert row["checks"]["masked_bce"]["message"] == "the notebook defines no function my_masked_bce."
     assert row["score"] == 0 and row["stopped"] is None and row["first_error"] is None
@@ -178,8 +192,10 @@ def test_the_grades_are_written_as_jsonl_csv_and_markdown_in_order(graded):
     with (out / "grades.csv").open() as file:
         table = list(csv.DictReader(file))
     assert list(table[0]) == ["file", "framework", *CHECKS, "score", "seconds", "stopped"]
-    assert [(r["file"], r["skip_gram"], r["score"]) for r in table][1:3] == [("chatty.ipynb", "failed", "0"),
-                                                                           ("correct.ipynb", "passed", "4")]
+    assert [(r["file"], r["skip_gram"], r["score"]) for r in table][1:3] == [
+        ("chatty.ipynb", "failed", "0"),
+        ("correct.ipynb", "passed", "4"),
+    ]
     markdown = (out / "grades.md").read_text()
     assert "| correct.ipynb | torch | passed | passed | passed | passed | 4/4 |" in markdown
     wrong = markdown.split("## wrong.ipynb")[1]
@@ -195,8 +211,10 @@ def test_the_time_limit_kills_the_worker_and_its_kernel(stopped):
     assert row["stopped"] == "time limit of 20 s" and row["framework"] == "torch"
     assert 20 <= row["seconds"] < 40
     for answer in row["checks"].values():
-        assert answer == {"status": "not attempted",
-                          "message": "the run stopped before this check (time limit of 20 s)"}
+        assert answer == {
+            "status": "not attempted",
+            "message": "the run stopped before this check (time limit of 20 s)",
+        }
     assert not psutil.pid_exists(pid) or "ipykernel" not in " ".join(psutil.Process(pid).cmdline())
     executed = nbformat.read(out / "stubborn.executed.ipynb", as_version=4)  # as far as it got
     assert executed.cells[0].execution_count == 1
@@ -227,8 +245,11 @@ def filled_in(framework: str) -> nbformat.NotebookNode:
     the same function, as a student who solved them hands it in."""
     student = nbformat.read(ROOT / "notebooks" / "student" / framework / "word2vec-pretraining.ipynb", as_version=4)
     teacher = nbformat.read(ROOT / "notebooks" / framework / "word2vec-pretraining.ipynb", as_version=4)
-    solved = {re.search(r"^def (my_\w+)", cell.source, re.MULTILINE).group(1): cell.source
-              for cell in teacher.cells if cell.cell_type == "code" and re.search(r"^def my_", cell.source, re.M)}
+    solved = {
+        re.search(r"^def (my_\w+)", cell.source, re.MULTILINE).group(1): cell.source
+        for cell in teacher.cells
+        if cell.cell_type == "code" and re.search(r"^def my_", cell.source, re.M)
+    }
     for cell in student.cells:
         defined = re.search(r"^def (my_\w+)", cell.source, re.MULTILINE) if cell.cell_type == "code" else None
         if defined:
@@ -267,15 +288,18 @@ def one_paragraph(done) -> str:
     return done.stderr
 
 
-@pytest.mark.parametrize("arguments, said", [
-    ((), "no submissions to grade"),
-    (("{tmp}/missing.ipynb",), "{tmp}/missing.ipynb does not exist"),
-    (("{tmp}/empty",), "the folder {tmp}/empty holds no notebook"),
-    (("{tmp}/a/x.ipynb", "{tmp}/b/x.ipynb"), "two submissions are named x"),
-    (("{tmp}/a/x.ipynb", "{tmp}/a/x.ipynb"), "{tmp}/a/x.ipynb is given twice"),
-    (("{tmp}/a", "--out", "{tmp}/a/x.ipynb"), "--out {tmp}/a/x.ipynb is a file"),
-    (("{tmp}/a", "--timeout", "0"), "--timeout 0 is out of range"),
-])
+@pytest.mark.parametrize(
+    "arguments, said",
+    [
+        ((), "no submissions to grade"),
+        (("{tmp}/missing.ipynb",), "{tmp}/missing.ipynb does not exist"),
+        (("{tmp}/empty",), "the folder {tmp}/empty holds no notebook"),
+        (("{tmp}/a/x.ipynb", "{tmp}/b/x.ipynb"), "two submissions are named x"),
+        (("{tmp}/a/x.ipynb", "{tmp}/a/x.ipynb"), "{tmp}/a/x.ipynb is given twice"),
+        (("{tmp}/a", "--out", "{tmp}/a/x.ipynb"), "--out {tmp}/a/x.ipynb is a file"),
+        (("{tmp}/a", "--timeout", "0"), "--timeout 0 is out of range"),
+    ],
+)
 def test_bad_input_is_refused_before_any_grading(tmp_path, arguments, said):
     for folder in ("a", "b", "empty"):
         (tmp_path / folder).mkdir()
@@ -289,8 +313,11 @@ def test_bad_input_is_refused_before_any_grading(tmp_path, arguments, said):
 
 def test_a_missing_grade_extra_is_named_with_its_install(monkeypatch):
     monkeypatch.setattr(grading, "EXTRA", ("psutil", "no_such_module_for_w2v"))
-    with pytest.raises(W2VError, match=r"grading needs no_such_module_for_w2v, which is not installed: the grade "
-                                       r"extra\. Install it with .*\[grade\]"):
+    with pytest.raises(
+        W2VError,
+        match=r"grading needs no_such_module_for_w2v, which is not installed: the grade "
+        r"extra\. Install it with .*\[grade\]",
+    ):
         grading.grade([__file__], "unused")
 
 
@@ -299,11 +326,15 @@ def test_a_step_that_fails_after_a_function_it_calls_failed_says_which(tmp_path)
     from backends.grading import checks
 
     namespace = {}
-    exec("def my_skip_gram(centers, contexts_negatives, embed_center, embed_context):\n    return None\n\n"
-         "def my_step(trainer, arrays):\n    return my_skip_gram(None, None, None, None)\n", namespace)
+    exec(
+        "def my_skip_gram(centers, contexts_negatives, embed_center, embed_context):\n    return None\n\n"
+        "def my_step(trainer, arrays):\n    return my_skip_gram(None, None, None, None)\n",
+        namespace,
+    )
     checks.record(namespace, "torch", str(tmp_path / "checks.jsonl"))
     answers = {line["check"]: line for line in map(json.loads, (tmp_path / "checks.jsonl").read_text().splitlines())}
     assert [answers[check]["status"] for check in CHECKS] == ["failed", "not attempted", "failed", "not attempted"]
     assert answers["step"]["message"].startswith("my_step returns None")
     assert answers["step"]["message"].endswith(
-        "(my_step calls my_skip_gram, which did not pass its check: fix that first.)")
+        "(my_step calls my_skip_gram, which did not pass its check: fix that first.)"
+    )

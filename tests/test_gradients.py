@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from backends import FRAMEWORKS, load_backend
-from backends.pipeline import make_dataset
 from backends import numpy as oracle
+from backends.pipeline import make_dataset
 from backends.training.weights import initial_weights
 
 FRAMEWORKS_WITH_AUTOGRAD = [f for f in FRAMEWORKS if f != "numpy"]
@@ -37,10 +37,13 @@ def test_autograd_matches_the_hand_derived_gradient(framework, dtype, tolerance,
 
 def test_oracle_gradient_matches_finite_differences(data, first_batch):
     center, context = (w.astype(np.float64) for w in initial_weights(len(data.vocab), 100, seed=0))
-    loss = lambda c, u: oracle.loss_and_gradients(c, u, first_batch)[0]
+
+    def loss(c, u):
+        return oracle.loss_and_gradients(c, u, first_batch)[0]
+
     _, grad_center, grad_context = oracle.loss_and_gradients(center, context, first_batch)
     step = 1e-4  # central differences: truncation error ~step², rounding ~1e-14/step
-    for table, grad, which in ((center, grad_center, 0), (context, grad_context, 1)):
+    for grad, which in ((grad_center, 0), (grad_context, 1)):
         row = int(np.argmax(np.abs(grad).sum(1)))
         for column in (0, 17, 99):
             bumped = [center.copy(), context.copy()]

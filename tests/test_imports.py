@@ -90,8 +90,9 @@ def test_the_check_finds_a_loop_through_an_annotation_only_import(tmp_path):
     (tmp_path / "pkg" / "__init__.py").write_text("")
     (tmp_path / "pkg" / "sub" / "__init__.py").write_text("")
     (tmp_path / "pkg" / "a.py").write_text("from pkg.sub import b\n")
-    (tmp_path / "pkg" / "sub" / "b.py").write_text("from typing import TYPE_CHECKING\n"
-                                                    "if TYPE_CHECKING:\n    from ..c import C\n")
+    (tmp_path / "pkg" / "sub" / "b.py").write_text(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from ..c import C\n"
+    )
     (tmp_path / "pkg" / "c.py").write_text("def f():\n    import pkg.a\n")
     (tmp_path / "pkg" / "d.py").write_text("import pkg.c\n")  # imports into the loop, is not part of it
     graph = import_graph(tmp_path, "pkg")
@@ -102,6 +103,9 @@ def test_the_check_finds_a_loop_through_an_annotation_only_import(tmp_path):
 @pytest.mark.parametrize("layer", ["common", "pipeline", "training", "vectors", "display", "grading"])
 def test_no_layer_below_the_command_line_imports_it(layer):
     graph = import_graph(ROOT, "backends")
-    reaching = {module: sorted(name for name in imported if name.startswith("backends.cli"))
-                for module, imported in graph.items() if module.startswith(f"backends.{layer}")}
+    reaching = {
+        module: sorted(name for name in imported if name.startswith("backends.cli"))
+        for module, imported in graph.items()
+        if module.startswith(f"backends.{layer}")
+    }
     assert {module: names for module, names in reaching.items() if names} == {}

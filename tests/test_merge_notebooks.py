@@ -18,20 +18,29 @@ PNG = base64.b64encode(bytes.fromhex("89504e470d0a1a0a") + b"a picture").decode(
 
 
 def notebook(import_line: str) -> nbformat.NotebookNode:
-    return new_notebook(cells=[
-        new_markdown_cell("# A chapter\n\nThe same prose, $x^2$."),
-        new_code_cell(import_line),
-        new_code_cell("print(1 + 1)", outputs=[new_output("stream", name="stdout", text="2\n")]),
-        new_code_cell("plot()", outputs=[new_output("display_data", data={"image/png": PNG, "text/plain": "<Fig>"})]),
-    ])
+    return new_notebook(
+        cells=[
+            new_markdown_cell("# A chapter\n\nThe same prose, $x^2$."),
+            new_code_cell(import_line),
+            new_code_cell("print(1 + 1)", outputs=[new_output("stream", name="stdout", text="2\n")]),
+            new_code_cell(
+                "plot()", outputs=[new_output("display_data", data={"image/png": PNG, "text/plain": "<Fig>"})]
+            ),
+        ]
+    )
 
 
 def test_two_notebooks_that_differ_in_one_cell_give_one_tab_set(tmp_path):
-    page = merge_notebooks.merge({"torch": notebook("from backends import torch as w2v"),
-                                  "jax": notebook("from backends import jax as w2v")}, TITLES, tmp_path / "img")
+    page = merge_notebooks.merge(
+        {"torch": notebook("from backends import torch as w2v"), "jax": notebook("from backends import jax as w2v")},
+        TITLES,
+        tmp_path / "img",
+    )
     assert page.count("{tab-set}") == 1 and page.count("{tab-item}") == 2
-    assert page.startswith("# A chapter\n\nThe same prose, $x^2$.\n\n::::{tab-set}\n:sync-group: framework\n\n"
-                           ":::{tab-item} PyTorch\n:sync: torch\n\n```ipython3\nfrom backends import torch as w2v\n```")
+    assert page.startswith(
+        "# A chapter\n\nThe same prose, $x^2$.\n\n::::{tab-set}\n:sync-group: framework\n\n"
+        ":::{tab-item} PyTorch\n:sync: torch\n\n```ipython3\nfrom backends import torch as w2v\n```"
+    )
     assert ":::{tab-item} JAX\n:sync: jax\n\n```ipython3\nfrom backends import jax as w2v\n```\n:::\n::::" in page
     assert page.count("```ipython3\nprint(1 + 1)\n```\n\n```text\n2\n```") == 1  # shown once, output too
     pictures = list((tmp_path / "img").iterdir())
@@ -67,12 +76,13 @@ def test_prose_one_framework_alone_has_is_refused_before_sphinx_sees_an_empty_ta
 
 
 def test_the_chapter_merges_with_tabs_where_the_frameworks_differ(tmp_path):
-    chapter = {name: nbformat.read(ROOT / "notebooks" / name / "word2vec-pretraining.ipynb", as_version=4)
-               for name in TITLES}
+    chapter = {
+        name: nbformat.read(ROOT / "notebooks" / name / "word2vec-pretraining.ipynb", as_version=4) for name in TITLES
+    }
     page = merge_notebooks.merge(chapter, TITLES, tmp_path)
     assert page.count("{tab-set}") >= 8 and page.count("{tab-set}") * 4 == page.count("{tab-item}")
     assert page.count("```\n\n```text\n  the:  50770 tokens, kept with probability 0.040\n") == 1  # the same: once
     assert "```ipython3\ndata = pipeline.load_data(seed=0)\ndata.stats()\n```\n\n::::{tab-set}" in page  # its time
-    assert "```ipython3\ntryit.check(w2v, \"skip_gram\", my_skip_gram, data)\n```\n\n::::{tab-set}" in page
+    assert '```ipython3\ntryit.check(w2v, "skip_gram", my_skip_gram, data)\n```\n\n::::{tab-set}' in page
     assert all(f"from backends import {name} as w2v" in page for name in TITLES)
     assert len(list(tmp_path.glob("*.png"))) == 8  # a loss curve and a word map per framework

@@ -10,9 +10,16 @@ def test_a_noun_is_plural_for_every_number_but_1(number, expected):
     assert plural(number, "row") == expected
 
 
-@pytest.mark.parametrize(("number", "noun", "expected"), [
-    (0, "word", "0 words"), (1, "finished epoch", "1 finished epoch"), (2, "value", "2 values"),
-    (2048, "row", "2,048 rows"), (1_000_000, "number", "1,000,000 numbers")])
+@pytest.mark.parametrize(
+    ("number", "noun", "expected"),
+    [
+        (0, "word", "0 words"),
+        (1, "finished epoch", "1 finished epoch"),
+        (2, "value", "2 values"),
+        (2048, "row", "2,048 rows"),
+        (1_000_000, "number", "1,000,000 numbers"),
+    ],
+)
 def test_a_count_has_thousands_separators_and_its_noun(number, noun, expected):
     assert counted(number, noun) == expected
 
@@ -22,9 +29,16 @@ def test_agreeing_picks_the_form_for_one_or_many():
     assert agreeing(1, "its check", "their checks") == "its check"
 
 
-@pytest.mark.parametrize(("items", "expected"), [
-    ([], ""), (["a"], "a"), (["a", "b"], "a and b"), (["a", "b", "c"], "a, b and c"),
-    (("w", "x", "y", "z"), "w, x, y and z")])
+@pytest.mark.parametrize(
+    ("items", "expected"),
+    [
+        ([], ""),
+        (["a"], "a"),
+        (["a", "b"], "a and b"),
+        (["a", "b", "c"], "a, b and c"),
+        (("w", "x", "y", "z"), "w, x, y and z"),
+    ],
+)
 def test_a_list_is_joined_as_a_sentence_writes_it(items, expected):
     assert listed(items) == expected
 
@@ -34,9 +48,16 @@ def test_a_list_can_be_joined_with_or():
     assert listed(["a whole number", "null"], "or") == "a whole number or null"
 
 
-@pytest.mark.parametrize(("count", "expected"), [
-    (0, ""), (1, "n0"), (5, "n0, n1, n2, n3, n4"), (6, "n0, n1, n2, n3, n4 and 1 more"),
-    (12, "n0, n1, n2, n3, n4 and 7 more")])
+@pytest.mark.parametrize(
+    ("count", "expected"),
+    [
+        (0, ""),
+        (1, "n0"),
+        (5, "n0, n1, n2, n3, n4"),
+        (6, "n0, n1, n2, n3, n4 and 1 more"),
+        (12, "n0, n1, n2, n3, n4 and 7 more"),
+    ],
+)
 def test_a_long_list_shows_its_first_five_and_how_many_more(count, expected):
     assert truncated([f"n{i}" for i in range(count)]) == expected
 

@@ -29,13 +29,17 @@ def committed(name: str) -> nbformat.NotebookNode:
 def test_notebook_is_what_its_source_writes(name):
     """Editing a source without `make notebooks` (or a notebook by hand) fails here."""
     text = (ROOT / "notebooks" / name).read_text(encoding="utf-8")
-    assert text == make_notebooks.render(make_notebooks.keep_outputs(WRITTEN[name], committed(name))), \
+    assert text == make_notebooks.render(make_notebooks.keep_outputs(WRITTEN[name], committed(name))), (
         "run `make notebooks` and commit"
+    )
 
 
 def test_every_notebook_is_written_from_a_source():
-    on_disk = {str(p.relative_to(ROOT / "notebooks")) for p in (ROOT / "notebooks").rglob("*.ipynb")
-               if ".ipynb_checkpoints" not in p.parts and "results" not in p.parts}
+    on_disk = {
+        str(p.relative_to(ROOT / "notebooks"))
+        for p in (ROOT / "notebooks").rglob("*.ipynb")
+        if ".ipynb_checkpoints" not in p.parts and "results" not in p.parts
+    }
     assert on_disk == set(WRITTEN) | set(make_notebooks.student_notebooks())
     assert {name.split("/")[0] for name in WRITTEN if "/" in name} == {n for n, e in REGISTRY.items() if e.chapter}
 
@@ -89,8 +93,7 @@ def test_each_chapter_notebook_has_its_own_try_it_cells_and_no_others(name):
     framework = name.split("/")[0]
     code = [cell for cell in WRITTEN[name].cells if cell.cell_type == "code"]
     mine = [cell for cell in code if "def my_" in cell.source]
-    assert [cell.source.split("def ")[1].split("(")[0] for cell in mine] == ["my_skip_gram", "my_masked_bce",
-                                                                              "my_step"]
+    assert [cell.source.split("def ")[1].split("(")[0] for cell in mine] == ["my_skip_gram", "my_masked_bce", "my_step"]
     assert not any(tag.startswith("only-") for cell in code for tag in cell.metadata.get("tags", []))
     calls = {"torch": "torch", "mxnet": "mxnp.", "jax": "jnp.", "tensorflow": "tf."}  # how each one's code reads
     written = "\n".join(cell.source for cell in mine)
@@ -106,8 +109,11 @@ def test_a_cell_tagged_for_one_framework_goes_into_that_notebook_alone(tmp_path,
     (tmp_path / f"{make_notebooks.CHAPTER}.md").write_text(source, encoding="utf-8")
     monkeypatch.setattr(make_notebooks, "SOURCES", tmp_path)
     for framework in make_notebooks.CHAPTER_FRAMEWORKS:
-        cells = [cell for cell in make_notebooks.build(make_notebooks.CHAPTER, framework).cells
-                 if cell.source == "print('jax alone')"]
+        cells = [
+            cell
+            for cell in make_notebooks.build(make_notebooks.CHAPTER, framework).cells
+            if cell.source == "print('jax alone')"
+        ]
         assert len(cells) == (framework == "jax")
         assert [cell.metadata["tags"] for cell in cells] == ([["draws"]] if framework == "jax" else [])
 
@@ -120,9 +126,26 @@ def test_the_chapters_loss_values_are_stored_for_nbval(name):
 
 def _nbval(path: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-current-env", "-p", "no:cacheprovider", "-q",
-         "--rootdir", str(ROOT), "-c", str(ROOT / "pyproject.toml"), str(path)],
-        capture_output=True, text=True, cwd=ROOT, env={**os.environ, "W2V_MAX_STEPS": "2"}, timeout=600,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--nbval-lax",
+            "--nbval-current-env",
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            "--rootdir",
+            str(ROOT),
+            "-c",
+            str(ROOT / "pyproject.toml"),
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "W2V_MAX_STEPS": "2"},
+        timeout=600,
     )
 
 
@@ -158,9 +181,18 @@ print("failed" if result.error_in_exec is not None else "passed")
 
 @pytest.mark.parametrize("framework", [n for n, e in REGISTRY.items() if e.chapter])
 def test_the_first_cell_without_the_package_says_in_one_line_how_to_install_it(framework):
-    first = next(cell for cell in committed(f"{framework}/word2vec-pretraining.ipynb").cells if cell.cell_type == "code")
-    run = subprocess.run([sys.executable, "-c", WITHOUT_PACKAGE], input=first.source, capture_output=True, text=True,
-                         cwd=ROOT, env={**os.environ, "MPLBACKEND": "agg"}, timeout=120)
+    first = next(
+        cell for cell in committed(f"{framework}/word2vec-pretraining.ipynb").cells if cell.cell_type == "code"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", WITHOUT_PACKAGE],
+        input=first.source,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "MPLBACKEND": "agg"},
+        timeout=120,
+    )
     assert run.stdout.splitlines()[-1] == "failed"
     assert run.stderr.splitlines() == [f"UsageError: {REGISTRY[framework].notebook_install()}"]
     assert f'%pip install "{WHEEL}[{framework}]"' in run.stderr and "ADDRESS" not in run.stderr

@@ -12,11 +12,11 @@ import zipfile
 
 import numpy as np
 import pytest
-from helpers import run, user_error
 
 from backends.common.errors import W2VError
 from backends.pipeline import corpus as ptb
 from backends.pipeline import load_corpus
+from helpers import run, user_error
 
 TINY = "the cat sat on the mat\nthe dog sat\nend of the story\n"  # 13 tokens, 3 lines
 # the: 4, sat: 2; cat, on, mat, dog, end, of, story: 1 each. Min count 1 keeps 9 words, min count 2 keeps 2.
@@ -78,8 +78,16 @@ def test_a_zip_of_one_text_file_reads_that_file_whatever_else_the_zipper_added(t
     plain = tmp_path / "plain.txt"
     plain.write_text(TINY)
     zipped = tmp_path / "mine.zip"
-    write_zip(zipped, {"corpus/": "", "corpus/my story.txt": TINY, "__MACOSX/corpus/._my story.txt": "\x00\x05",
-                       ".DS_Store": "\x00\x00", "corpus/.hidden": "x y z"})
+    write_zip(
+        zipped,
+        {
+            "corpus/": "",
+            "corpus/my story.txt": TINY,
+            "__MACOSX/corpus/._my story.txt": "\x00\x05",
+            ".DS_Store": "\x00\x00",
+            "corpus/.hidden": "x y z",
+        },
+    )
     expected, got = load_corpus(plain, min_count=1), load_corpus(zipped, min_count=1)
     assert got.vocab.tokens == expected.vocab.tokens and got.vocab.counts.tolist() == expected.vocab.counts.tolist()
     assert np.array_equal(got.ids, expected.ids) and np.array_equal(got.lengths, expected.lengths)
@@ -131,7 +139,9 @@ def test_text_in_another_encoding_says_where_and_how_to_convert(tmp_path):
     zipped = tmp_path / "latin.zip"
     write_zip(zipped, {"texts/old.txt": "fine\nna\xefve\n".encode("latin1")})
     message = refused(zipped)
-    assert f"texts/old.txt in the data file {zipped} is not UTF-8 text: the byte 0xef at byte offset 7 (line 2)" in message
+    assert (
+        f"texts/old.txt in the data file {zipped} is not UTF-8 text: the byte 0xef at byte offset 7 (line 2)" in message
+    )
     assert f"unzip -p {zipped} texts/old.txt | iconv -f latin1 -t utf-8 > {tmp_path / 'old-utf8.txt'}" in message
 
 
@@ -175,8 +185,11 @@ def test_empty_texts_and_empty_vocabularies_name_the_file(tmp_path):
     tiny = tmp_path / "tiny.txt"
     tiny.write_text(TINY)
     message = refused(tiny, min_count=5)
-    assert f"min count 5 leaves an empty vocabulary: the most frequent word of the data file {tiny} occurs 4 times" \
-        in message and "Lower the min count (--min-count) to 4 or less" in message
+    assert (
+        f"min count 5 leaves an empty vocabulary: the most frequent word of the data file {tiny} occurs 4 times"
+        in message
+        and "Lower the min count (--min-count) to 4 or less" in message
+    )
 
 
 def test_a_missing_file_says_what_data_expects(tmp_path):
@@ -193,7 +206,9 @@ def test_a_damaged_shipped_ptb_keeps_the_restore_advice(tmp_path, monkeypatch):
             load_corpus(path)
         message = str(caught.value)
         assert f"{damaged} is corrupt or not the book's: its sha1 is" in message
-        assert "`git checkout -- data/ptb.zip`" in message and f"copy the book's ptb.zip (sha1 {ptb.PTB_SHA1})" in message
+        assert (
+            "`git checkout -- data/ptb.zip`" in message and f"copy the book's ptb.zip (sha1 {ptb.PTB_SHA1})" in message
+        )
 
 
 # -- the command line -----------------------------------------------------------------------------------------------
@@ -215,8 +230,21 @@ def test_train_runs_on_a_readers_corpus(tmp_path):
     out = tmp_path / "results"
     # Subsampling at t = 0.05 keeps every token of 40 equally frequent words (t / f = 2), so the 20 steps of
     # 512 centers fit within the five epochs.
-    done = run("train", "--framework", "numpy", "--data", path, "--subsample-t", "0.05", "--max-steps", "20",
-               "--out", out, "--json", "--no-progress")
+    done = run(
+        "train",
+        "--framework",
+        "numpy",
+        "--data",
+        path,
+        "--subsample-t",
+        "0.05",
+        "--max-steps",
+        "20",
+        "--out",
+        out,
+        "--json",
+        "--no-progress",
+    )
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout.strip().splitlines()[-1])
     history = json.loads((out / "numpy" / "history.json").read_text())
@@ -250,12 +278,19 @@ def test_a_checkpoint_resumes_only_on_its_own_corpus(capsys, tmp_path):
 
 # -- a corpus that gives no example, a vocabulary without "chip" ---------------------------------------------------
 
-@pytest.mark.parametrize("text, options, cause", [
-    ("alone\n" * 50, ("--min-count", "1"), "no sentence (line) has two words; give text with one sentence a line"),
-    ("".join(f"common rare{i}\n" for i in range(6)), ("--min-count", "3"),  # one word a line in the vocabulary
-     "no sentence (line) has two words of the vocabulary, which holds the words seen at least 3 times"),
-    ("a b c d e\n", ("--min-count", "1"), "subsampling leaves no sentence with two words"),
-])
+
+@pytest.mark.parametrize(
+    "text, options, cause",
+    [
+        ("alone\n" * 50, ("--min-count", "1"), "no sentence (line) has two words; give text with one sentence a line"),
+        (
+            "".join(f"common rare{i}\n" for i in range(6)),
+            ("--min-count", "3"),  # one word a line in the vocabulary
+            "no sentence (line) has two words of the vocabulary, which holds the words seen at least 3 times",
+        ),
+        ("a b c d e\n", ("--min-count", "1"), "subsampling leaves no sentence with two words"),
+    ],
+)
 def test_a_corpus_with_no_training_example_is_refused_before_any_work(capsys, tmp_path, text, options, cause):
     path = tmp_path / "corpus.txt"
     path.write_text(text)
@@ -279,8 +314,20 @@ def test_a_comparison_of_a_corpus_without_chip_shows_its_own_most_frequent_word(
     path = tmp_path / "generated.txt"
     path.write_text(random_text(lines=400, words=40, seed=7))
     out = tmp_path / "cmp"
-    done = run("compare", "--frameworks", "numpy", "--data", path, "--subsample-t", "0.05", "--max-steps", "5",
-               "--out", out, "--no-progress")
+    done = run(
+        "compare",
+        "--frameworks",
+        "numpy",
+        "--data",
+        path,
+        "--subsample-t",
+        "0.05",
+        "--max-steps",
+        "5",
+        "--out",
+        out,
+        "--no-progress",
+    )
     assert done.returncode == 0, done.stderr
     summary = json.loads((out / "summary.json").read_text())
     first = (out / "numpy" / "embeddings.txt").read_text().splitlines()[2].split()[0]  # after the header, <unk>

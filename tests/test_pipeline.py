@@ -50,10 +50,13 @@ def test_same_seed_same_batches_other_seed_other_batches(corpus, data):
     assert other.first.subsampled_tokens != data.first.subsampled_tokens
 
 
-@pytest.mark.parametrize("model, expected", [
-    ("skipgram", "c31fdc5f5484a294ce31d2e10aec32c00d2edb80"),
-    ("cbow", "068b174dadac4f7e59eb5e19a340be8199f54b1b"),
-])
+@pytest.mark.parametrize(
+    "model, expected",
+    [
+        ("skipgram", "c31fdc5f5484a294ce31d2e10aec32c00d2edb80"),
+        ("cbow", "068b174dadac4f7e59eb5e19a340be8199f54b1b"),
+    ],
+)
 def test_the_batches_are_the_same_bit_for_bit_under_every_numpy(corpus, model, expected):
     """Seed 0's first two epochs, hashed: the same digest under NumPy 1.23.5 (the book environment) and 2.4
     (today's), so the two environments' frameworks train on exactly the same batches. Measured in both."""
@@ -86,7 +89,10 @@ def test_noise_follows_count_to_the_three_quarters(corpus, data):
     observed = np.bincount(data.first.center_rows()[noise_part(data)], minlength=len(corpus.vocab))
     observed = observed / observed.sum()
     expected = noise_distribution(corpus.vocab.counts, 0.75)
-    distance = lambda p, q: 0.5 * np.abs(p - q).sum()
+
+    def distance(p, q):
+        return 0.5 * np.abs(p - q).sum()
+
     # Rejecting a center's own contexts bends the distribution slightly (total variation ~0.011);
     # the wrong power would be far off.
     assert distance(observed, expected) < 0.03
@@ -103,7 +109,9 @@ def test_alias_sampler_passes_a_chi_square_goodness_of_fit():
     assert np.bincount(draws, minlength=probs.size)[0] == 0
     result = stats.chisquare(observed, probs[1:] * draws.size)
     assert result.pvalue > 1e-3
-    skewed = stats.chisquare(observed, noise_distribution(np.array([0, 500, 120, 60, 30, 9, 3, 1]), 1.0)[1:] * draws.size)
+    skewed = stats.chisquare(
+        observed, noise_distribution(np.array([0, 500, 120, 60, 30, 9, 3, 1]), 1.0)[1:] * draws.size
+    )
     assert skewed.pvalue < 1e-12
 
 

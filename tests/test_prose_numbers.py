@@ -15,8 +15,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 NUMBER = re.compile(r"(?<![\w.,])[+\-−]?(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+\.\d+)(?![\w,.]?\d)")
-NOT_PROSE = [re.compile(p, re.DOTALL) for p in (r"<!--.*?-->", r"\$\$.*?\$\$", r"\$[^$\n]*\$", r"`[^`\n]*`",
-                                                 r"\]\([^)]*\)", r"https?://\S+")]
+NOT_PROSE = [
+    re.compile(p, re.DOTALL)
+    for p in (r"<!--.*?-->", r"\$\$.*?\$\$", r"\$[^$\n]*\$", r"`[^`\n]*`", r"\]\([^)]*\)", r"https?://\S+")
+]
 SECTIONS = {f"15.{n}": "a section of the book's chapter 15" for n in range(1, 5)}
 ELSEWHERE = {  # numbers the prose may quote that no cell prints, and where each comes from
     "1301.3781": "the arXiv number of Mikolov et al. (2013a)",
@@ -52,14 +54,24 @@ def printed(notebook: nbformat.NotebookNode) -> str:
 
 
 def wordsim_ratings() -> set[str]:
-    return {line.split("\t")[2].strip() for line in WORDSIM.read_text(encoding="utf-8").splitlines()
-            if line and not line.startswith("#")}
+    return {
+        line.split("\t")[2].strip()
+        for line in WORDSIM.read_text(encoding="utf-8").splitlines()
+        if line and not line.startswith("#")
+    }
 
 
 def test_the_pattern_finds_what_prose_quotes_and_skips_the_rest():
-    text = prose(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(
-        "ρ = 0.295, +0.013 against 0.308; steps 1,340 and 2,680; 5 epochs, $10^{-5}$, `lr=0.01`, "
-        "[15.4](https://d2l.ai/15.4.html), version 2.13.0.")]))
+    text = prose(
+        nbformat.v4.new_notebook(
+            cells=[
+                nbformat.v4.new_markdown_cell(
+                    "ρ = 0.295, +0.013 against 0.308; steps 1,340 and 2,680; 5 epochs, $10^{-5}$, `lr=0.01`, "
+                    "[15.4](https://d2l.ai/15.4.html), version 2.13.0."
+                )
+            ]
+        )
+    )
     assert NUMBER.findall(text) == ["0.295", "+0.013", "0.308", "1,340", "2,680", "15.4"]
 
 
@@ -68,10 +80,15 @@ def test_each_number_the_prose_quotes_is_printed_by_the_notebook(path):
     notebook = nbformat.read(path, as_version=4)
     text, output = prose(notebook), printed(notebook)
     ratings = wordsim_ratings()
-    unsupported = [number for number in dict.fromkeys(NUMBER.findall(text))
-                   if number.lstrip("+-−") not in output and number not in ELSEWHERE and number not in ratings]
-    assert not unsupported, (f"{path.name}'s prose quotes {unsupported}, which none of its outputs print: compute "
-                             f"them in a cell, or correct the prose from the outputs")
+    unsupported = [
+        number
+        for number in dict.fromkeys(NUMBER.findall(text))
+        if number.lstrip("+-−") not in output and number not in ELSEWHERE and number not in ratings
+    ]
+    assert not unsupported, (
+        f"{path.name}'s prose quotes {unsupported}, which none of its outputs print: compute "
+        f"them in a cell, or correct the prose from the outputs"
+    )
 
 
 def test_every_number_from_elsewhere_is_still_quoted():

@@ -21,8 +21,22 @@ STEPS = 200  # far beyond the first checkpoints, so the kill always lands before
 
 
 def start_training(framework, out, *extra):
-    command = [sys.executable, "-m", "backends", "train", "--framework", framework, "--max-steps", "3000",
-               "--checkpoint-every", "10", "--out", str(out), "--no-progress", *extra]
+    command = [
+        sys.executable,
+        "-m",
+        "backends",
+        "train",
+        "--framework",
+        framework,
+        "--max-steps",
+        "3000",
+        "--checkpoint-every",
+        "10",
+        "--out",
+        str(out),
+        "--no-progress",
+        *extra,
+    ]
     return subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -72,8 +86,9 @@ def test_ctrl_c_or_sigterm_stops_after_a_step_and_keeps_everything(tmp_path, sto
     assert process.returncode == 130, errors
     assert "Traceback" not in errors
     assert printed.strip().splitlines()[-1].startswith("interrupted after ")
-    assert printed.strip().endswith("of 3,000 steps, which are kept; run the same command with --resume to continue "
-                                    "from its checkpoint.")
+    assert printed.strip().endswith(
+        "of 3,000 steps, which are kept; run the same command with --resume to continue from its checkpoint."
+    )
     history = json.loads((tmp_path / "torch" / "history.json").read_text())
     assert history["stopped"] == "interrupted" and 10 <= history["steps"] < 3000
     # The checkpoint written on Ctrl-C holds exactly the steps in the history.
@@ -84,8 +99,23 @@ def test_ctrl_c_or_sigterm_stops_after_a_step_and_keeps_everything(tmp_path, sto
 
 def test_resume_refuses_other_settings_and_broken_checkpoints(capsys, tmp_path):
     folder = tmp_path / "numpy"
-    assert cli.main(["train", "--framework", "numpy", "--max-steps", "4", "--checkpoint-every", "2", "--out",
-                     str(tmp_path), "--no-progress"]) == 0
+    assert (
+        cli.main(
+            [
+                "train",
+                "--framework",
+                "numpy",
+                "--max-steps",
+                "4",
+                "--checkpoint-every",
+                "2",
+                "--out",
+                str(tmp_path),
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
     err = user_error(capsys, "train", "--framework", "numpy", "--resume", "--lr", "0.01", "--out", tmp_path)
     assert "other settings or on another corpus (lr 0.002 there, 0.01 now)" in err
@@ -106,11 +136,19 @@ def test_a_diverging_run_keeps_its_history_and_vectors(capsys, tmp_path, monkeyp
     assert (tmp_path / "torch" / "embeddings.txt").is_file()
 
 
-@pytest.mark.parametrize("flag, value, message", [
-    ("--min-count", "100000", "leaves an empty vocabulary"), ("--max-window", "0", "max window 0 is out of range"),
-    ("--num-noise", "0", "noise words 0 is out of range"),
-    ("--checkpoint-every", "0", "--checkpoint-every 0 is out of range: save a checkpoint every N steps, N at least 1."),
-])
+@pytest.mark.parametrize(
+    "flag, value, message",
+    [
+        ("--min-count", "100000", "leaves an empty vocabulary"),
+        ("--max-window", "0", "max window 0 is out of range"),
+        ("--num-noise", "0", "noise words 0 is out of range"),
+        (
+            "--checkpoint-every",
+            "0",
+            "--checkpoint-every 0 is out of range: save a checkpoint every N steps, N at least 1.",
+        ),
+    ],
+)
 def test_more_out_of_range_settings(capsys, tmp_path, flag, value, message):
     assert message in user_error(capsys, "train", "--framework", "numpy", flag, value, "--out", tmp_path)
 
@@ -118,8 +156,16 @@ def test_more_out_of_range_settings(capsys, tmp_path, flag, value, message):
 def test_checkpoints_are_written_atomically_and_read_back_whole(tmp_path):
     state = {name: np.full((3, 2), index, dtype=np.float32) for index, name in enumerate(KEYS[:-1])}
     saved = TrainerState.from_arrays({**state, "adam_step": np.array(4)})
-    position = {"settings": {}, "epoch": 0, "batch": 4, "epoch_sum": 2.8, "epoch_centers": 4.0, "centers": 4,
-                "step_losses": [0.7] * 4, "epoch_losses": []}
+    position = {
+        "settings": {},
+        "epoch": 0,
+        "batch": 4,
+        "epoch_sum": 2.8,
+        "epoch_centers": 4.0,
+        "centers": 4,
+        "step_losses": [0.7] * 4,
+        "epoch_losses": [],
+    }
     path = checkpoint.save(tmp_path / "c.npz", saved, position)
     assert [p.name for p in tmp_path.iterdir()] == ["c.npz"]
     loaded, position = checkpoint.load(path, {})
@@ -161,8 +207,10 @@ def test_an_interrupted_run_without_checkpoints_says_how_to_make_one(capsys, tmp
     monkeypatch.setattr(cli, "load_backend", lambda name: fake)
     code = cli.main(["train", "--framework", "torch", "--max-steps", "60", "--out", str(tmp_path), "--no-progress"])
     printed = capsys.readouterr().out.strip().splitlines()
-    assert code == 130 and printed[-1] == ("interrupted after 30 of 60 steps, which are kept; train with "
-                                           "--checkpoint-every N to be able to continue an interrupted run.")
+    assert code == 130 and printed[-1] == (
+        "interrupted after 30 of 60 steps, which are kept; train with "
+        "--checkpoint-every N to be able to continue an interrupted run."
+    )
     assert json.loads((tmp_path / "torch" / "history.json").read_text())["steps"] == 30
 
 
@@ -175,12 +223,16 @@ def test_a_checkpoint_is_never_replaced_or_resumed_silently(capsys, tmp_path):
     capsys.readouterr()
     written = {path.name: path.read_bytes() for path in folder.iterdir()}
     err = user_error(capsys, *train, "--max-steps", "6")
-    assert "holds an earlier run's checkpoint, which this run would replace: continue that run with --resume, " \
-           "or start over with --restart. Nothing was trained." in err
+    assert (
+        "holds an earlier run's checkpoint, which this run would replace: continue that run with --resume, "
+        "or start over with --restart. Nothing was trained." in err
+    )
     assert "holds a finished run: its 4 steps are all that 5 epochs (--epochs) and max steps 4" in user_error(
-        capsys, *train, "--max-steps", "4", "--resume")
+        capsys, *train, "--max-steps", "4", "--resume"
+    )
     assert "holds 4 steps, more than max steps 3: resume with --max-steps 4 or more." in user_error(
-        capsys, *train, "--max-steps", "3", "--resume")
+        capsys, *train, "--max-steps", "3", "--resume"
+    )
     assert "choose one" in user_error(capsys, *train, "--resume", "--restart")
     assert {path.name: path.read_bytes() for path in folder.iterdir()} == written
     assert cli.main([str(a) for a in train + ["--max-steps", "2", "--restart"]]) == 0

@@ -14,11 +14,21 @@ from backends.training.checkpoint import MUST_MATCH
 
 SOME = st.builds(
     Settings,
-    seed=st.integers(0, 10**6), model=st.sampled_from(settings_module.MODELS), min_count=st.integers(1, 50),
-    max_window=st.integers(1, 9), num_noise=st.integers(1, 9), noise=st.sampled_from(tuple(settings_module.NOISE_POWERS)),
-    subsample_t=st.floats(1e-6, 1.0), resample_each_epoch=st.booleans(), data=st.sampled_from([None, "my.zip"]),
-    epochs=st.integers(1, 9), max_steps=st.one_of(st.none(), st.integers(1, 10**6)), batch_size=st.integers(1, 4096),
-    lr=st.floats(1e-5, 1.0), embed_size=st.integers(1, 300), device=st.sampled_from(settings_module.DEVICES),
+    seed=st.integers(0, 10**6),
+    model=st.sampled_from(settings_module.MODELS),
+    min_count=st.integers(1, 50),
+    max_window=st.integers(1, 9),
+    num_noise=st.integers(1, 9),
+    noise=st.sampled_from(tuple(settings_module.NOISE_POWERS)),
+    subsample_t=st.floats(1e-6, 1.0),
+    resample_each_epoch=st.booleans(),
+    data=st.sampled_from([None, "my.zip"]),
+    epochs=st.integers(1, 9),
+    max_steps=st.one_of(st.none(), st.integers(1, 10**6)),
+    batch_size=st.integers(1, 4096),
+    lr=st.floats(1e-5, 1.0),
+    embed_size=st.integers(1, 300),
+    device=st.sampled_from(settings_module.DEVICES),
 )
 
 
@@ -61,7 +71,8 @@ def test_the_chapters_settings_in_words():
         "5 epochs, no step limit, batches of 512 centers, Adam with learning rate 0.002, 100-dimensional vectors, "
         "device auto, seed 0, the skip-gram model, words seen at least 10 times, context windows of 1 to 5, 5 noise "
         "words per context word, noise words drawn ∝ count^0.75, subsampling threshold t = 0.0001, one draw of "
-        "examples for every epoch, the shipped PTB")
+        "examples for every epoch, the shipped PTB"
+    )
 
 
 def test_groups_and_what_a_resumed_run_must_keep():
@@ -70,13 +81,16 @@ def test_groups_and_what_a_resumed_run_must_keep():
     assert set(MUST_MATCH) == set(MUST_MATCH_ON_RESUME) | {"vocab_size", "corpus_tokens", "corpus_sha1"}
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"epochs": 0}, "epochs 0 is out of range: it must be at least 1."),
-    ({"subsample_t": 0.0}, "subsampling threshold 0.0 is out of range: it must be above 0."),
-    ({"model": "glove"}, "unknown model 'glove'; choose one of skipgram, cbow."),
-    ({"device": "tpu"}, "unknown device 'tpu'; choose one of auto, cpu, gpu."),
-    ({"epoch": 3}, "unknown setting epoch; the settings are seed, model,"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"epochs": 0}, "epochs 0 is out of range: it must be at least 1."),
+        ({"subsample_t": 0.0}, "subsampling threshold 0.0 is out of range: it must be above 0."),
+        ({"model": "glove"}, "unknown model 'glove'; choose one of skipgram, cbow."),
+        ({"device": "tpu"}, "unknown device 'tpu'; choose one of auto, cpu, gpu."),
+        ({"epoch": 3}, "unknown setting epoch; the settings are seed, model,"),
+    ],
+)
 def test_bad_settings_are_refused_in_words(change, message):
     with pytest.raises(W2VError) as error:
         Settings().replace(**change)

@@ -50,8 +50,12 @@ def test_the_chapter_shows_the_backends_code_as_it_is(framework):
 
 def test_the_comparison_shows_the_backends_code_as_it_is():
     notebook = nbformat.read(ROOT / "notebooks" / "compare-frameworks.ipynb", as_version=4)
-    shown = [(names, cell) for cell in notebook.cells if cell.cell_type == "code"
-             for names in _calls(cell.source, "side_by_side.show")]
+    shown = [
+        (names, cell)
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+        for names in _calls(cell.source, "side_by_side.show")
+    ]
     assert [names for names, _ in shown] == [("skip_gram",), ("_sigmoid_bce", "masked_bce"), ("objective", "Trainer")]
     for names, cell in shown:
         assert _shown(cell).strip() == side_by_side.markdown(*names).strip(), f"{names}: run `make notebooks`"

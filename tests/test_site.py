@@ -26,8 +26,15 @@ elif shutil.which("chromium") is None:
 if REASON and ENVIRONMENT == "book":  # the book environment carries the site: its test never silently skips
     pytest.fail(REASON, pytrace=False)
 pytestmark = pytest.mark.skipif(REASON is not None, reason=REASON or "")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 CHAPTER = "notebooks/word2vec-pretraining.html"
 
 
@@ -60,8 +67,11 @@ def browser():
 
 
 def pages(folder: Path) -> list[str]:
-    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*.html")
-                  if not {"_static", "_sources", "_images"} & set(p.parts) and p.name not in {"genindex.html", "search.html"})
+    return sorted(
+        str(p.relative_to(folder))
+        for p in folder.rglob("*.html")
+        if not {"_static", "_sources", "_images"} & set(p.parts) and p.name not in {"genindex.html", "search.html"}
+    )
 
 
 def _ids(folder: Path, page: str) -> set[str]:
@@ -71,9 +81,16 @@ def _ids(folder: Path, page: str) -> set[str]:
 def test_every_page_loads_whole_and_offline(site, browser):
     folder, base = site
     found = pages(folder)
-    assert {"index.html", CHAPTER, "notebooks/compare-frameworks.html", "notebooks/extensions.html",
-            "docs/environments.html", "docs/command-line.html", "docs/performance.html",
-            "docs/reliability.html"} <= set(found)
+    assert {
+        "index.html",
+        CHAPTER,
+        "notebooks/compare-frameworks.html",
+        "notebooks/extensions.html",
+        "docs/environments.html",
+        "docs/command-line.html",
+        "docs/performance.html",
+        "docs/reliability.html",
+    } <= set(found)
     page = browser.new_page()
     elsewhere, errors = [], []
     page.on("request", lambda request: urlparse(request.url).hostname != "127.0.0.1" and elsewhere.append(request.url))
@@ -95,7 +112,9 @@ def test_every_page_loads_whole_and_offline(site, browser):
             assert (folder / path).is_file(), f"{name} links to {href}, which is not there"
             if target.fragment and path.endswith(".html"):
                 assert target.fragment in _ids(folder, path), f"{name} links to {href}: no such anchor"
-        assert "d2l.ai/chapter_natural-language-processing-pretraining/word2vec-pretraining.html" in page.content(), name
+        assert "d2l.ai/chapter_natural-language-processing-pretraining/word2vec-pretraining.html" in page.content(), (
+            name
+        )
     assert elsewhere == [], elsewhere
     assert errors == [], errors
 
@@ -110,7 +129,9 @@ def test_the_chapter_offers_its_notebooks_the_student_notebooks_and_the_wheel(si
     wheel = next(path for path in fetched if path.endswith(".whl"))
     with zipfile.ZipFile(folder / wheel) as archive:
         assert {"backends/data/ptb.zip", "backends/data/wordsim353.tsv", "backends/torch.py"} <= set(archive.namelist())
-    students = [path for path in fetched if path.endswith(".ipynb") and '"student": true' in (folder / path).read_text()]
+    students = [
+        path for path in fetched if path.endswith(".ipynb") and '"student": true' in (folder / path).read_text()
+    ]
     assert len(students) == 4 and all("tryit.hint(w2v" in (folder / path).read_text() for path in students)
 
 

@@ -49,8 +49,29 @@ def test_a_token_too_long_for_the_fast_path_goes_to_python():
 # Every ASCII kind of whitespace and line end, "\r\n", a control character that is not whitespace,
 # and non-ASCII characters that Python treats as whitespace or as line ends.
 pieces = st.sampled_from(
-    ["a", "b", "ab", "abcdefghij", " ", "\t", "\n", "\r", "\r\n", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x1f",
-     "\x00", "\x07", "é", "\x85", "\u2028", "\u3000"]
+    [
+        "a",
+        "b",
+        "ab",
+        "abcdefghij",
+        " ",
+        "\t",
+        "\n",
+        "\r",
+        "\r\n",
+        "\x0b",
+        "\x0c",
+        "\x1c",
+        "\x1d",
+        "\x1e",
+        "\x1f",
+        "\x00",
+        "\x07",
+        "é",
+        "\x85",
+        "\u2028",
+        "\u3000",
+    ]
 )
 ascii_pieces = pieces.filter(str.isascii)
 

@@ -40,8 +40,9 @@ def spin(seconds=0.005):
 
 def test_cores_busy_is_cpu_time_over_wall_time(data):
     computing = loop.fit(scripted_backend(np.ones(21), work=spin), data, max_steps=21, progress=False)
-    waiting = loop.fit(scripted_backend(np.ones(21), work=lambda: time.sleep(0.005)), data, max_steps=21,
-                           progress=False)
+    waiting = loop.fit(
+        scripted_backend(np.ones(21), work=lambda: time.sleep(0.005)), data, max_steps=21, progress=False
+    )
     assert 0.5 < computing.cores_busy < 1.5  # one thread spinning: about one core
     assert waiting.cores_busy < 0.5  # sleeping costs no CPU
     assert computing.to_dict()["cores_busy"] == computing.cores_busy
@@ -63,8 +64,14 @@ def test_ctrl_c_stops_cleanly_and_keeps_the_history(data):
 
 @pytest.mark.parametrize(
     "field, value, message",
-    [("epochs", 0, "epochs 0"), ("batch_size", -1, "batch size -1"), ("lr", 0.0, "learning rate 0.0"),
-     ("lr", float("nan"), "learning rate nan"), ("embed_size", 0, "embedding size 0"), ("max_steps", 0, "max steps 0")],
+    [
+        ("epochs", 0, "epochs 0"),
+        ("batch_size", -1, "batch size -1"),
+        ("lr", 0.0, "learning rate 0.0"),
+        ("lr", float("nan"), "learning rate nan"),
+        ("embed_size", 0, "embedding size 0"),
+        ("max_steps", 0, "max steps 0"),
+    ],
 )
 def test_out_of_range_settings(field, value, message):
     with pytest.raises(W2VError, match=f"{message} is out of range"):
@@ -81,8 +88,13 @@ def test_unknown_device_request():
 def test_progress_can_be_a_function_called_at_each_read_back_and_at_the_end(data):
     """The notebooks pass a live loss plot as progress: it sees the history each time losses are read back."""
     seen = []
-    history = loop.fit(scripted_backend(np.ones(45)), data, max_steps=45, sync_every=20,
-                           progress=lambda h: seen.append((h.steps, h.planned_steps, h.steps_per_epoch)))
+    history = loop.fit(
+        scripted_backend(np.ones(45)),
+        data,
+        max_steps=45,
+        sync_every=20,
+        progress=lambda h: seen.append((h.steps, h.planned_steps, h.steps_per_epoch)),
+    )
     assert seen == [(21, 45, 670), (41, 45, 670), (45, 45, 670), (45, 45, 670)]  # the first step is read alone
     assert history.steps == 45
 

@@ -34,8 +34,8 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 
@@ -53,12 +53,19 @@ from backends.training.history import package_versions
 
 BOOK_BATCH, BOOK_WINDOW, BOOK_NOISE = DEFAULTS.batch_size, DEFAULTS.max_window, DEFAULTS.num_noise  # the book's
 # The versions recorded with the figures: every framework's modules, and what the bench adds.
-LIBRARIES = (*dict.fromkeys(module for entry in REGISTRY.values() for module in entry.modules), "jaxlib", "keras",
-             "gensim", "d2l")
+LIBRARIES = (
+    *dict.fromkeys(module for entry in REGISTRY.values() for module in entry.modules),
+    "jaxlib",
+    "keras",
+    "gensim",
+    "d2l",
+)
 # The book's side needs its helper package, and gensim is an optional extra: missing, they are reported.
 PEERS = {
-    "book": ("d2l", "d2l 1.0.3 is not installed: the book's code is measured in the book environment "
-                    "(`make bench PROFILE=book`)"),
+    "book": (
+        "d2l",
+        "d2l 1.0.3 is not installed: the book's code is measured in the book environment (`make bench PROFILE=book`)",
+    ),
     "gensim": ("gensim", 'gensim is not installed: `pip install -e ".[gensim]"`'),
 }
 
@@ -108,8 +115,12 @@ def task_book_pipeline() -> dict:
         data_iter, vocab, build = _book_data(Path(folder))
         start = time.perf_counter()
         centers = sum(int(batch[0].shape[0]) for batch in data_iter)
-        return {"build_seconds": build, "pass_seconds": time.perf_counter() - start, "centers": centers,
-                "vocab_size": len(vocab)}
+        return {
+            "build_seconds": build,
+            "pass_seconds": time.perf_counter() - start,
+            "centers": centers,
+            "vocab_size": len(vocab),
+        }
 
 
 def task_book_train(steps: int) -> dict:
@@ -133,8 +144,9 @@ def task_book_train(steps: int) -> dict:
                 optimizer.zero_grad()
                 scores = torch.bmm(net[0](center), net[1](contexts_negatives).permute(0, 2, 1))
                 mask, label = mask.float(), label.float()
-                per_entry = F.binary_cross_entropy_with_logits(scores.reshape(label.shape), label, weight=mask,
-                                                               reduction="none")
+                per_entry = F.binary_cross_entropy_with_logits(
+                    scores.reshape(label.shape), label, weight=mask, reduction="none"
+                )
                 loss = per_entry.mean(dim=1) / mask.sum(dim=1) * mask.shape[1]
                 loss.sum().backward()
                 optimizer.step()
@@ -147,8 +159,13 @@ def task_book_train(steps: int) -> dict:
                 if timed_steps == steps:
                     break
         seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
-    return {"centers_per_sec": centers / seconds, "cores_busy": cpu / seconds, "steps": steps, "device": str(device),
-            "torch_threads": torch.get_num_threads()}
+    return {
+        "centers_per_sec": centers / seconds,
+        "cores_busy": cpu / seconds,
+        "steps": steps,
+        "device": str(device),
+        "torch_threads": torch.get_num_threads(),
+    }
 
 
 def task_gensim(workers: int) -> dict:
@@ -182,8 +199,13 @@ def task_zipf(tokens: int) -> dict:
     data = make_dataset(corpus_from_text(text))
     seconds = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
-    return {"tokens": tokens, "build_seconds": seconds, "centers": data.num_centers,
-            "peak_mib": peak / 1024, "peak_mib_over_text": (peak - before) / 1024}
+    return {
+        "tokens": tokens,
+        "build_seconds": seconds,
+        "centers": data.num_centers,
+        "peak_mib": peak / 1024,
+        "peak_mib_over_text": (peak - before) / 1024,
+    }
 
 
 TASKS: dict[str, Callable[..., dict]] = {
@@ -205,8 +227,12 @@ def run_task(name: str, *args) -> dict:
 
 
 def machine() -> dict:
-    return {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
-            "versions": package_versions(LIBRARIES)}
+    return {
+        "cpus": os.cpu_count(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "versions": package_versions(LIBRARIES),
+    }
 
 
 def median_of_rounds(rounds: list[dict], keys: Sequence[str]) -> dict:
@@ -229,8 +255,9 @@ def peer_missing(peer: str) -> dict | None:
     return None if importlib.util.find_spec(module) is not None else {"not_installed": why}
 
 
-def benchmark(frameworks: Sequence[str] | None, steps: int, corpus_tokens: int | None, repeats: int = 1,
-              progress=print) -> dict:
+def benchmark(
+    frameworks: Sequence[str] | None, steps: int, corpus_tokens: int | None, repeats: int = 1, progress=print
+) -> dict:
     """Every measurement, each in its own process, ``repeats`` rounds of them; returns the record written
     to bench.json. A framework, the book's code or gensim that is not installed is recorded as such."""
     frameworks = check_frameworks(frameworks)
@@ -241,9 +268,11 @@ def benchmark(frameworks: Sequence[str] | None, steps: int, corpus_tokens: int |
     if corpus_tokens is not None and corpus_tokens < 1000:
         raise W2VError(f"corpus tokens {corpus_tokens} is out of range: time corpora of at least 1000 tokens.")
     if corpus_tokens is not None:
-        check_memory(corpus_tokens * ZIPF_BYTES_PER_TOKEN,
-                     f"timing the pipeline on a synthetic Zipf corpus of {corpus_tokens:,} tokens",
-                     "lower --corpus-tokens (10,000,000 take about 1.5 GiB). Nothing was timed.")
+        check_memory(
+            corpus_tokens * ZIPF_BYTES_PER_TOKEN,
+            f"timing the pipeline on a synthetic Zipf corpus of {corpus_tokens:,} tokens",
+            "lower --corpus-tokens (10,000,000 take about 1.5 GiB). Nothing was timed.",
+        )
     record: dict = {"machine": machine(), "steps": steps, "repeats": repeats}
     pipeline: dict[str, list[dict]] = {"ours": [], "book": []}
     training: dict[str, list[dict]] = {name: [] for name in ("book", *frameworks)}
@@ -258,15 +287,19 @@ def benchmark(frameworks: Sequence[str] | None, steps: int, corpus_tokens: int |
                 progress(f"round {round_}/{repeats}: training, {framework}, {steps} steps ...")
                 run = train_isolated(framework, Path(folder), Settings(max_steps=steps).argv(), progress=False)
                 if run["status"] == "ok":
-                    training[framework].append({key: run[key] for key in ("centers_per_sec", "cores_busy", "device",
-                                                                          "steps")})
+                    training[framework].append(
+                        {key: run[key] for key in ("centers_per_sec", "cores_busy", "device", "steps")}
+                    )
                 else:
-                    training[framework].append({"not_installed" if run["status"] == NOT_INSTALLED else "error":
-                                                run["error"]})
-    record["pipeline"] = {name: median_of_rounds(rounds, ("build_seconds", "pass_seconds"))
-                          for name, rounds in pipeline.items()}
-    record["training"] = {name: median_of_rounds(rounds, ("centers_per_sec", "cores_busy"))
-                          for name, rounds in training.items()}
+                    training[framework].append(
+                        {"not_installed" if run["status"] == NOT_INSTALLED else "error": run["error"]}
+                    )
+    record["pipeline"] = {
+        name: median_of_rounds(rounds, ("build_seconds", "pass_seconds")) for name, rounds in pipeline.items()
+    }
+    record["training"] = {
+        name: median_of_rounds(rounds, ("centers_per_sec", "cores_busy")) for name, rounds in training.items()
+    }
     progress("gensim, 5 epochs ...")
     record["gensim"] = peer_missing("gensim") or run_task("gensim", 2)
     if corpus_tokens:
@@ -328,10 +361,14 @@ def table(record: dict) -> str:
     def seconds(entry, key):
         return unmeasured(entry) or f"{entry[key]:.2f} s{spread(entry, key, '.2f')}"
 
-    rows.append(f"| PTB pipeline build | {seconds(ours, 'build_seconds')} | {seconds(book, 'build_seconds')} | "
-                f"{record['ratios'].get('pipeline_build', float('nan')):.1f}× |")
-    rows.append(f"| one pass over all batches | {seconds(ours, 'pass_seconds')} | {seconds(book, 'pass_seconds')} | "
-                f"{record['ratios'].get('pipeline_pass', float('nan')):.1f}× |")
+    rows.append(
+        f"| PTB pipeline build | {seconds(ours, 'build_seconds')} | {seconds(book, 'build_seconds')} | "
+        f"{record['ratios'].get('pipeline_build', float('nan')):.1f}× |"
+    )
+    rows.append(
+        f"| one pass over all batches | {seconds(ours, 'pass_seconds')} | {seconds(book, 'pass_seconds')} | "
+        f"{record['ratios'].get('pipeline_pass', float('nan')):.1f}× |"
+    )
     book_loop = record["training"]["book"]
     rows.append(f"| training, the book's loop (torch) | | {unmeasured(book_loop) or rate(book_loop)} | 1.0× |")
     for name, run in record["training"].items():
@@ -340,22 +377,28 @@ def table(record: dict) -> str:
         if unmeasured(run):
             rows.append(f"| training, {name} | {unmeasured(run)} | | |")
         else:
-            rows.append(f"| training, {name} ({run['device']}) | {rate(run)} | | "
-                        f"{record['ratios'].get(f'{name}_vs_book', float('nan')):.1f}× |")
+            rows.append(
+                f"| training, {name} ({run['device']}) | {rate(run)} | | "
+                f"{record['ratios'].get(f'{name}_vs_book', float('nan')):.1f}× |"
+            )
     gensim = record["gensim"]
     if unmeasured(gensim):
         rows.append(f"| gensim, 2 workers (peer) | {unmeasured(gensim)} | | |")
     else:
-        rows.append(f"| gensim, 2 workers (peer) | {gensim['centers_per_sec']:,.0f} centers/s | | "
-                    f"{record['ratios'].get('gensim_vs_book', float('nan')):.1f}× |")
+        rows.append(
+            f"| gensim, 2 workers (peer) | {gensim['centers_per_sec']:,.0f} centers/s | | "
+            f"{record['ratios'].get('gensim_vs_book', float('nan')):.1f}× |"
+        )
     for run in record.get("zipf", []):
         if "error" in run:
             rows.append(f"| synthetic Zipf corpus | failed: {run['error']} | | |")
         else:
             per_center = run["build_seconds"] / run["centers"] * 1e6
-            rows.append(f"| pipeline, Zipf corpus of {run['tokens']:,} tokens ({run['centers']:,} centers) | "
-                        f"{run['build_seconds']:.2f} s ({per_center:.2f} µs a center), "
-                        f"peak {run['peak_mib']:,.0f} MiB | | |")
+            rows.append(
+                f"| pipeline, Zipf corpus of {run['tokens']:,} tokens ({run['centers']:,} centers) | "
+                f"{run['build_seconds']:.2f} s ({per_center:.2f} µs a center), "
+                f"peak {run['peak_mib']:,.0f} MiB | | |"
+            )
     return "\n".join(rows)
 
 
@@ -366,10 +409,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="tools/bench.py", description=__doc__.splitlines()[0])
     add_frameworks_option(parser)
     parser.add_argument("--steps", type=int, default=1000, help="training steps timed per framework")
-    parser.add_argument("--repeats", type=int, default=1,
-                        help="rounds of every pipeline and training measurement; the medians are reported")
-    parser.add_argument("--corpus-tokens", type=int, default=None,
-                        help="also time the pipeline on synthetic Zipf corpora of up to this many tokens")
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=1,
+        help="rounds of every pipeline and training measurement; the medians are reported",
+    )
+    parser.add_argument(
+        "--corpus-tokens",
+        type=int,
+        default=None,
+        help="also time the pipeline on synthetic Zipf corpora of up to this many tokens",
+    )
     add_output_options(parser, "print the record as one JSON object")
     return parser
 
@@ -378,8 +429,13 @@ def bench(argv: list[str] | None) -> None:
     """Every measurement, written to OUT/bench.json, and printed as the table (or, with --json, the record)."""
     args = build_parser().parse_args(argv)
     writable_folder(args.out)
-    record = benchmark(args.frameworks, args.steps, args.corpus_tokens, args.repeats,
-                       progress=lambda line: print(line, file=sys.stderr, flush=True))
+    record = benchmark(
+        args.frameworks,
+        args.steps,
+        args.corpus_tokens,
+        args.repeats,
+        progress=lambda line: print(line, file=sys.stderr, flush=True),
+    )
     write_json(args.out / "bench.json", record)
     print(to_json(record) if args.json else table(record) + f"\n\nwrote {args.out / 'bench.json'}")
 

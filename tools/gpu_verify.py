@@ -26,8 +26,8 @@ import re
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # this working tree's package, installed or not; its processes and kernel get it too
@@ -73,10 +73,13 @@ def run_notebook(framework: str | None, device: str, max_steps: int | None, out:
     result = {"path": str(path), "max_steps": max_steps, "left_out": "; ".join(left_out)}
     start = time.perf_counter()
     try:
-        with tempfile.TemporaryDirectory(prefix="w2v-notebook-") as folder, \
-                environment({BUDGET: str(max_steps) if max_steps else None, "JUPYTER_PATH": kernel(Path(folder))}):
-            NotebookClient(notebook, kernel_name=KERNEL, timeout=600,
-                           resources={"metadata": {"path": folder}}).execute()
+        with (
+            tempfile.TemporaryDirectory(prefix="w2v-notebook-") as folder,
+            environment({BUDGET: str(max_steps) if max_steps else None, "JUPYTER_PATH": kernel(Path(folder))}),
+        ):
+            NotebookClient(
+                notebook, kernel_name=KERNEL, timeout=600, resources={"metadata": {"path": folder}}
+            ).execute()
     except Exception as error:  # noqa: BLE001 - a cell's error, a dead kernel, a timeout: the notebook failed
         said = f"{error.ename}: {error.evalue}" if hasattr(error, "ename") else f"{type(error).__name__}: {error}"
         return {**result, "status": "failed", "seconds": time.perf_counter() - start, "error": said.strip()}
@@ -84,8 +87,13 @@ def run_notebook(framework: str | None, device: str, max_steps: int | None, out:
         with atomic_path(out / f"{framework}-{CHAPTER}.ipynb") as temporary:
             nbformat.write(notebook, temporary)
     result["seconds"] = time.perf_counter() - start
-    printed = [TRAINED.search(output.get("text", "")) for cell in notebook.cells if cell.cell_type == "code"
-               for output in cell.outputs if output.get("output_type") == "stream"]
+    printed = [
+        TRAINED.search(output.get("text", ""))
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+        for output in cell.outputs
+        if output.get("output_type") == "stream"
+    ]
     trained = next((match for match in printed if match), None)
     if trained is None:
         return {**result, "status": "failed", "error": "the training cell printed no line saying where it trained"}
@@ -100,15 +108,22 @@ def kernel(folder: Path) -> str:
     interpreter the check was given, not whichever one a "python3" kernel found elsewhere names."""
     spec = folder / "kernels" / KERNEL
     spec.mkdir(parents=True)
-    (spec / "kernel.json").write_text(json.dumps({"argv": [sys.executable, "-m", "ipykernel_launcher", "-f",
-                                                           "{connection_file}"],
-                                                  "display_name": KERNEL, "language": "python"}))
+    (spec / "kernel.json").write_text(
+        json.dumps(
+            {
+                "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                "display_name": KERNEL,
+                "language": "python",
+            }
+        )
+    )
     return os.pathsep.join(filter(None, (str(folder), os.environ.get("JUPYTER_PATH"))))
 
 
 @contextlib.contextmanager
 def environment(values: dict[str, str | None]) -> Iterator[None]:
     """Environment variables set (or, None, unset) for the block, then put back as they were."""
+
     def put(settings: dict[str, str | None]) -> None:
         for name, value in settings.items():
             if value is None:
@@ -127,13 +142,23 @@ def environment(values: dict[str, str | None]) -> Iterator[None]:
 def main(argv: list[str] | None = None) -> int:
     parser = Parser(prog="tools/gpu_verify.py", description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="gpu", help="gpu (the default), or cpu to stand in for it")
-    parser.add_argument("--out", type=Path, default=ROOT / "results" / "gpu-verify", help="where verify.json and "
-                        "verify.md go (default: results/gpu-verify)")
-    parser.add_argument("--frameworks", type=lambda text: [name.strip() for name in text.split(",") if name.strip()],
-                        help="comma-separated (default: every one with a chapter; those not installed are reported)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=ROOT / "results" / "gpu-verify",
+        help="where verify.json and verify.md go (default: results/gpu-verify)",
+    )
+    parser.add_argument(
+        "--frameworks",
+        type=lambda text: [name.strip() for name in text.split(",") if name.strip()],
+        help="comma-separated (default: every one with a chapter; those not installed are reported)",
+    )
     parser.add_argument("--steps", type=int, help="per-step losses compared (default: gpu 200, cpu 20)")
-    parser.add_argument("--timing-steps", type=int, help="steps each run trains and is timed over (default: gpu the "
-                        "chapter's 5 epochs, cpu 100)")
+    parser.add_argument(
+        "--timing-steps",
+        type=int,
+        help="steps each run trains and is timed over (default: gpu the chapter's 5 epochs, cpu 100)",
+    )
     parser.add_argument("--notebook-steps", type=int, help="the notebook's step budget (default: gpu none, cpu 20)")
     try:
         args = parser.parse_args(argv)
@@ -146,8 +171,14 @@ def main(argv: list[str] | None = None) -> int:
             write_json(out / "verify.json", record)
             write_text(out / "verify.md", verify.markdown(record))
 
-        record = verify.verify(args.device, args.frameworks, args.steps or compared, args.timing_steps or timed,
-                               say=lambda line: print(line, file=sys.stderr, flush=True), saved=save)
+        record = verify.verify(
+            args.device,
+            args.frameworks,
+            args.steps or compared,
+            args.timing_steps or timed,
+            say=lambda line: print(line, file=sys.stderr, flush=True),
+            saved=save,
+        )
         start = time.perf_counter()
         ran = next((name for name, found in record["frameworks"].items() if found["status"] == "ok"), None)
         print(f"running the {ran} chapter notebook ...", file=sys.stderr, flush=True)

@@ -46,7 +46,6 @@ import nbformat
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import solutions  # noqa: E402
-
 from backends.common.frameworks import CHAPTER_FRAMEWORKS, REGISTRY  # noqa: E402
 from backends.display.notebook import BUDGET  # noqa: E402
 

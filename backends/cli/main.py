@@ -14,8 +14,8 @@ import contextlib
 import os
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from backends import load_backend
 from backends.cli import output
@@ -37,19 +37,24 @@ from backends.pipeline.dataset import load_data
 from backends.vectors import embeddings, evaluation
 
 RESULTS = Path("results")
-OUT_OF_MEMORY = ("the command ran out of memory: an allocation failed, as the machine (or a limit set on this process, "
-                 "such as `ulimit -v`) has less free memory than it needs. Lower what takes it: the embedding size "
-                 "(--embed-size), the batch size (--batch-size), the max window (--max-window) or the number of "
-                 "noise words (--num-noise), or give a smaller corpus (--data); or close other programs. Results "
-                 "written before are unchanged.")
+OUT_OF_MEMORY = (
+    "the command ran out of memory: an allocation failed, as the machine (or a limit set on this process, "
+    "such as `ulimit -v`) has less free memory than it needs. Lower what takes it: the embedding size "
+    "(--embed-size), the batch size (--batch-size), the max window (--max-window) or the number of "
+    "noise words (--num-noise), or give a smaller corpus (--data); or close other programs. Results "
+    "written before are unchanged."
+)
 
 
 def add_frameworks_option(parser: argparse.ArgumentParser) -> None:
     """--frameworks, a comma-separated list (shared with the maintainers' tools, tools/bench.py)."""
-    parser.add_argument("--frameworks", type=lambda text: [name.strip() for name in text.split(",") if name.strip()],
-                        default=None,
-                        help=f"comma-separated, from {','.join(FRAMEWORKS)} (default: all; those not installed "
-                             f"are reported and skipped)")
+    parser.add_argument(
+        "--frameworks",
+        type=lambda text: [name.strip() for name in text.split(",") if name.strip()],
+        default=None,
+        help=f"comma-separated, from {','.join(FRAMEWORKS)} (default: all; those not installed "
+        f"are reported and skipped)",
+    )
 
 
 def add_output_options(parser: argparse.ArgumentParser, json_help: str | None = None) -> None:
@@ -79,11 +84,19 @@ def build_parser() -> argparse.ArgumentParser:
     settings_.add_options(train, DATA, TRAINING)
     add_output_options(train, "end with one JSON line of the results")
     train.add_argument("--no-progress", action="store_true", help="no progress bars")
-    train.add_argument("--checkpoint-every", type=int, default=None, metavar="N",
-                       help="save OUT/<framework>/checkpoint.npz every N steps (and on Ctrl-C)")
+    train.add_argument(
+        "--checkpoint-every",
+        type=int,
+        default=None,
+        metavar="N",
+        help="save OUT/<framework>/checkpoint.npz every N steps (and on Ctrl-C)",
+    )
     train.add_argument("--resume", action="store_true", help="continue from OUT/<framework>/checkpoint.npz")
-    train.add_argument("--restart", action="store_true",
-                       help="start over where OUT/<framework>/checkpoint.npz holds an earlier run, replacing it")
+    train.add_argument(
+        "--restart",
+        action="store_true",
+        help="start over where OUT/<framework>/checkpoint.npz holds an earlier run, replacing it",
+    )
 
     similar = commands.add_parser("similar", help="nearest neighbours of a word by cosine similarity")
     similar.add_argument("embeddings", type=Path, help="a word2vec text file, e.g. results/torch/embeddings.txt")
@@ -119,24 +132,52 @@ def build_parser() -> argparse.ArgumentParser:
 
     summary = commands.add_parser("report", help="figures and a summary of the runs under OUT")
     add_output_options(summary)
-    summary.add_argument("--mixed", action="store_true",
-                         help="put runs trained with different settings in one table, listing the differences")
+    summary.add_argument(
+        "--mixed",
+        action="store_true",
+        help="put runs trained with different settings in one table, listing the differences",
+    )
 
-    marking = commands.add_parser("grade", help="run students' notebooks, each in a process of its own within "
-                                                "limits, and grade them with the chapter's checks")
-    marking.add_argument("submissions", nargs="*", type=Path, metavar="SUBMISSION",
-                         help="a submitted notebook, or a folder: every *.ipynb inside it")
-    marking.add_argument("--out", type=Path, required=True,
-                         help="the folder for grades.jsonl, grades.csv, grades.md and the executed notebooks")
-    marking.add_argument("--timeout", type=float, default=grading.Limits.seconds, metavar="SECONDS",
-                         help=f"wall-clock limit for each whole notebook (default: {grading.Limits.seconds:g}); one "
-                              f"cell may run half of it, at most {grading.MAX_CELL_SECONDS} s")
-    marking.add_argument("--memory", type=int, default=grading.Limits.memory_mb, metavar="MB",
-                         help=f"resident memory limit for each notebook, its kernel included "
-                              f"(default: {grading.Limits.memory_mb})")
-    marking.add_argument("--steps", type=int, default=grading.Limits.steps, metavar="N",
-                         help=f"the W2V_MAX_STEPS each notebook's own training cells run with "
-                              f"(default: {grading.Limits.steps})")
+    marking = commands.add_parser(
+        "grade",
+        help="run students' notebooks, each in a process of its own within "
+        "limits, and grade them with the chapter's checks",
+    )
+    marking.add_argument(
+        "submissions",
+        nargs="*",
+        type=Path,
+        metavar="SUBMISSION",
+        help="a submitted notebook, or a folder: every *.ipynb inside it",
+    )
+    marking.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        help="the folder for grades.jsonl, grades.csv, grades.md and the executed notebooks",
+    )
+    marking.add_argument(
+        "--timeout",
+        type=float,
+        default=grading.Limits.seconds,
+        metavar="SECONDS",
+        help=f"wall-clock limit for each whole notebook (default: {grading.Limits.seconds:g}); one "
+        f"cell may run half of it, at most {grading.MAX_CELL_SECONDS} s",
+    )
+    marking.add_argument(
+        "--memory",
+        type=int,
+        default=grading.Limits.memory_mb,
+        metavar="MB",
+        help=f"resident memory limit for each notebook, its kernel included (default: {grading.Limits.memory_mb})",
+    )
+    marking.add_argument(
+        "--steps",
+        type=int,
+        default=grading.Limits.steps,
+        metavar="N",
+        help=f"the W2V_MAX_STEPS each notebook's own training cells run with (default: {grading.Limits.steps})",
+    )
     return parser
 
 
@@ -155,15 +196,23 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.resume and args.restart:
         raise W2VError("--resume continues the checkpoint's run and --restart replaces it: choose one.")
     if args.checkpoint_every is not None and args.checkpoint_every < 1:
-        raise W2VError(f"--checkpoint-every {args.checkpoint_every} is out of range: save a checkpoint every N steps, "
-                       f"N at least 1.")
+        raise W2VError(
+            f"--checkpoint-every {args.checkpoint_every} is out of range: save a checkpoint every N steps, "
+            f"N at least 1."
+        )
     framework(args.framework)  # a known name, before any folder is made for it
     out = writable_folder(args.out)  # now, not after the training it would hold
     backend = load_backend(args.framework)
-    history, folder, late_signal = train_framework(args.framework, backend, settings, out,
-                                                   progress=not args.no_progress,
-                                                   checkpoint_every=args.checkpoint_every, resume=args.resume,
-                                                   restart=args.restart)
+    history, folder, late_signal = train_framework(
+        args.framework,
+        backend,
+        settings,
+        out,
+        progress=not args.no_progress,
+        checkpoint_every=args.checkpoint_every,
+        resume=args.resume,
+        restart=args.restart,
+    )
     summary = {
         "framework": history.framework,
         "device": history.device,
@@ -186,36 +235,53 @@ def cmd_train(args: argparse.Namespace) -> int:
         )
     if history.stopped != "interrupted":
         if late_signal:
-            print(f"note: Ctrl-C or SIGTERM came while the run's files were written; the run was complete, so they "
-                  f"were written whole first ({folder}).", file=sys.stderr)
+            print(
+                f"note: Ctrl-C or SIGTERM came while the run's files were written; the run was complete, so they "
+                f"were written whole first ({folder}).",
+                file=sys.stderr,
+            )
         return 0
-    how = ("run the same command with --resume to continue from its checkpoint" if (folder / CHECKPOINT).is_file()
-           else "train with --checkpoint-every N to be able to continue an interrupted run")
-    print(f"interrupted after {history.steps:,} of {history.planned_steps:,} steps, which are kept; {how}.",
-          file=sys.stderr if args.json else sys.stdout)
+    how = (
+        "run the same command with --resume to continue from its checkpoint"
+        if (folder / CHECKPOINT).is_file()
+        else "train with --checkpoint-every N to be able to continue an interrupted run"
+    )
+    print(
+        f"interrupted after {history.steps:,} of {history.planned_steps:,} steps, which are kept; {how}.",
+        file=sys.stderr if args.json else sys.stdout,
+    )
     return 130
 
 
 def cmd_baseline(args: argparse.Namespace) -> None:
     settings = settings_.from_args(args)
     history, folder, wordsim = train_baseline(settings, args.out, args.workers)
-    summary = {"framework": "gensim", "seconds": history.seconds, "centers_per_sec": history.centers_per_sec,
-               "wordsim353": wordsim, "out": str(folder)}
+    summary = {
+        "framework": "gensim",
+        "seconds": history.seconds,
+        "centers_per_sec": history.centers_per_sec,
+        "wordsim353": wordsim,
+        "out": str(folder),
+    }
     if args.json:
         print(to_json(summary))
     else:
-        print(f"gensim ({args.workers} worker{'s' if args.workers > 1 else ''}): {settings.epochs} epochs in "
-              f"{history.seconds:.1f} s, {history.centers_per_sec:,.0f} centers/s, WordSim-353 Spearman "
-              f"{shown(wordsim['spearman'], '.3f')}; wrote {folder}/")
+        print(
+            f"gensim ({args.workers} worker{'s' if args.workers > 1 else ''}): {settings.epochs} epochs in "
+            f"{history.seconds:.1f} s, {history.centers_per_sec:,.0f} centers/s, WordSim-353 Spearman "
+            f"{shown(wordsim['spearman'], '.3f')}; wrote {folder}/"
+        )
 
 
 def cmd_similar(args: argparse.Namespace) -> None:
     words, matrix = embeddings.load_word2vec(args.embeddings)
     neighbours = embeddings.similar(matrix, words, args.word, args.k)
     if not neighbours:  # the word is the vocabulary's only one
-        raise W2VError(f"{args.embeddings} holds the vector of {args.word!r} only: there is no other word to be "
-                       f"similar to it. Give the vectors of a larger vocabulary (train on more text, or with a lower "
-                       f"--min-count).")
+        raise W2VError(
+            f"{args.embeddings} holds the vector of {args.word!r} only: there is no other word to be "
+            f"similar to it. Give the vectors of a larger vocabulary (train on more text, or with a lower "
+            f"--min-count)."
+        )
     for word, cosine in neighbours:
         print(f"{word}\t{cosine:.3f}")
 
@@ -253,8 +319,11 @@ def cmd_parity(args: argparse.Namespace) -> int:
 
 def cmd_diff(args: argparse.Namespace) -> None:
     for folder in (args.first, args.second):
-        existing_folder(folder, "the results folder", "Give diff two folders that runs were trained into "
-                                                      "(python -m backends train --out FOLDER).")
+        existing_folder(
+            folder,
+            "the results folder",
+            "Give diff two folders that runs were trained into (python -m backends train --out FOLDER).",
+        )
     result = diff(args.first, args.second)
     if args.json:
         print(to_json(result))
@@ -263,10 +332,13 @@ def cmd_diff(args: argparse.Namespace) -> None:
         if "only_in" in run:
             print(f"{name:>10}: trained only into {run['only_in']}")
             continue
-        versions = ", ".join(f"{package} {run['versions'][0].get(package)} / {run['versions'][1].get(package)}"
-                             for package in run["versions"][0])
-        agreement = ("identical" if run["identical"]
-                     else f"largest relative difference {run['max_relative_difference']:.1e}")
+        versions = ", ".join(
+            f"{package} {run['versions'][0].get(package)} / {run['versions'][1].get(package)}"
+            for package in run["versions"][0]
+        )
+        agreement = (
+            "identical" if run["identical"] else f"largest relative difference {run['max_relative_difference']:.1e}"
+        )
         caution = "" if run["same_settings"] else "; trained with different settings"
         losses = " / ".join(map(format_loss, run["losses"]))
         print(f"{name:>10}: {run['steps']} steps, {agreement}, final loss {losses} ({versions}){caution}")
@@ -336,8 +408,11 @@ def _run(command: Callable[[], int | None]) -> int:
         print(f"error: {OUT_OF_MEMORY}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:  # outside training, which handles its own (loading the data, say)
-        print("error: interrupted (Ctrl-C or SIGTERM) before the command finished. Nothing is half written: what it "
-              "had not put in place yet is as it was before.", file=sys.stderr)
+        print(
+            "error: interrupted (Ctrl-C or SIGTERM) before the command finished. Nothing is half written: what it "
+            "had not put in place yet is as it was before.",
+            file=sys.stderr,
+        )
         return 130
 
 

@@ -14,7 +14,8 @@ import contextlib
 import errno
 import os
 import sys
-from typing import Any, Iterator, TextIO
+from collections.abc import Iterator
+from typing import Any, TextIO
 
 from backends.common.errors import W2VError
 
@@ -48,17 +49,20 @@ class _Stream:
             if isinstance(error, OSError) and error.errno == errno.EPIPE:
                 raise ReaderGone from None
             why = error.strerror if isinstance(error, OSError) else "it is closed"
-            raise W2VError(f"cannot print to the standard output ({why}); send it somewhere else (a disk with "
-                           f"room, say) and run the command again. Files the command wrote before are complete.") \
-                from None
+            raise W2VError(
+                f"cannot print to the standard output ({why}); send it somewhere else (a disk with "
+                f"room, say) and run the command again. Files the command wrote before are complete."
+            ) from None
 
 
 def _usable(stream: TextIO | None) -> TextIO:
     """``stream``, escaping what it cannot encode; a stream the caller closed (None) becomes the null device."""
     if stream is None:
         return open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 (held for the process's life)
-    with contextlib.suppress(AttributeError, ValueError, OSError):
-        stream.reconfigure(errors="backslashreplace")
+    reconfigure = getattr(stream, "reconfigure", None)  # a text file's; Jupyter's streams have none
+    if reconfigure is not None:
+        with contextlib.suppress(ValueError, OSError):
+            reconfigure(errors="backslashreplace")
     return stream
 
 

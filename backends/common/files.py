@@ -31,6 +31,12 @@ COMPRESSED = {
 }
 
 
+def compressed(start: bytes) -> tuple[str, str] | None:
+    """What a file beginning with ``start`` is and the tool that unpacks it, where it is compressed or an archive
+    (:data:`COMPRESSED`); else None."""
+    return next((found for magic, found in COMPRESSED.items() if start.startswith(magic)), None)
+
+
 RANDOM_CHARACTERS = 12  # of a temporary file's name: 48 random bits, never another's
 
 

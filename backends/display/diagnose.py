@@ -250,9 +250,9 @@ class Step:
     tables, and the trainer after it: both tables and Adam's (m, v) of each."""
 
     loss: float
-    gradients: tuple[np.ndarray, np.ndarray]  # center, context: each (V, E)
-    tables: tuple[np.ndarray, np.ndarray]
-    moments: tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+    gradients: tuple[np.ndarray, ...]  # center, context: each (V, E)
+    tables: tuple[np.ndarray, ...]
+    moments: tuple[tuple[np.ndarray, ...], ...]  # (m, v) of each table
 
 
 @dataclass(frozen=True)
@@ -264,9 +264,9 @@ class StepInputs:
     centers: np.ndarray  # (B, 1)
     contexts_negatives: np.ndarray  # (B, W)
     mask: np.ndarray  # (B, W)
-    tables: tuple[np.ndarray, np.ndarray]  # before the step
+    tables: tuple[np.ndarray, ...]  # before the step
     tokens: Sequence[str]
-    earlier: tuple[np.ndarray, np.ndarray] | None = None
+    earlier: tuple[np.ndarray, ...] | None = None
 
     def word_kinds(self) -> np.ndarray:
         """Each vocabulary row's part in the batch: 0 a center, 1 a context or noise word, 2 not in the batch
@@ -386,7 +386,7 @@ def _step_cause(
     should_move: list[np.ndarray],
 ) -> str | None:
     """Why a step differs, where a typical mistake explains it; None where nothing known fits."""
-    values = (np.float64(yours.loss), *yours.gradients, *yours.tables)
+    values: list[Values] = [np.float64(yours.loss), *yours.gradients, *yours.tables]
     if not all(np.isfinite(value).all() for value in values):
         return "It gives NaN or infinity: an overflow, or a division by 0 (a padding row's mask sums to 0)."
     if (

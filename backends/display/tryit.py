@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import functools
 import inspect
 import re
 import textwrap
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -36,7 +38,7 @@ from backends.display import hints
 from backends.display.diagnose import Inputs, Step, StepInputs, explain_shape, explain_step, explain_values
 from backends.experiments.agreement import PARITY_TOLERANCE, relative_differences
 from backends.pipeline.dataset import Dataset
-from backends.pipeline.models import Batch
+from backends.pipeline.models import Batch, SkipGramBatch
 from backends.training.state import TrainerState
 from backends.training.weights import initial_weights
 
@@ -86,17 +88,27 @@ def _check_inputs(data: Dataset) -> Inputs:
     """The check's inputs in NumPy: a batch of ``CHECK_BATCH`` rows, the last ``PADDING`` of them padding (as
     the last batch of every epoch has), the tables training starts from, and seeded scores for the loss."""
     batch = _check_batch(data)
+    if not isinstance(batch, SkipGramBatch):
+        raise W2VError(
+            "the try-it checks compare skip-gram functions on the chapter's data: load it with the skip-gram "
+            "model (load_data(), or load_data(model='skipgram')), not CBOW."
+        )
     center, context = initial_weights(len(data.vocab), data.settings.embed_size, data.settings.seed)
     scores = rng_for(data.settings.seed, STREAM_CHECK).normal(0.0, SCORE_SCALE, batch.label.shape)
-    return Inputs(batch.centers, batch.contexts_negatives, batch.label, batch.mask, center, context,
-                  scores.astype(np.float32))
+    return Inputs(
+        batch.centers, batch.contexts_negatives, batch.label, batch.mask, center, context, scores.astype(np.float32)
+    )
 
 
 def _arguments(backend: ModuleType, name: str, inputs: Inputs) -> tuple:
     """The inputs as the backend's tensors and tables, in the order ``name`` takes them."""
     if name == "skip_gram":
-        return (backend.tensor(inputs.centers), backend.tensor(inputs.contexts_negatives),
-                backend.embedding(inputs.center_table), backend.embedding(inputs.context_table))
+        return (
+            backend.tensor(inputs.centers),
+            backend.tensor(inputs.contexts_negatives),
+            backend.embedding(inputs.center_table),
+            backend.embedding(inputs.context_table),
+        )
     return backend.tensor(inputs.scores), backend.tensor(inputs.label), backend.tensor(inputs.mask)
 
 
@@ -104,8 +116,10 @@ def _given(name: str, inputs: Inputs) -> str:
     """What a function ``name`` is given, in words, for a message about what it did with it."""
     if name == "skip_gram":
         rows, words = inputs.center_table.shape
-        return (f"centers {inputs.centers.shape}, contexts_negatives {inputs.contexts_negatives.shape} and the "
-                f"two embedding tables ({rows:,} words x {words})")
+        return (
+            f"centers {inputs.centers.shape}, contexts_negatives {inputs.contexts_negatives.shape} and the "
+            f"two embedding tables ({rows:,} words x {words})"
+        )
     return f"scores, label and mask, each {inputs.scores.shape}"
 
 
@@ -135,8 +149,10 @@ GIVEN = ("epsilon_hat",)  # what the student notebooks' outlines call themselves
 
 def _outlines_own(statement: ast.stmt) -> bool:
     """Whether a statement is one the outline hands the student, not theirs to write: it calls one of GIVEN."""
-    return any(isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", None)) in GIVEN
-               for node in ast.walk(statement))
+    return any(
+        isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", None)) in GIVEN
+        for node in ast.walk(statement)
+    )
 
 
 def _blanks(function: Callable) -> tuple[int, int]:
@@ -150,8 +166,11 @@ def _blanks(function: Callable) -> tuple[int, int]:
         return 0, 0
     kinds = (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.Return, ast.Expr)
     statements = [node for node in ast.walk(tree) if isinstance(node, kinds) and not _outlines_own(node)]
-    blank = [node for node in statements if isinstance(getattr(node, "value", None), ast.Constant)
-             and node.value.value is Ellipsis]
+    blank = [
+        node
+        for node in statements
+        if isinstance(value := getattr(node, "value", None), ast.Constant) and value.value is Ellipsis
+    ]
     return len(blank), len(statements)
 
 
@@ -164,10 +183,15 @@ def _unwritten(name: str, yours: Callable) -> Agreement | None:
     label = getattr(yours, "__name__", "your function")
     ask = f'`tryit.hint(w2v, "{name}")` gives a hint, and again for the next'
     if blank == statements:
-        return Agreement(name, False, f"{label} is not written yet: each `...` is a blank for your code. {ask}.",
-                         attempted=False)
-    return Agreement(name, False, f"{label} still has {blank} blank{'s' if blank > 1 else ''} (`...`) of "
-                                  f"{statements} statements: write each before the check runs it. {ask}.")
+        return Agreement(
+            name, False, f"{label} is not written yet: each `...` is a blank for your code. {ask}.", attempted=False
+        )
+    return Agreement(
+        name,
+        False,
+        f"{label} still has {blank} blank{'s' if blank > 1 else ''} (`...`) of "
+        f"{statements} statements: write each before the check runs it. {ask}.",
+    )
 
 
 def check(backend: ModuleType, name: str, yours: Callable, data: Dataset) -> Agreement:
@@ -189,9 +213,10 @@ def check(backend: ModuleType, name: str, yours: Callable, data: Dataset) -> Agr
         mine = _as_array(backend, yours(*_arguments(backend, name, inputs)))
     except Exception as error:  # noqa: BLE001 - the reader's code: any exception is what the check reports
         return Agreement(name, False, f"{label} raised {_said(error)} (it was given {_given(name, inputs)}).")
-    if isinstance(mine, str):
-        difference = mine + "."
-    elif mine.shape != expected.shape:
+    if isinstance(mine, str):  # what it returned is not an array: that says what is wrong
+        return Agreement(name, False, f"{label} does not agree with {backend.NAME}'s {name}: {mine}.")
+    difference: str | None
+    if mine.shape != expected.shape:
         difference = explain_shape(name, mine.shape, expected.shape, inputs)
     else:
         difference = explain_values(name, mine, expected, inputs)
@@ -199,9 +224,13 @@ def check(backend: ModuleType, name: str, yours: Callable, data: Dataset) -> Agr
         return Agreement(name, False, f"{label} does not agree with {backend.NAME}'s {name}: {difference}")
     _passed[(backend.NAME, name)] = yours
     largest = float(np.max(np.abs(mine - expected))) if mine.size else 0.0
-    return Agreement(name, True, f"{label} agrees with {backend.NAME}'s {name} on a batch of {CHECK_BATCH} rows "
-                                 f"({CHECK_BATCH - PADDING} centers and {PADDING} padding rows, as the last batch "
-                                 f"of an epoch has): {mine.size:,} values, the largest difference {largest:.1e}.")
+    return Agreement(
+        name,
+        True,
+        f"{label} agrees with {backend.NAME}'s {name} on a batch of {CHECK_BATCH} rows "
+        f"({CHECK_BATCH - PADDING} centers and {PADDING} padding rows, as the last batch "
+        f"of an epoch has): {mine.size:,} values, the largest difference {largest:.1e}.",
+    )
 
 
 def _step_batches(data: Dataset) -> list[Batch]:
@@ -217,16 +246,20 @@ def _snapshot(backend: ModuleType, trainer: Any) -> TrainerState:
     """The trainer's tables and Adam moments as float64 copies (a framework may hand out views of its memory,
     which its next step overwrites)."""
     state = backend.state(trainer)
-    return TrainerState(tuple(np.array(t, dtype=np.float64) for t in state.tables),
-                        tuple(tuple(np.array(x, dtype=np.float64) for x in pair) for pair in state.moments),
-                        state.step)
+    return TrainerState(
+        tuple(np.array(t, dtype=np.float64) for t in state.tables),
+        tuple(tuple(np.array(x, dtype=np.float64) for x in pair) for pair in state.moments),
+        state.step,
+    )
 
 
 def _step_given(backend: ModuleType, batch: Batch) -> str:
     """What a reader's step is given, in words."""
     arrays = batch.arrays()
-    return (f"a {backend.NAME} Trainer and the arrays of a batch: centers {arrays['centers'].shape}, "
-            f"contexts_negatives, label and mask {arrays['label'].shape}")
+    return (
+        f"a {backend.NAME} Trainer and the arrays of a batch: centers {arrays['centers'].shape}, "
+        f"contexts_negatives, label and mask {arrays['label'].shape}"
+    )
 
 
 RETURNS = "(loss, (grad_center, grad_context)): the batch's summed loss and the two gradients it applied"
@@ -237,8 +270,12 @@ def _step_returned(backend: ModuleType, returned: Any, shape: tuple[int, ...]) -
     on why that is not of this form."""
     if returned is None:
         return f"returns None: a step must return {RETURNS}."
-    if not isinstance(returned, (tuple, list)) or len(returned) != 2 or not isinstance(returned[1], (tuple, list)) \
-            or len(returned[1]) != 2:
+    if (
+        not isinstance(returned, (tuple, list))
+        or len(returned) != 2
+        or not isinstance(returned[1], (tuple, list))
+        or len(returned[1]) != 2
+    ):
         return f"returns a {type(returned).__name__} of another form: a step must return {RETURNS}."
     loss = _as_array(backend, returned[0])
     if isinstance(loss, str) or loss.size != 1:
@@ -248,13 +285,23 @@ def _step_returned(backend: ModuleType, returned: Any, shape: tuple[int, ...]) -
     for name, gradient in zip(("center", "context"), returned[1]):
         array = None if gradient is None else _as_array(backend, gradient)
         if array is None or isinstance(array, str) or array.shape != shape:
-            what = ("None (no gradient: before the backward pass, or after the gradients were cleared)"
-                    if array is None else f"an object of type {type(gradient).__name__}" if isinstance(array, str)
-                    else f"an array of shape {array.shape}")
-            sparse = (" TensorFlow's IndexedSlices hold one row per index looked up: tf.convert_to_tensor adds them "
-                      "up into the dense gradient." if type(gradient).__name__ == "IndexedSlices" else "")
-            return (f"returns as the {name} table's gradient {what}: each gradient is one dense array of the "
-                    f"table's shape {shape}.{sparse}")
+            what = (
+                "None (no gradient: before the backward pass, or after the gradients were cleared)"
+                if array is None
+                else f"an object of type {type(gradient).__name__}"
+                if isinstance(array, str)
+                else f"an array of shape {array.shape}"
+            )
+            sparse = (
+                " TensorFlow's IndexedSlices hold one row per index looked up: tf.convert_to_tensor adds them "
+                "up into the dense gradient."
+                if type(gradient).__name__ == "IndexedSlices"
+                else ""
+            )
+            return (
+                f"returns as the {name} table's gradient {what}: each gradient is one dense array of the "
+                f"table's shape {shape}.{sparse}"
+            )
         gradients.append(np.array(array, dtype=np.float64))
     return float(loss.reshape(())), tuple(gradients)
 
@@ -275,30 +322,46 @@ def _check_step(backend: ModuleType, yours: Callable, data: Dataset) -> Agreemen
         expected = Step(loss, tuple(np.asarray(g, np.float64) for g in gradients), after.tables, after.moments)
         at = f"at step {number} of {STEPS}"
         try:
-            returned = _step_returned(backend, yours(mine, backend.batch_tensors(batch, mine.device)),
-                                      before.tables[0].shape)
+            returned = _step_returned(
+                backend, yours(mine, backend.batch_tensors(batch, mine.device)), before.tables[0].shape
+            )
         except Exception as error:  # noqa: BLE001 - the reader's code: any exception is what the check reports
-            return Agreement("step", False, f"{label} raised {_said(error)} {at} (it was given "
-                                            f"{_step_given(backend, batch)}).")
+            return Agreement(
+                "step", False, f"{label} raised {_said(error)} {at} (it was given {_step_given(backend, batch)})."
+            )
         if isinstance(returned, str):
             return Agreement("step", False, f"{label} {returned}")
         state = _snapshot(backend, mine)
         step = Step(returned[0], returned[1], state.tables, state.moments)
         arrays = batch.arrays()
-        inputs = StepInputs(number, arrays["centers"], arrays["contexts_negatives"], arrays["mask"], before.tables,
-                            data.vocab.tokens, earlier)
+        inputs = StepInputs(
+            number,
+            arrays["centers"],
+            arrays["contexts_negatives"],
+            arrays["mask"],
+            before.tables,
+            data.vocab.tokens,
+            earlier,
+        )
         difference = explain_step(step, expected, inputs)
         if difference is not None:
             padding = f" with {PADDING} padding rows" if number == 1 else ""
-            return Agreement("step", False, f"{label} does not agree with {theirs} {at} (a batch of {CHECK_BATCH} "
-                                            f"rows{padding}): {difference}")
+            return Agreement(
+                "step",
+                False,
+                f"{label} does not agree with {theirs} {at} (a batch of {CHECK_BATCH} rows{padding}): {difference}",
+            )
         earlier = step.gradients
         largest = max(largest, *(float(np.max(np.abs(a - b))) for a, b in zip(step.tables, expected.tables)))
     _passed[(backend.NAME, "step")] = yours
-    return Agreement("step", True, f"{label} agrees with {theirs} over {STEPS} steps from the tables training "
-                                   f"starts from (a batch of {CHECK_BATCH} rows with {PADDING} padding rows, then "
-                                   f"{CHECK_BATCH} more centers): the losses, both gradients, the updated tables "
-                                   f"and Adam's moments; the tables differ by at most {largest:.1e}.")
+    return Agreement(
+        "step",
+        True,
+        f"{label} agrees with {theirs} over {STEPS} steps from the tables training "
+        f"starts from (a batch of {CHECK_BATCH} rows with {PADDING} padding rows, then "
+        f"{CHECK_BATCH} more centers): the losses, both gradients, the updated tables "
+        f"and Adam's moments; the tables differ by at most {largest:.1e}.",
+    )
 
 
 def _stepping(backend: ModuleType, yours: Callable) -> Callable:
@@ -309,8 +372,7 @@ def _stepping(backend: ModuleType, yours: Callable) -> Callable:
         loss, _ = yours(trainer, backend.batch_tensors(batch, trainer.device))
         return loss
 
-    step.__name__, step.__doc__, step.__wrapped__ = getattr(yours, "__name__", "step"), yours.__doc__, yours
-    return step
+    return functools.update_wrapper(step, yours)  # its name (else "step"), docstring, and __wrapped__
 
 
 def _owner(backend: ModuleType, name: str) -> Any:
@@ -323,9 +385,7 @@ def using(backend: ModuleType, **functions: Callable) -> Iterator[ModuleType]:
     """Within the block, the backend runs the given functions (``skip_gram=...``, ``masked_bce=...``, and
     ``step=...`` for ``Trainer.step``) in place of its own, training included; its own come back when the block
     ends, however it ends."""
-    unknown = sorted(set(functions) - set(REPLACEABLE))
-    if unknown:
-        raise W2VError(f"{', '.join(unknown)} cannot be replaced; replace {listed(REPLACEABLE, 'or')}.")
+    _refuse_unknown(functions)
     own = {name: vars(_owner(backend, name))[name] for name in functions}
     try:
         for name, function in functions.items():
@@ -336,31 +396,44 @@ def using(backend: ModuleType, **functions: Callable) -> Iterator[ModuleType]:
             setattr(_owner(backend, name), name, function)
 
 
-def train_with(backend: ModuleType, data: Dataset, reference: Any, steps: int = 200,
-               **functions: Callable) -> Agreement:
+def train_with(
+    backend: ModuleType, data: Dataset, reference: Any, steps: int = 200, **functions: Callable
+) -> Agreement:
     """Train the first ``steps`` steps of ``reference`` (a history of the backend's own run) again, with the
     reader's ``functions`` (``skip_gram=...``, ``masked_bce=...``, ``step=...``) in place of the backend's, and
     compare the two runs step by step. Only functions whose check agreed are trained with (a function that gives
     other values would only show where the runs part); an exception while training is reported, never a
     traceback."""
-    unknown = sorted(set(functions) - set(REPLACEABLE))
-    if unknown:
-        raise W2VError(f"{', '.join(unknown)} cannot be replaced; replace {listed(REPLACEABLE, 'or')}.")
-    unchecked = [getattr(function, "__name__", name) for name, function in functions.items()
-                 if _passed.get((backend.NAME, name)) is not function]
-    unwritten = [getattr(function, "__name__", name) for name, function in functions.items()
-                 if _unwritten(name, function) is not None]
+    _refuse_unknown(functions)
+    unchecked = [
+        getattr(function, "__name__", name)
+        for name, function in functions.items()
+        if _passed.get((backend.NAME, name)) is not function
+    ]
+    unwritten = [
+        getattr(function, "__name__", name)
+        for name, function in functions.items()
+        if _unwritten(name, function) is not None
+    ]
     if unwritten and len(unwritten) == len(functions):
-        return Agreement("training", False, f"nothing to train with yet: {listed(unwritten)} still "
-                                            f"{agreeing(len(unwritten), 'has', 'have')} blanks (`...`) to fill "
-                                            f"in; once each check above agrees, this cell trains with them.",
-                         attempted=False)
+        return Agreement(
+            "training",
+            False,
+            f"nothing to train with yet: {listed(unwritten)} still "
+            f"{agreeing(len(unwritten), 'has', 'have')} blanks (`...`) to fill "
+            f"in; once each check above agrees, this cell trains with them.",
+            attempted=False,
+        )
     if unchecked:
-        return Agreement("training", False, f"not trained: {listed(unchecked)} "
-                         f"{agreeing(len(unchecked), 'has', 'have')} not passed the check (run "
-                         f"{agreeing(len(unchecked), 'its check cell', 'their check cells')} after every change, "
-                         f"until each says that it agrees); training with a function that "
-                         f"gives other values than the backend's would only show where the two runs part.")
+        return Agreement(
+            "training",
+            False,
+            f"not trained: {listed(unchecked)} "
+            f"{agreeing(len(unchecked), 'has', 'have')} not passed the check (run "
+            f"{agreeing(len(unchecked), 'its check cell', 'their check cells')} after every change, "
+            f"until each says that it agrees); training with a function that "
+            f"gives other values than the backend's would only show where the two runs part.",
+        )
     settings = Settings.from_dict(reference.settings).replace(max_steps=min(steps, reference.steps))
     try:
         with using(backend, **functions):
@@ -369,9 +442,13 @@ def train_with(backend: ModuleType, data: Dataset, reference: Any, steps: int = 
         raise
     except Exception as error:  # noqa: BLE001 - the reader's code: any exception is the answer
         names = listed([getattr(function, "__name__", name) for name, function in functions.items()])
-        return Agreement("training", False, f"training with {names} stopped with {_said(error)}. A function that "
-                         f"agrees on one batch can still fail inside training, where the framework traces it or "
-                         f"takes its gradient: use the framework's own operations.")
+        return Agreement(
+            "training",
+            False,
+            f"training with {names} stopped with {_said(error)}. A function that "
+            f"agrees on one batch can still fail inside training, where the framework traces it or "
+            f"takes its gradient: use the framework's own operations.",
+        )
     return compare_runs(yours, reference)
 
 
@@ -385,8 +462,19 @@ def compare_runs(yours: Any, reference: Any) -> Agreement:
     largest, at = float(relative.max()), int(relative.argmax())
     agrees = largest <= PARITY_TOLERANCE
     verdict = "they agree" if agrees else f"they part at step {int(np.argmax(relative > PARITY_TOLERANCE)) + 1:,}"
-    return Agreement("training", agrees, f"over {steps:,} steps the two runs' losses differ by at most {largest:.1e} "
-                                         f"relative (step {at + 1:,}; the tolerance is {PARITY_TOLERANCE:g}): {verdict}.")
+    return Agreement(
+        "training",
+        agrees,
+        f"over {steps:,} steps the two runs' losses differ by at most {largest:.1e} "
+        f"relative (step {at + 1:,}; the tolerance is {PARITY_TOLERANCE:g}): {verdict}.",
+    )
+
+
+def _refuse_unknown(functions: dict[str, Any]) -> None:
+    """An error naming what in ``functions`` a reader cannot put in the backend's place (see REPLACEABLE)."""
+    unknown = sorted(set(functions) - set(REPLACEABLE))
+    if unknown:
+        raise W2VError(f"{', '.join(unknown)} cannot be replaced; replace {listed(REPLACEABLE, 'or')}.")
 
 
 hint = hints.hint  # `tryit.hint(w2v, "skip_gram")`, where the student notebooks ask for it

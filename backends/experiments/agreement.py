@@ -4,7 +4,7 @@ held to. Used by the figures, ``compare``, ``parity``, ``diff``, the GPU check a
 from __future__ import annotations
 
 import itertools
-from typing import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -19,7 +19,7 @@ def relative_differences(losses: Sequence[float], reference: Sequence[float]) ->
     return np.abs(x - y) / np.abs(y)
 
 
-def max_relative_differences(step_losses: dict[str, Sequence[float]]) -> dict[str, float]:
+def max_relative_differences(step_losses: Mapping[str, Sequence[float]]) -> dict[str, float]:
     """For every pair "a/b", the largest |a - b| / |b| over the steps both ran."""
     result = {}
     for a, b in itertools.combinations(step_losses, 2):

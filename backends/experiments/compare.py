@@ -12,8 +12,8 @@ import contextlib
 import os
 import subprocess
 import sys
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Sequence
 
 from backends.common.errors import W2VError
 from backends.common.files import os_error_message
@@ -27,12 +27,20 @@ from backends.experiments.summary import format_loss, shown
 from backends.pipeline.dataset import load_data
 
 # What a comparison's staging folder holds: each framework's run (or what a killed one left) and the report.
-COMPARISON_FILES = (*FRAMEWORKS, *(f"{name}.partial" for name in FRAMEWORKS), *REPORT_FILES, ".*.lock",
-                    ".*.owner", ".*.old", ".report-*")
+COMPARISON_FILES = (
+    *FRAMEWORKS,
+    *(f"{name}.partial" for name in FRAMEWORKS),
+    *REPORT_FILES,
+    ".*.lock",
+    ".*.owner",
+    ".*.old",
+    ".report-*",
+)
 
 
-def compare(frameworks: Sequence[str] | None, out: Path, settings: Settings | None = None,
-            progress: bool = True) -> dict:
+def compare(
+    frameworks: Sequence[str] | None, out: Path, settings: Settings | None = None, progress: bool = True
+) -> dict:
     """Train each framework (None: every one) with ``settings`` in its own process, then
     :func:`backends.experiments.report.report`. Returns the summary; when the runs were not put in place, its
     ``kept_apart`` says where they are.
@@ -48,8 +56,9 @@ def compare(frameworks: Sequence[str] | None, out: Path, settings: Settings | No
     load_data(settings=settings)  # the corpus and the settings checked once, before any framework trains on them
     with contextlib.ExitStack() as stack:
         deepest = max((f"{name}.partial/{LONGEST}" for name in names), key=len)  # each run's files, in its staging
-        whole = stack.enter_context(RunFolder(out / "compare", holds=COMPARISON_FILES, deepest=deepest,
-                                              inner=(*RUN_FILES, *REPORT_FILES)))
+        whole = stack.enter_context(
+            RunFolder(out / "compare", holds=COMPARISON_FILES, deepest=deepest, inner=(*RUN_FILES, *REPORT_FILES))
+        )
         folders = {name: stack.enter_context(RunFolder(out / name)) for name in names}
         _refuse_checkpoints(folders.values())
         staging = whole.stage()
@@ -59,11 +68,13 @@ def compare(frameworks: Sequence[str] | None, out: Path, settings: Settings | No
                 summary = report(staging, runs, settings)
             except (W2VError, OSError) as error:  # the runs trained: never lose them to a report that failed
                 said = str(error) if isinstance(error, W2VError) else os_error_message(error)
-                raise W2VError(f"{said} The comparison's runs are kept in {whole.keep()}; nothing in {out} was "
-                               f"replaced.") from None
+                raise W2VError(
+                    f"{said} The comparison's runs are kept in {whole.keep()}; nothing in {out} was replaced."
+                ) from None
             except BaseException:  # a bug shows its traceback, after this line; the runs are kept all the same
-                print(f"The comparison's runs are kept in {whole.keep()}; nothing in {out} was replaced.",
-                      file=sys.stderr)
+                print(
+                    f"The comparison's runs are kept in {whole.keep()}; nothing in {out} was replaced.", file=sys.stderr
+                )
                 raise
             if stopped() or not succeeded(runs, named=frameworks is not None):
                 return {**summary, "interrupted": stopped(), "kept_apart": str(whole.keep())}
@@ -75,19 +86,32 @@ def compare(frameworks: Sequence[str] | None, out: Path, settings: Settings | No
     return summary
 
 
-def _train_one(name: str, staging: Path, settings: Settings, progress: bool, stopped: Callable[[], bool],
-               started: Callable[[subprocess.Popen | None], None]) -> dict:
+def _train_one(
+    name: str,
+    staging: Path,
+    settings: Settings,
+    progress: bool,
+    stopped: Callable[[], bool],
+    started: Callable[[subprocess.Popen | None], None],
+) -> dict:
     """One framework of a comparison trained into its staging folder, unless the comparison was stopped; one
     line says how it went."""
     if stopped():
-        return {"framework": name, "status": INTERRUPTED, "error": "not started, as the comparison was interrupted",
-                "wall_seconds": 0.0}
+        return {
+            "framework": name,
+            "status": INTERRUPTED,
+            "error": "not started, as the comparison was interrupted",
+            "wall_seconds": 0.0,
+        }
     if progress and REGISTRY[name].installed:
         print(f"--- {name}", file=sys.stderr, flush=True)
     run = train_isolated(name, staging, settings.argv(), progress, started)
     if run["status"] == "ok":
-        print(f"{name}: {run['steps']} steps on {run['device']}, loss {format_loss(run['loss'])}, "
-              f"{shown(run['centers_per_sec'], ',.0f')} centers/s ({run['wall_seconds']:.0f} s)", flush=True)
+        print(
+            f"{name}: {run['steps']} steps on {run['device']}, loss {format_loss(run['loss'])}, "
+            f"{shown(run['centers_per_sec'], ',.0f')} centers/s ({run['wall_seconds']:.0f} s)",
+            flush=True,
+        )
     else:
         print(f"{name}: {run['status']}: {run['error']}", flush=True)
     return run
@@ -95,12 +119,18 @@ def _train_one(name: str, staging: Path, settings: Settings, progress: bool, sto
 
 def _refuse_checkpoints(folders: Iterable[RunFolder]) -> None:
     """A comparison writes no checkpoints, so it must not replace a folder that holds one."""
-    held = [str(path) for folder in folders
-            for path in (folder.left_checkpoint(), folder.folder / CHECKPOINT) if path is not None and path.is_file()]
+    held = [
+        str(path)
+        for folder in folders
+        for path in (folder.left_checkpoint(), folder.folder / CHECKPOINT)
+        if path is not None and path.is_file()
+    ]
     if held:
-        raise W2VError(f"{', '.join(held)} hold{'s' if len(held) == 1 else ''} the checkpoint of a run that a "
-                       f"comparison would replace; continue it with `train --resume`, delete it, or compare into "
-                       f"another folder (--out DIR). Nothing was trained.")
+        raise W2VError(
+            f"{', '.join(held)} hold{'s' if len(held) == 1 else ''} the checkpoint of a run that a "
+            f"comparison would replace; continue it with `train --resume`, delete it, or compare into "
+            f"another folder (--out DIR). Nothing was trained."
+        )
 
 
 @contextlib.contextmanager

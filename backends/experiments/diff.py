@@ -4,6 +4,7 @@ environments, say, trained from one seed (``make cross-env``)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from backends.common.errors import W2VError
 from backends.common.frameworks import FRAMEWORKS
@@ -19,7 +20,7 @@ def diff(first: Path, second: Path) -> dict[str, dict]:
     whether they were trained with the same settings (otherwise the difference means little). A framework
     trained into one folder only (MXNet, which only the book environment has) is listed with ``only_in``.
     """
-    result = {}
+    result: dict[str, dict[str, Any]] = {}
     for name in FRAMEWORKS:
         paths = (first / name / HISTORY, second / name / HISTORY)
         present = [path.is_file() for path in paths]
@@ -38,6 +39,8 @@ def diff(first: Path, second: Path) -> dict[str, dict]:
             "same_settings": runs[0].settings == runs[1].settings,
         }
     if all("only_in" in run for run in result.values()):
-        raise W2VError(f"no framework was trained into both {first} and {second}; train the same framework into "
-                       f"each first (python -m backends train --framework torch --out FOLDER).")
+        raise W2VError(
+            f"no framework was trained into both {first} and {second}; train the same framework into "
+            f"each first (python -m backends train --framework torch --out FOLDER)."
+        )
     return result

@@ -14,8 +14,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
 
 from backends.common.errors import W2VError
 from backends.common.frameworks import FRAMEWORKS, REGISTRY, framework
@@ -39,8 +39,13 @@ def check_frameworks(frameworks: Iterable[str] | None) -> list[str]:
     return [framework(name).name for name in frameworks]
 
 
-def train_isolated(name: str, out: Path, options: Sequence[str] = (), progress: bool = True,
-                   started: Callable[[subprocess.Popen | None], None] = lambda process: None) -> dict:
+def train_isolated(
+    name: str,
+    out: Path,
+    options: Sequence[str] = (),
+    progress: bool = True,
+    started: Callable[[subprocess.Popen | None], None] = lambda process: None,
+) -> dict:
     """Run ``python -m backends train`` for one framework in a fresh process; never raises for its failure.
 
     Returns the run's JSON summary with ``status`` "ok", or ``status`` "failed" and the error it printed,
@@ -48,22 +53,32 @@ def train_isolated(name: str, out: Path, options: Sequence[str] = (), progress: 
     through to this process's stderr as they come. ``started`` is told the process, and None when it ended.
     """
     if not REGISTRY[name].installed:
-        return {"framework": name, "status": NOT_INSTALLED, "error": REGISTRY[name].how_to_install(),
-                "wall_seconds": 0.0}
+        return {
+            "framework": name,
+            "status": NOT_INSTALLED,
+            "error": REGISTRY[name].how_to_install(),
+            "wall_seconds": 0.0,
+        }
     command = [sys.executable, "-m", "backends", "train", "--framework", name, "--out", str(out), "--json"]
     command += list(options) + ([] if progress else ["--no-progress"])
     start = time.perf_counter()
-    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
-                          preexec_fn=_die_with_parent) as process:
+    with subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        preexec_fn=_die_with_parent,
+    ) as process:
         started(process)
         errors = _relay(process.stderr, sys.stderr if progress else None)
-        output = process.stdout.read()
+        output = process.stdout.read() if process.stdout else ""
         code = process.wait()
         started(None)
     wall = time.perf_counter() - start
     if code == 0:
         return {**json.loads(output.strip().splitlines()[-1]), "status": "ok", "wall_seconds": wall}
-    said = [line[len("error: "):] for line in errors.splitlines() if line.startswith("error: ")]
+    said = [line[len("error: ") :] for line in errors.splitlines() if line.startswith("error: ")]
     message = said[-1] if said else (errors.strip().splitlines() or [f"exit code {code}"])[-1]
     if code < 0:
         message = f"the process died with signal {signal.Signals(-code).name}. {message}"
@@ -79,8 +94,9 @@ def _die_with_parent() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-def train_each(frameworks: Iterable[str], out: Path, settings: Settings,
-               done: Callable[[str, dict], None] = lambda name, run: None) -> dict[str, dict]:
+def train_each(
+    frameworks: Iterable[str], out: Path, settings: Settings, done: Callable[[str, dict], None] = lambda name, run: None
+) -> dict[str, dict]:
     """Train each framework with ``settings`` into ``out``, one after the other, each in its own process and
     quietly: their runs as :func:`train_isolated` returns them, with the ``step_losses`` of each that trained
     (read from its history). ``done`` is told each run as it ends."""

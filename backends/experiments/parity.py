@@ -4,8 +4,8 @@ held to :data:`backends.experiments.agreement.PARITY_TOLERANCE` (``python -m bac
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from backends.common.errors import W2VError
 from backends.common.settings import Settings

@@ -8,8 +8,8 @@ and moved in together, so a fault leaves the previous report whole.
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -42,8 +42,9 @@ def settings_apart(histories: dict[str, History]) -> list[str]:
     return apart
 
 
-def report(out: Path, runs: dict[str, dict] | None = None, settings: Settings | None = None,
-           mixed: bool = False) -> dict:
+def report(
+    out: Path, runs: dict[str, dict] | None = None, settings: Settings | None = None, mixed: bool = False
+) -> dict:
     """Figures and summaries of the runs under ``out``; ``runs`` adds what only a comparison knows.
 
     Runs trained with different settings are refused unless ``mixed``, which lists the differences instead.
@@ -62,8 +63,10 @@ def report(out: Path, runs: dict[str, dict] | None = None, settings: Settings | 
     frameworks = {name: _entry(run, histories.get(name), vectors.get(name), word) for name, run in runs.items()}
     apart = settings_apart(histories)
     if apart and not mixed:
-        raise W2VError(f"the runs under {out} were trained with different settings: {'; '.join(apart)}. Report them "
-                       f"from folders of their own, or pass --mixed to put them in one table all the same.")
+        raise W2VError(
+            f"the runs under {out} were trained with different settings: {'; '.join(apart)}. Report them "
+            f"from folders of their own, or pass --mixed to put them in one table all the same."
+        )
     if settings is None and histories:
         settings = Settings.from_dict(next(iter(histories.values())).settings)
     summary = {
@@ -81,12 +84,11 @@ def report(out: Path, runs: dict[str, dict] | None = None, settings: Settings | 
     return summary
 
 
-def _entry(run: dict, history: History | None, vectors: tuple[list[str], np.ndarray] | None,
-           word: str | None) -> dict:
+def _entry(run: dict, history: History | None, vectors: tuple[list[str], np.ndarray] | None, word: str | None) -> dict:
     """A framework's row of the summary: what the comparison knows of its run, and, where it trained, its
     figures, the probe word's neighbours and its WordSim-353 evaluation."""
     entry = {key: run[key] for key in ("status", "error", "wall_seconds") if key in run}
-    if history is not None:
+    if history is not None and vectors is not None:  # read together
         words, matrix = vectors
         entry.update(
             status="ok",
@@ -131,11 +133,13 @@ def _draw_figures(histories: dict[str, History], folder: Path) -> list[str]:
 
     if not histories:
         return []
-    plt.close(plot_losses(
-        {n: h.step_losses for n, h in histories.items()},
-        folder / "loss_curves.png",
-        epoch_losses={n: h.epoch_losses for n, h in histories.items()},
-    ))  # written to a file, not shown: a notebook would otherwise show it again
+    plt.close(
+        plot_losses(
+            {n: h.step_losses for n, h in histories.items()},
+            folder / "loss_curves.png",
+            epoch_losses={n: h.epoch_losses for n, h in histories.items()},
+        )
+    )  # written to a file, not shown: a notebook would otherwise show it again
     reference = REFERENCE if REFERENCE in histories else next(iter(histories))
     others = {
         n: relative_differences(h.step_losses, histories[reference].step_losses)

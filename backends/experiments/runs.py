@@ -26,11 +26,10 @@ import socket
 import sys
 import time
 import weakref
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import filelock
-
 import numpy as np
 
 from backends.common.errors import W2VError
@@ -57,8 +56,9 @@ class RunFolder:
     drops what was staged (a checkpoint in it aside, as a run that failed can be resumed from it).
     """
 
-    def __init__(self, folder: str | Path, holds: Iterable[str] = RUN_FILES, deepest: str = LONGEST,
-                 inner: Iterable[str] = ()) -> None:
+    def __init__(
+        self, folder: str | Path, holds: Iterable[str] = RUN_FILES, deepest: str = LONGEST, inner: Iterable[str] = ()
+    ) -> None:
         self.folder, self.holds = Path(folder), frozenset(holds)  # holds: patterns of the names its files may have
         self.inner = frozenset(inner)  # and those of the files in its folders (a comparison's runs, say)
         self.deepest = deepest  # the longest path the run writes inside its staging folder
@@ -72,14 +72,18 @@ class RunFolder:
         self.folder.parent.mkdir(parents=True, exist_ok=True)
         for own in (self.owner, Path(self._lock.lock_file)):  # written by the run: never through a user's link
             if own.is_symlink():
-                raise W2VError(f"{own} is a symbolic link, where a run keeps a file of its own (who holds the "
-                               f"folder, and its lock); remove the link, or write to another folder (--out DIR). "
-                               f"Nothing was done.")
+                raise W2VError(
+                    f"{own} is a symbolic link, where a run keeps a file of its own (who holds the "
+                    f"folder, and its lock); remove the link, or write to another folder (--out DIR). "
+                    f"Nothing was done."
+                )
         try:
             self._lock.acquire()
         except filelock.Timeout:
-            raise W2VError(f"{self.folder} is being written by another run ({self.holder()}); wait for it to "
-                           f"finish or stop it, or write to another folder (--out DIR). Nothing was done.") from None
+            raise W2VError(
+                f"{self.folder} is being written by another run ({self.holder()}); wait for it to "
+                f"finish or stop it, or write to another folder (--out DIR). Nothing was done."
+            ) from None
         # Before the owner file exists, so that it goes wherever a signal lands from here on: in _release, or, where
         # a signal cut that short, when this object is freed or Python exits (first the finalizer, then the lock).
         self._owner_finalizer = weakref.finalize(self, self.owner.unlink, missing_ok=True)
@@ -113,8 +117,7 @@ class RunFolder:
         """Who holds the lock, in words, from what the holder wrote when it took it."""
         try:
             who = json.loads(self.owner.read_text(encoding="utf-8"))
-            return (f"process {who['pid']} of {who['user']} on {who['host']}, started {who['started']}: "
-                    f"{who['command']}")
+            return f"process {who['pid']} of {who['user']} on {who['host']}, started {who['started']}: {who['command']}"
         except (OSError, ValueError, KeyError, TypeError):
             return "a process that has not said who it is"
 
@@ -185,13 +188,19 @@ def _check_replaceable(folder: Path, holds: frozenset[str], inner: frozenset[str
         what = "is not a folder"
     else:
         others = _others(folder, holds)
-        others += [f"{sub.name}/{name}" for sub in sorted(folder.iterdir()) if inner and sub.is_dir()
-                   and not sub.is_symlink() for name in _others(sub, inner)]
+        others += [
+            f"{sub.name}/{name}"
+            for sub in sorted(folder.iterdir())
+            if inner and sub.is_dir() and not sub.is_symlink()
+            for name in _others(sub, inner)
+        ]
         if not others:
             return
         what = f"holds files that are not a run's ({', '.join(others[:5])})"
-    raise W2VError(f"{folder} {what}, and a run replaces that folder whole; move it away, or write the run to "
-                   f"another folder (--out DIR). Nothing was done.")
+    raise W2VError(
+        f"{folder} {what}, and a run replaces that folder whole; move it away, or write the run to "
+        f"another folder (--out DIR). Nothing was done."
+    )
 
 
 def _others(folder: Path, holds: frozenset[str]) -> list[str]:
@@ -219,25 +228,34 @@ def checkpoint_choice(run: RunFolder, resume: bool, restart: bool) -> Path | Non
     if resume:
         if left or finished.is_file():
             return left or finished
-        raise W2VError(f"there is no checkpoint at {finished} to resume from; train with --checkpoint-every N "
-                       f"first. Nothing was trained.")
+        raise W2VError(
+            f"there is no checkpoint at {finished} to resume from; train with --checkpoint-every N "
+            f"first. Nothing was trained."
+        )
     if restart:
         return None
     if left:
-        raise W2VError(f"{left} holds the checkpoint of a run into {run.folder} that did not finish (it was "
-                       f"stopped or failed): continue it with --resume, or start over with --restart. Nothing was "
-                       f"trained.")
+        raise W2VError(
+            f"{left} holds the checkpoint of a run into {run.folder} that did not finish (it was "
+            f"stopped or failed): continue it with --resume, or start over with --restart. Nothing was "
+            f"trained."
+        )
     if finished.is_file():
-        raise W2VError(f"{finished} holds an earlier run's checkpoint, which this run would replace: continue that "
-                       f"run with --resume, or start over with --restart. Nothing was trained.")
+        raise W2VError(
+            f"{finished} holds an earlier run's checkpoint, which this run would replace: continue that "
+            f"run with --resume, or start over with --restart. Nothing was trained."
+        )
     return None
 
 
 def resumable(run: RunFolder) -> str:
     """What a failed run leaves to resume from, as a sentence to add to its message (nothing where it left none)."""
     left = run.left_checkpoint()
-    return (f" The checkpoint saved before, {left}, is kept: once that is fixed, continue the run with --resume."
-            if left else "")
+    return (
+        f" The checkpoint saved before, {left}, is kept: once that is fixed, continue the run with --resume."
+        if left
+        else ""
+    )
 
 
 def save_run(run: RunFolder, history: History, keep_checkpoint: bool = False) -> Path:
@@ -270,9 +288,11 @@ def read_history(path: Path) -> History:
     """A run's history.json, checked to be whole and of a run that can be compared (not one that diverged)."""
     record = History.read_record(path)
     if record["stopped"] == "diverged":
-        raise W2VError(f"the run in {path.parent} diverged after {record['steps']} steps (its loss became NaN or "
-                       f"infinite), so there is nothing to compare: train it again with a lower --lr, or move "
-                       f"{path.parent} away.")
+        raise W2VError(
+            f"the run in {path.parent} diverged after {record['steps']} steps (its loss became NaN or "
+            f"infinite), so there is nothing to compare: train it again with a lower --lr, or move "
+            f"{path.parent} away."
+        )
     return History.from_record(record, path)
 
 
@@ -284,8 +304,10 @@ def read_run(folder: Path, tries: int = 3) -> tuple[History, tuple[list[str], np
         history, vectors = read_history(folder / HISTORY), embeddings.load_word2vec(folder / EMBEDDINGS)
         if _identity(folder) == before:
             return history, vectors
-    raise W2VError(f"{folder} changed {tries} times while it was read (a run trains into it, putting each result "
-                   f"in place): report it when that run has finished.")
+    raise W2VError(
+        f"{folder} changed {tries} times while it was read (a run trains into it, putting each result "
+        f"in place): report it when that run has finished."
+    )
 
 
 def read_wordsim(folder: Path) -> dict:
@@ -308,5 +330,10 @@ def _whoami() -> dict:
     except (KeyError, OSError):  # no name for this uid (a container)
         user = "an unnamed user"
     command = ["python -m backends", *sys.argv[1:]] if sys.argv[0].endswith("__main__.py") else sys.argv
-    return {"pid": os.getpid(), "user": user, "host": socket.gethostname(),
-            "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "command": " ".join(command)}
+    return {
+        "pid": os.getpid(),
+        "user": user,
+        "host": socket.gethostname(),
+        "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "command": " ".join(command),
+    }

@@ -33,8 +33,10 @@ def outcome(summary: dict, out: Path) -> str:
     if "kept_apart" in summary:
         if summary["interrupted"] and "interrupted" not in statuses:  # stopped after its last run had finished
             trained += ", then the comparison was interrupted"
-        return (f"{trained}, so nothing in {out} was replaced: its previous results are as they were. This "
-                f"comparison's runs and report are in {summary['kept_apart']}.")
+        return (
+            f"{trained}, so nothing in {out} was replaced: its previous results are as they were. This "
+            f"comparison's runs and report are in {summary['kept_apart']}."
+        )
     files = [str(out / "summary.md"), "summary.json", *summary["figures"]]
     written = ", ".join(files[:-1]) + " and " + files[-1]
     nothing = "" if summary["figures"] else "; no figures, as nothing trained"
@@ -52,8 +54,8 @@ def summary_markdown(summary: dict, figures: bool = True, level: int = 1) -> str
         lines += ["The runs differ in: " + "; ".join(summary["settings_apart"]) + ".", ""]
     word = summary.get("probe_word", PROBE_WORD)
     lines += [
-        f'| framework | status | device | steps | final loss | centers/s | train s | wall s | WordSim-353 ρ '
-        f'| {f"neighbours of {chr(34)}{_cell(word)}{chr(34)}" if word else "neighbours"} |',
+        f"| framework | status | device | steps | final loss | centers/s | train s | wall s | WordSim-353 ρ "
+        f"| {f'neighbours of {chr(34)}{_cell(word)}{chr(34)}' if word else 'neighbours'} |",
         "|---|---|---|---:|---:|---:|---:|---:|---:|---|",
     ]
     for name, run in summary["frameworks"].items():
@@ -62,17 +64,34 @@ def summary_markdown(summary: dict, figures: bool = True, level: int = 1) -> str
             lines.append(f"| {name} | {run['status']}: {_cell(run.get('error', ''))} | | | | | | {wall} | | |")
             continue
         neighbours = ", ".join(f"{_cell(w)} ({c:.3f})" for w, c in run["neighbours"])
-        cells = [name, "ok", run["device"], run["steps"], format_loss(run["final_loss"]),
-                 shown(run["centers_per_sec"], ",.0f"), f"{run['train_seconds']:.1f}", wall,
-                 shown(run["wordsim"]["spearman"], ".3f"), neighbours]
+        cells = [
+            name,
+            "ok",
+            run["device"],
+            run["steps"],
+            format_loss(run["final_loss"]),
+            shown(run["centers_per_sec"], ",.0f"),
+            f"{run['train_seconds']:.1f}",
+            wall,
+            shown(run["wordsim"]["spearman"], ".3f"),
+            neighbours,
+        ]
         lines.append("| " + " | ".join(map(str, cells)) + " |")
     pairs = [run["wordsim"] for run in summary["frameworks"].values() if run["status"] == "ok"]
     if pairs:
-        lines += ["", f"WordSim-353 ρ: Spearman correlation of cosine similarity with human ratings over the "
-                      f"{pairs[0]['pairs']} of {pairs[0]['pairs_total']} pairs whose words are both in the vocabulary."]
+        lines += [
+            "",
+            f"WordSim-353 ρ: Spearman correlation of cosine similarity with human ratings over the "
+            f"{pairs[0]['pairs']} of {pairs[0]['pairs_total']} pairs whose words are both in the vocabulary.",
+        ]
     if summary["max_relative_difference"]:
-        lines += ["", "Largest relative difference of the per-step losses, pair by pair:", "",
-                  "| pair | max relative difference |", "|---|---:|"]
+        lines += [
+            "",
+            "Largest relative difference of the per-step losses, pair by pair:",
+            "",
+            "| pair | max relative difference |",
+            "|---|---:|",
+        ]
         lines += [f"| {pair} | {value:.2e} |" for pair, value in summary["max_relative_difference"].items()]
     lines += [""] + [f"![{figure}]({figure})" for figure in summary.get("figures", []) if figures]
     return "\n".join(lines) + "\n"

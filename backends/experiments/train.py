@@ -13,17 +13,31 @@ from pathlib import Path
 from backends.common.errors import W2VError, WriteError
 from backends.common.files import os_error_message, writable_folder
 from backends.common.settings import Settings
-from backends.experiments.runs import CHECKPOINT, RunFolder, checkpoint_choice, put_in_place, read_wordsim, \
-    resumable, save_run
+from backends.experiments.runs import (
+    CHECKPOINT,
+    RunFolder,
+    checkpoint_choice,
+    put_in_place,
+    read_wordsim,
+    resumable,
+    save_run,
+)
 from backends.pipeline.dataset import load_data
 from backends.training.baseline import check_workers, train_gensim
 from backends.training.history import History, TrainingDiverged
 from backends.vectors import evaluation
 
 
-def train_framework(name: str, backend, settings: Settings, out: Path, progress: bool = True,
-                    checkpoint_every: int | None = None, resume: bool = False,
-                    restart: bool = False) -> tuple[History, Path, bool]:
+def train_framework(
+    name: str,
+    backend,
+    settings: Settings,
+    out: Path,
+    progress: bool = True,
+    checkpoint_every: int | None = None,
+    resume: bool = False,
+    restart: bool = False,
+) -> tuple[History, Path, bool]:
     """Train ``backend`` (framework ``name``'s loaded module) with ``settings`` into ``out/<name>/``; returns the
     run's history, its folder and whether Ctrl-C or SIGTERM came while its files were written.
 
@@ -39,9 +53,15 @@ def train_framework(name: str, backend, settings: Settings, out: Path, progress:
         unfinished = resume_from is not None and resume_from == run.left_checkpoint()
         staging = run.stage(keep=unfinished)
         try:  # a run resumed from the finished folder's checkpoint writes its own in the staging folder
-            history = backend.train(data, settings, progress=progress, checkpoint=staging / CHECKPOINT,
-                                    checkpoint_every=checkpoint_every, resume=resume_from or False,
-                                    resume_finished=unfinished)  # killed after its last step: written now
+            history = backend.train(
+                data,
+                settings,
+                progress=progress,
+                checkpoint=staging / CHECKPOINT,
+                checkpoint_every=checkpoint_every,
+                resume=resume_from or False,
+                resume_finished=unfinished,
+            )  # killed after its last step: written now
         except TrainingDiverged as diverged:
             put_in_place(run, diverged.history, keep_checkpoint=bool(checkpoint_every))
             raise
@@ -59,7 +79,8 @@ def train_baseline(settings: Settings, out: Path, workers: int) -> tuple[History
     with RunFolder(writable_folder(out) / "gensim") as run:
         run.stage()
         evaluation.load_wordsim()
-        history = train_gensim(load_data(settings=settings), epochs=settings.epochs, embed_size=settings.embed_size,
-                               workers=workers)
+        history = train_gensim(
+            load_data(settings=settings), epochs=settings.epochs, embed_size=settings.embed_size, workers=workers
+        )
         folder = save_run(run, history)
     return history, folder, read_wordsim(folder)

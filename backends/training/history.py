@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, fields
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 
@@ -19,8 +20,14 @@ from backends.common.settings import NAMES, wrong_setting
 # before its first step ended, the speed of a run finished from its checkpoint with no step left to time, and
 # ``stopped`` of a run that trained its whole budget.
 RECORD: dict[str, type | tuple[type, ...]] = {
-    "framework": str, "device": str, "step_losses": list, "epoch_losses": list, "steps": int,
-    "loss": (float, type(None)), "centers_per_sec": (float, type(None)), "seconds": float,
+    "framework": str,
+    "device": str,
+    "step_losses": list,
+    "epoch_losses": list,
+    "steps": int,
+    "loss": (float, type(None)),
+    "centers_per_sec": (float, type(None)),
+    "seconds": float,
     "stopped": (str, type(None)),
 }
 
@@ -81,8 +88,9 @@ class History:
             raise W2VError(f"{path} is not a whole history ({error}); train that framework again.") from None
         missing = [key for key in RECORD if not isinstance(record, dict) or key not in record]
         if missing:
-            raise W2VError(f"{path} is not a history of this project (it lacks {', '.join(missing)}); train that "
-                           f"framework again.")
+            raise W2VError(
+                f"{path} is not a history of this project (it lacks {', '.join(missing)}); train that framework again."
+            )
         return record
 
     @classmethod
@@ -95,14 +103,18 @@ class History:
         wrong += [] if isinstance(settings, dict) else ["settings"]
         wrong += ["loss"] if record["loss"] is None and record["step_losses"] and "loss" not in wrong else []
         if wrong:
-            raise W2VError(f"{path} is damaged: {', '.join(wrong)} {'does' if len(wrong) == 1 else 'do'} not hold "
-                           f"what a history holds (text, whole numbers, numbers or lists of numbers); train that "
-                           f"framework again.")
+            raise W2VError(
+                f"{path} is damaged: {', '.join(wrong)} {'does' if len(wrong) == 1 else 'do'} not hold "
+                f"what a history holds (text, whole numbers, numbers or lists of numbers); train that "
+                f"framework again."
+            )
         for name, value in settings.items():
             why = wrong_setting(name, value) if name in NAMES else None
             if why:
-                raise W2VError(f"{path} is damaged: its setting {name} is {json.dumps(value)}, which no run records "
-                               f"({why}); train that framework again.")
+                raise W2VError(
+                    f"{path} is damaged: its setting {name} is {json.dumps(value)}, which no run records "
+                    f"({why}); train that framework again."
+                )
         known = {item.name for item in fields(cls)} - {"settings", "words", "embeddings"}
         return cls(settings=settings, **{key: value for key, value in record.items() if key in known})
 
@@ -131,6 +143,9 @@ class TrainingDiverged(W2VError):
     @classmethod
     def at(cls, loss: float, history: History, lr: float) -> TrainingDiverged:
         """The error for a loss that became ``loss`` right after the steps ``history`` holds."""
-        return cls(f"the {history.framework} loss became {loss} at step {history.steps + 1}; training stopped and "
-                   f"the {history.steps} steps before it are kept. Lower the learning rate (--lr, now {lr}) or check "
-                   f"the input data.", history)
+        return cls(
+            f"the {history.framework} loss became {loss} at step {history.steps + 1}; training stopped and "
+            f"the {history.steps} steps before it are kept. Lower the learning rate (--lr, now {lr}) or check "
+            f"the input data.",
+            history,
+        )
