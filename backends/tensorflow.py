@@ -105,9 +105,8 @@ class Trainer:
             self.variables = [self.embed_center.embeddings, self.embed_context.embeddings]
             # Adam's moments are created now: variables created inside tf.function would force a second trace.
             self.optimizer.build(self.variables)
-        self._update: Callable | None = (
-            None  # traced on the first batch, with that batch's shapes as its fixed signature
-        )
+        # Traced on the first batch, with that batch's shapes as its fixed signature.
+        self._update: Callable | None = None
 
     def _update_eager(self, model: Model, arrays: dict) -> tf.Tensor:
         with tf.GradientTape() as tape:

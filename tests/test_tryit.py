@@ -12,6 +12,7 @@ from backends import load_backend
 from backends.common.errors import W2VError
 from backends.common.frameworks import CHAPTER_FRAMEWORKS
 from backends.display import tryit
+from backends.pipeline.dataset import make_dataset
 from helpers import ROOT
 
 spec = importlib.util.spec_from_file_location("make_notebooks", ROOT / "tools" / "make_notebooks.py")
@@ -257,6 +258,11 @@ def test_only_the_three_functions_can_be_checked(data):
         W2VError, match="'Trainer' is not one of the functions to try: choose skip_gram, masked_bce or step"
     ):
         tryit.check(load_backend("numpy"), "Trainer", print, data)
+
+
+def test_checking_on_cbow_data_says_to_load_the_chapters_skip_gram_data(corpus):
+    with pytest.raises(W2VError, match=r"load it with the skip-gram model \(load_data\(\), or .*not CBOW\."):
+        tryit.check(load_backend("numpy"), "skip_gram", lambda *arguments: None, make_dataset(corpus, model="cbow"))
 
 
 # -- a reader's training step --------------------------------------------------------------------------------------

@@ -31,10 +31,12 @@ COMPRESSED = {
 }
 
 
-def compressed(start: bytes) -> tuple[str, str] | None:
-    """What a file beginning with ``start`` is and the tool that unpacks it, where it is compressed or an archive
-    (:data:`COMPRESSED`); else None."""
-    return next((found for magic, found in COMPRESSED.items() if start.startswith(magic)), None)
+def refuse_compressed(start: bytes, where: str, wanted: str, then: str) -> None:
+    """An error where a file beginning with ``start`` is compressed or an archive (:data:`COMPRESSED`): ``where``
+    is that, not ``wanted``; it names the tool that unpacks it, and ``then`` what to do with what it unpacks."""
+    for magic, (kind, tool) in COMPRESSED.items():
+        if start.startswith(magic):
+            raise W2VError(f"{where} is {kind}, not {wanted}. Unpack it first (with {tool}) and {then}")
 
 
 RANDOM_CHARACTERS = 12  # of a temporary file's name: 48 random bits, never another's

@@ -30,7 +30,7 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 
 from backends.common.errors import W2VError
-from backends.common.files import compressed, readable_file
+from backends.common.files import readable_file, refuse_compressed
 from backends.common.messages import plural, truncated
 from backends.common.resources import check_memory, describe_size
 from backends.common.settings import DEFAULTS
@@ -217,13 +217,7 @@ _CONTROL = re.compile(rb"[\x01-\x08\x0e-\x1b]")
 
 def _refuse_binary(raw: bytes, source: _Source) -> None:
     """An error if ``raw`` is plainly not UTF-8 text: compressed, UTF-16 or UTF-32, or binary."""
-    packed = compressed(raw)
-    if packed is not None:
-        kind, tool = packed
-        raise W2VError(
-            f"{source.where} is {kind}, not text. Unpack it first (with {tool}) and give --data the "
-            f"text file it holds. {EXPECTED}"
-        )
+    refuse_compressed(raw, source.where, "text", f"give --data the text file it holds. {EXPECTED}")
     if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):  # UTF-32's marks begin the same way
         encoding = "utf-32" if raw.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)) else "utf-16"
         raise W2VError(

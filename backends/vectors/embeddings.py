@@ -17,7 +17,7 @@ from typing import BinaryIO, NoReturn
 import numpy as np
 
 from backends.common.errors import W2VError
-from backends.common.files import atomic_path, compressed, readable_file
+from backends.common.files import atomic_path, readable_file, refuse_compressed
 from backends.common.messages import counted, truncated
 from backends.common.resources import check_memory
 
@@ -276,13 +276,7 @@ def _binary(path: Path, number: int) -> NoReturn:
     if number == 1:  # not even a header line: a pickled model, an .npy, an archive
         with open(path, "rb") as head:
             start = head.read(8)
-        packed = compressed(start)
-        if packed is not None:
-            kind, tool = packed
-            raise W2VError(
-                f"{path} is {kind}, not word2vec's text format. Unpack it first (with {tool}) and "
-                f"read the file it holds."
-            )
+        refuse_compressed(start, str(path), "word2vec's text format", "read the file it holds.")
         if start.startswith(b"PK\x03\x04") and _is_checkpoint(path):
             raise W2VError(
                 f"{path} is a checkpoint of this project (train --checkpoint-every), not vectors: the "
