@@ -95,7 +95,7 @@ def test_a_checkpoint_loads_back_exactly_what_was_saved(tmp_path, run):
 FIELDS = ("settings", "epoch", "batch", "centers", "epoch_sum", "epoch_centers", "step_losses", "epoch_losses")
 BAD = {  # values wrong for the field whatever the rest of the position is
     "whole": [-1, 10**30, "3", 1.5, True, None, float("nan"), [1]],
-    "number": [-1.0, 10**30, "0.5", True, None, float("nan"), float("inf"), {}],
+    "number": [-1.0, 10**30, 10**400, "0.5", True, None, float("nan"), float("inf"), {}],
     "losses": [0.5, "0.5", None, {"a": 1}, [float("nan")], ["0.5"], [True], [float("-inf")], [None]],
 }
 

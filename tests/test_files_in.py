@@ -176,6 +176,11 @@ CORRUPT = [
         ("its position's epoch_sum is 1000000.0, but the epoch's 11 step losses (the last of step_losses) over"),
     ),
     (
+        "an int too large for a float",
+        _position(epoch_sum=10**400),
+        "its position's epoch_sum is 1000000000000000000000000000000000000..., not a finite number 0 or more.",
+    ),
+    (
         "too many centers",
         _position(centers=28 * 64 + 1),
         ("its position's centers is 1793, but 28 steps (step_losses) train between 28 and 1792 examples."),

@@ -260,9 +260,10 @@ def test_only_the_three_functions_can_be_checked(data):
         tryit.check(load_backend("numpy"), "Trainer", print, data)
 
 
-def test_checking_on_cbow_data_says_to_load_the_chapters_skip_gram_data(corpus):
+@pytest.mark.parametrize("name", ["skip_gram", "step"])
+def test_checking_on_cbow_data_says_to_load_the_chapters_skip_gram_data(corpus, name):
     with pytest.raises(W2VError, match=r"load it with the skip-gram model \(load_data\(\), or .*not CBOW\."):
-        tryit.check(load_backend("numpy"), "skip_gram", lambda *arguments: None, make_dataset(corpus, model="cbow"))
+        tryit.check(load_backend("numpy"), name, lambda *arguments: None, make_dataset(corpus, model="cbow"))
 
 
 # -- a reader's training step --------------------------------------------------------------------------------------

@@ -88,11 +88,7 @@ def _check_inputs(data: Dataset) -> Inputs:
     """The check's inputs in NumPy: a batch of ``CHECK_BATCH`` rows, the last ``PADDING`` of them padding (as
     the last batch of every epoch has), the tables training starts from, and seeded scores for the loss."""
     batch = _check_batch(data)
-    if not isinstance(batch, SkipGramBatch):
-        raise W2VError(
-            "the try-it checks compare skip-gram functions on the chapter's data: load it with the skip-gram "
-            "model (load_data(), or load_data(model='skipgram')), not CBOW."
-        )
+    assert isinstance(batch, SkipGramBatch), "check() refuses other models' data"
     center, context = initial_weights(len(data.vocab), data.settings.embed_size, data.settings.seed)
     scores = rng_for(data.settings.seed, STREAM_CHECK).normal(0.0, SCORE_SCALE, batch.label.shape)
     return Inputs(
@@ -199,6 +195,11 @@ def check(backend: ModuleType, name: str, yours: Callable, data: Dataset) -> Agr
     where they do not, why (:mod:`backends.display.diagnose`). An exception of ``yours`` is part of the answer."""
     if name not in REPLACEABLE:
         raise W2VError(f"{name!r} is not one of the functions to try: choose {listed(REPLACEABLE, 'or')}.")
+    if data.settings.model != "skipgram":
+        raise W2VError(
+            "the try-it checks compare skip-gram functions on the chapter's data: load it with the skip-gram "
+            "model (load_data(), or load_data(model='skipgram')), not CBOW."
+        )
     unwritten = _unwritten(name, yours)
     if unwritten is not None:
         _passed.pop((backend.NAME, name), None)

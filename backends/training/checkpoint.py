@@ -56,7 +56,13 @@ def _is_number(value: Any) -> bool:
 
 
 def _is_finite(value: Any) -> bool:
-    return _is_number(value) and math.isfinite(value)
+    """A number that is neither infinite nor NaN (an int too large for a float, such as 10**400, is not)."""
+    if not _is_number(value):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
 
 
 # -- the position: its fields and their rules ---------------------------------------------------------------------

@@ -161,11 +161,14 @@ class Checkpoints(Hook):
     def __init__(self, path: str | Path, every: int) -> None:
         self.path, self.every = Path(path), every
 
+    def _due(self, run: RunView) -> bool:
+        return run.steps_taken % self.every == 0
+
     def wants_losses(self, run: RunView) -> bool:
-        return run.steps_taken % self.every == 0  # a checkpoint holds every step's loss
+        return self._due(run)  # a checkpoint holds every step's loss
 
     def on_step(self, run: RunView) -> None:
-        if run.steps_taken % self.every == 0:
+        if self._due(run):
             self.save(run)
 
     def on_interrupt(self, run: RunView) -> None:
