@@ -122,8 +122,10 @@ docs: run
 bench: venv
 	$(PY) tools/bench.py --steps 1000 --repeats 3 --corpus-tokens 10000000
 
+# Every installed framework's first 100 steps against each other; SETTINGS adds settings to the chapter's
+# (SETTINGS="--optimizer lazy_adam", SETTINGS="--model cbow").
 parity: venv
-	$(PY) -m backends parity --steps 100
+	$(PY) -m backends parity --steps 100 $(SETTINGS)
 
 # The same seed in both environments, one epoch each: how far each framework's losses move between releases.
 CROSS_STEPS ?= 670

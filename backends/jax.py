@@ -134,6 +134,46 @@ class Trainer:
         return to_numpy(self.params["center"])
 
 
+class LazyTrainer(Trainer):
+    """Lazy Adam (:mod:`backends.training.adam`) in one jit-compiled step: ``jnp.unique`` finds the rows each
+    table's lookups name (at a fixed size, padded with an index past the table, so the step compiles once),
+    ``jax.grad`` differentiates the loss with respect to those rows alone, and Adam's update of them and of
+    their moments is a gather and a scatter (``.at[...].set``) that drops the padding."""
+
+    def __init__(self, center_weights: np.ndarray, context_weights: np.ndarray, lr: float, device: str = "auto"):
+        super().__init__(center_weights, context_weights, lr, device)
+        self.lr = lr  # the state keeps optax's layout (a ScaleByAdamState first), which checkpoints read
+
+    def _compile(self, model: Model):
+        names = dict(zip(("center", "context"), model.lookups))
+
+        def update(params, opt_state, arrays):
+            slots, count = opt_state[0], opt_state[0].count + 1
+            rows, remapped = {}, dict(arrays)
+            for table, name in names.items():  # each table's looked-up rows, and the lookups as positions in them
+                indices, size = arrays[name], params[table].shape[0]
+                rows[table], where = jnp.unique(
+                    indices, size=min(indices.size, size), fill_value=size, return_inverse=True
+                )
+                remapped[name] = where.reshape(indices.shape)
+            gather = {
+                table: (lambda tree, t=table: tree[t].at[rows[t]].get(mode="fill", fill_value=0)) for table in names
+            }
+            loss, grads = jax.value_and_grad(loss_of(model))({t: gather[t](params) for t in names}, remapped)
+            correction1, correction2 = 1 - adam.BETA1**count, 1 - adam.BETA2**count
+            mu, nu, new = dict(slots.mu), dict(slots.nu), dict(params)
+            for t in names:
+                m = adam.BETA1 * gather[t](slots.mu) + (1 - adam.BETA1) * grads[t]
+                v = adam.BETA2 * gather[t](slots.nu) + (1 - adam.BETA2) * grads[t] ** 2
+                step = self.lr * (m / correction1) / (jnp.sqrt(v / correction2) + adam.EPSILON)
+                mu[t] = slots.mu[t].at[rows[t]].set(m, mode="drop")
+                nu[t] = slots.nu[t].at[rows[t]].set(v, mode="drop")
+                new[t] = params[t].at[rows[t]].set(gather[t](params) - step, mode="drop")
+            return new, (slots._replace(count=count, mu=mu, nu=nu), *opt_state[1:]), loss
+
+        return jax.jit(update, donate_argnums=(0, 1))
+
+
 # -- checkpoints: the trainer's state in NumPy and back (backends.training.state) ---------------------------
 
 

@@ -129,6 +129,48 @@ class Trainer:
         return to_numpy(self.embed_center.weight.data())
 
 
+class LazyTrainer(Trainer):
+    """Lazy Adam (:mod:`backends.training.adam`): the rows the batch looks up are found on the host, the loss is
+    differentiated with respect to a copy of those rows alone, and Adam's update is written out on them with
+    MXNet's indexed assignment. (mxnet 1.9's own lazy update needs row-sparse gradients, which its NumPy mode,
+    the one this backend runs in, does not give.)"""
+
+    def __init__(self, center_weights: onp.ndarray, context_weights: onp.ndarray, lr: float, device: str = "auto"):
+        super().__init__(center_weights, context_weights, lr, device)
+        self.lr, self.steps = lr, 0
+        self.moments = [(np.zeros(w.shape, ctx=self.device), np.zeros(w.shape, ctx=self.device)) for w in self.tables]
+
+    @property
+    def tables(self) -> list[np.ndarray]:
+        return [self.embed_center.weight.data(), self.embed_context.weight.data()]
+
+    def step(self, batch: Batch) -> np.ndarray:
+        arrays = batch_tensors(batch, self.device)
+        rows, parts = [], []
+        for name, table in zip(batch.model.lookups, self.tables):  # lookups become positions among their rows
+            looked_up, where = adam.looked_up(getattr(batch, name))
+            rows.append(np.array(looked_up, ctx=self.device, dtype=onp.int64))
+            arrays[name] = np.array(where, ctx=self.device, dtype=onp.int32)
+            parts.append(table[rows[-1]])
+            parts[-1].attach_grad()
+        with autograd.record():
+            loss = objective(batch.model, _rows_of(parts[0]), _rows_of(parts[1]), arrays)
+        loss.backward()
+        self.steps += 1
+        correction1, correction2 = 1 - adam.BETA1**self.steps, 1 - adam.BETA2**self.steps
+        for table, (m, v), looked_up, part in zip(self.tables, self.moments, rows, parts):
+            m_rows = adam.BETA1 * m[looked_up] + (1 - adam.BETA1) * part.grad
+            v_rows = adam.BETA2 * v[looked_up] + (1 - adam.BETA2) * part.grad**2
+            m[looked_up], v[looked_up] = m_rows, v_rows
+            table[looked_up] = part - self.lr * (m_rows / correction1) / (np.sqrt(v_rows / correction2) + adam.EPSILON)
+        return loss
+
+
+def _rows_of(part: np.ndarray):
+    """A lookup into ``part`` (some rows of a table), called as an embedding table is."""
+    return lambda positions: np.take(part, positions, axis=0)
+
+
 # -- checkpoints: the trainer's state in NumPy and back (backends.training.state) ---------------------------
 
 
@@ -141,6 +183,9 @@ def _adam_slots(trainer: Trainer) -> tuple[dict, dict, dict]:
 
 
 def state(trainer: Trainer) -> TrainerState:
+    if isinstance(trainer, LazyTrainer):  # its moments and step are its own attributes
+        pairs = tuple((to_numpy(m), to_numpy(v)) for m, v in trainer.moments)
+        return TrainerState(tuple(to_numpy(t) for t in trainer.tables), pairs, trainer.steps)
     moments, _, _ = _adam_slots(trainer)
     tables = tuple(to_numpy(table.weight.data()) for table in (trainer.embed_center, trainer.embed_context))
     if not trainer.optimizer.num_update:
@@ -151,6 +196,12 @@ def state(trainer: Trainer) -> TrainerState:
 
 
 def load_state(trainer: Trainer, state: TrainerState) -> None:
+    if isinstance(trainer, LazyTrainer):
+        for table, weights in zip((trainer.embed_center, trainer.embed_context), state.tables):
+            table.weight.set_data(np.array(weights, ctx=trainer.device))
+        trainer.moments = [tuple(np.array(x, ctx=trainer.device) for x in pair) for pair in state.moments]
+        trainer.steps = state.step
+        return
     moments, synced, counts = _adam_slots(trainer)
     for index, (table, weights, pair) in enumerate(
         zip((trainer.embed_center, trainer.embed_context), state.tables, state.moments)

@@ -93,6 +93,20 @@ def batch_tensors(batch: Batch, device: str, float_dtype=np.float32) -> dict[str
 
 def loss_and_gradients(center: np.ndarray, context: np.ndarray, batch: Batch) -> tuple[float, np.ndarray, np.ndarray]:
     """The batch's summed loss and its gradients with respect to both tables, by the formulas above."""
+    loss, rows = loss_and_row_gradients(center, context, batch)
+    dense = []
+    for table, (looked_up, grad) in zip((center, context), rows):
+        full = np.zeros_like(table)
+        full[looked_up] = grad
+        dense.append(full)
+    return loss, dense[0], dense[1]
+
+
+def loss_and_row_gradients(
+    center: np.ndarray, context: np.ndarray, batch: Batch
+) -> tuple[float, list[tuple[np.ndarray, np.ndarray]]]:
+    """The batch's summed loss, and for each table the rows it looks up with their gradients, by the formulas
+    above: ``(rows, gradient of those rows)``, every other row's gradient being zero."""
     arrays = batch_tensors(batch, "cpu", center.dtype)
     inputs, input_mask, outputs = batch.model.oracle_view(arrays)
     mask, label = arrays["mask"], arrays["label"]
@@ -103,26 +117,25 @@ def loss_and_gradients(center: np.ndarray, context: np.ndarray, batch: Batch) ->
     delta = mask * (_sigmoid(scores) - label) / np.maximum(mask.sum(axis=1, keepdims=True), 1)  # dL/ds
     grad_h = np.einsum("bw,bwe->be", delta, u)
     share = input_mask / np.maximum(input_mask.sum(axis=1, keepdims=True), 1)  # dh/dv_i = k_i / c
-    grad_center = _sum_rows_into(
-        center.shape, inputs.ravel(), (share[:, :, None] * grad_h[:, None, :]).reshape(-1, h.shape[1])
-    )
-    grad_context = _sum_rows_into(
-        context.shape, outputs.ravel(), (delta[:, :, None] * h[:, None, :]).reshape(-1, h.shape[1])
-    )
-    return float(loss), grad_center, grad_context
+    per_input = share[:, :, None] * grad_h[:, None, :]  # each lookup's gradient, (B, C, E)
+    per_output = delta[:, :, None] * h[:, None, :]  # (B, W, E)
+    return float(loss), [_sum_per_row(inputs, per_input), _sum_per_row(outputs, per_output)]
 
 
-def _sum_rows_into(shape: tuple[int, ...], indices: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """A table of ``shape`` holding, at each index, the sum of the ``rows`` given for it (zero elsewhere).
+def _sum_per_row(indices: np.ndarray, gradients: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct rows ``indices`` name, and for each the sum of the ``gradients`` of its occurrences.
 
-    Written as (one-hot matrix) @ rows with a sparse one-hot: the same sums as ``np.add.at``, which adds one
-    row at a time, in a compiled sparse product instead, so that the oracle is quick enough to train full
+    Written as (one-hot matrix) @ gradients with a sparse one-hot: the same sums as ``np.add.at``, which adds
+    one row at a time, in a compiled sparse product instead, so that the oracle is quick enough to train full
     epochs beside the frameworks (timed in docs/performance.md).
     """
+    rows, where = adam.looked_up(indices)
+    flat = gradients.reshape(indices.size, -1)
     one_hot = sparse.csr_matrix(
-        (np.ones(indices.size, dtype=rows.dtype), (indices, np.arange(indices.size))), shape=(shape[0], indices.size)
+        (np.ones(indices.size, dtype=flat.dtype), (where.ravel(), np.arange(indices.size))),
+        shape=(rows.size, indices.size),
     )
-    return np.asarray(one_hot @ rows)
+    return rows, np.asarray(one_hot @ flat)
 
 
 def gradients(center_weights: np.ndarray, context_weights: np.ndarray, batch: Batch) -> tuple[np.ndarray, np.ndarray]:
@@ -156,6 +169,24 @@ class Trainer:
     def embeddings(self) -> np.ndarray:
         """The center-word table, the chapter's word vectors."""
         return self.tables[0].copy()
+
+
+class LazyTrainer(Trainer):
+    """Lazy Adam (:mod:`backends.training.adam`): Adam's update on the rows the batch looks up, and no other.
+
+    The oracle of the frameworks' lazy trainers: the update written out, on the looked-up rows alone.
+    """
+
+    def step(self, batch: Batch) -> float:
+        center, context = self.tables
+        loss, looked_up = loss_and_row_gradients(center, context, batch)
+        self.steps += 1
+        correction1, correction2 = 1 - adam.BETA1**self.steps, 1 - adam.BETA2**self.steps
+        for table, (m, v), (rows, grad) in zip(self.tables, self.moments, looked_up):
+            m[rows] = adam.BETA1 * m[rows] + (1 - adam.BETA1) * grad
+            v[rows] = adam.BETA2 * v[rows] + (1 - adam.BETA2) * grad * grad
+            table[rows] -= self.lr * (m[rows] / correction1) / (np.sqrt(v[rows] / correction2) + adam.EPSILON)
+        return loss
 
 
 # -- checkpoints: the trainer's state in NumPy and back (backends.training.state) ---------------------------

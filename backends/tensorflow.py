@@ -131,6 +131,33 @@ class Trainer:
         return to_numpy(self.embed_center.embeddings)
 
 
+class LazyTrainer(Trainer):
+    """Lazy Adam (:mod:`backends.training.adam`) on TensorFlow's sparse gradients: the tape gives each table's
+    gradient as ``tf.IndexedSlices`` (each lookup's row and value), ``tf.unique`` and ``unsorted_segment_sum``
+    add up a row's occurrences, and scatter updates write Adam's step into those rows of the table and of its
+    moments. The moments and the step count stay in the Keras optimizer's slots, where checkpoints read them."""
+
+    def __init__(self, center_weights: np.ndarray, context_weights: np.ndarray, lr: float, device: str = "auto"):
+        super().__init__(center_weights, context_weights, lr, device)
+        self.lr = lr
+
+    def _update_eager(self, model: Model, arrays: dict) -> tf.Tensor:
+        with tf.GradientTape() as tape:
+            loss = objective(model, self.embed_center, self.embed_context, arrays)
+        step = tf.cast(self.optimizer.iterations.assign_add(1), tf.float32)
+        correction1, correction2 = 1 - adam.BETA1**step, 1 - adam.BETA2**step
+        for table, (m, v), grad in zip(self.variables, _adam_slots(self), tape.gradient(loss, self.variables)):
+            rows, where = tf.unique(grad.indices)
+            summed = tf.math.unsorted_segment_sum(grad.values, where, tf.shape(rows)[0])
+            m_rows = adam.BETA1 * tf.gather(m, rows) + (1 - adam.BETA1) * summed
+            v_rows = adam.BETA2 * tf.gather(v, rows) + (1 - adam.BETA2) * tf.square(summed)
+            m.value.scatter_update(tf.IndexedSlices(m_rows, rows))  # .value: the tf.Variable under Keras' own
+            v.value.scatter_update(tf.IndexedSlices(v_rows, rows))
+            change = self.lr * (m_rows / correction1) / (tf.sqrt(v_rows / correction2) + adam.EPSILON)
+            table.value.scatter_sub(tf.IndexedSlices(change, rows))
+        return loss
+
+
 # -- checkpoints: the trainer's state in NumPy and back (backends.training.state) ---------------------------
 
 

@@ -116,6 +116,23 @@ class Trainer:
         return to_numpy(self.embed_center.weight)
 
 
+class LazyTrainer(Trainer):
+    """Lazy Adam (:mod:`backends.training.adam`) with PyTorch's sparse machinery: ``nn.Embedding(sparse=True)``
+    gives each table's gradient as a sparse tensor of the rows the batch looks up, and ``torch.optim.SparseAdam``
+    updates those rows and their moments alone."""
+
+    def __init__(self, center_weights: np.ndarray, context_weights: np.ndarray, lr: float, device: str = "auto"):
+        super().__init__(center_weights, context_weights, lr, device)
+        self.embed_center.sparse = self.embed_context.sparse = True
+        self.optimizer = torch.optim.SparseAdam(self.net.parameters(), lr=lr, betas=(adam.BETA1, adam.BETA2))
+
+    def step(self, batch: Batch) -> torch.Tensor:
+        slots = self.optimizer.state.get(self.embed_center.weight)
+        # SparseAdam adds epsilon to the raw sqrt(v): given epsilon_hat, it takes the chapter's step
+        self.optimizer.param_groups[0]["eps"] = adam.epsilon_hat((slots["step"] if slots else 0) + 1)
+        return super().step(batch)
+
+
 # -- checkpoints: the trainer's state in NumPy and back (backends.training.state) ---------------------------
 
 
@@ -146,7 +163,10 @@ def load_state(trainer: Trainer, state: TrainerState) -> None:
             table.copy_(torch.from_numpy(weights))
         if state.step:
             slots[table] = {
-                "step": torch.tensor(float(state.step), device=trainer.device),  # the fused update wants it there
+                # SparseAdam counts in an int; the fused Adam wants a tensor on the tables' device
+                "step": state.step
+                if isinstance(trainer, LazyTrainer)
+                else torch.tensor(float(state.step), device=trainer.device),
                 "exp_avg": torch.from_numpy(m.copy()).to(trainer.device),
                 "exp_avg_sq": torch.from_numpy(v.copy()).to(trainer.device),
             }

@@ -69,7 +69,9 @@ def _parameters_problem(where: str, declared, actual) -> str | None:
 def test_every_backend_keeps_the_contract(w2v):
     """The module has every name of contract.Backend with its parameters, and its Trainer those of
     contract.Trainer; the attributes an instance must carry are checked in test_state_round_trip."""
-    declared = set(contract.Backend.__annotations__) | set(_protocol_members(contract.Backend))
+    properties = {name for name, value in vars(contract.Backend).items() if isinstance(value, property)}
+    declared = set(contract.Backend.__annotations__) | set(_protocol_members(contract.Backend)) | properties
+    assert "LazyTrainer" in declared and issubclass(w2v.LazyTrainer, w2v.Trainer)
     assert declared <= set(dir(w2v)), f"{w2v.NAME} lacks {sorted(declared - set(dir(w2v)))}"
     assert w2v.NAME == w2v.__name__.rsplit(".", 1)[1]
     problems = [
@@ -155,6 +157,53 @@ def test_step_losses_agree_with_the_oracle(framework, runs):
     # a third of all entries by more than 1e-5.
     apart = np.abs(runs[framework].embeddings - runs[REFERENCE].embeddings)
     assert np.median(apart) < 1e-6 and (apart > 1e-5).mean() < 1e-3 and (apart > 1e-4).mean() < 1e-4
+
+
+@pytest.fixture(scope="module")
+def lazy_runs(data):
+    """Each installed framework's first STEPS steps with lazy Adam."""
+    return {
+        name: load_backend(name).train(data, max_steps=STEPS, optimizer="lazy_adam", progress=False)
+        for name in FRAMEWORKS
+        if missing(name) is None
+    }
+
+
+@pytest.mark.parametrize("framework", OTHERS)
+def test_lazy_adam_agrees_with_the_oracle(framework, lazy_runs, runs):
+    """Each framework's own sparse machinery takes the oracle's lazy step: the same losses to float32 noise, the
+    same vectors as closely as dense Adam's, and a curve of its own (it is not dense Adam under another name)."""
+    ours, reference = np.array(lazy_runs[framework].step_losses), np.array(lazy_runs[REFERENCE].step_losses)
+    assert (np.abs(ours - reference) / reference).max() < 1e-4
+    apart = np.abs(lazy_runs[framework].embeddings - lazy_runs[REFERENCE].embeddings)
+    assert np.median(apart) < 1e-6 and (apart > 1e-5).mean() < 1e-3 and (apart > 1e-4).mean() < 1e-4
+    assert lazy_runs[framework].settings["optimizer"] == "lazy_adam"
+    dense = np.array(runs[REFERENCE].step_losses)
+    assert ours[1] == pytest.approx(dense[1], rel=1e-6)  # step 1 is the same: no row had moments to decay
+    assert np.abs(ours[10:] - dense[10:]).max() > 1e-4
+
+
+def test_lazy_adam_moves_only_the_rows_a_batch_looks_up(data):
+    """The oracle's lazy step against its dense one: the same first step; at the second, the rows of the first
+    batch that the second does not look up keep their weights and moments under lazy Adam, not under Adam."""
+    from backends import numpy as oracle
+
+    first, second = itertools.islice(data.batches(64), 2)
+    weights = initial_weights(len(data.vocab), 8, seed=0)
+    lazy, dense = oracle.LazyTrainer(*weights, lr=0.002), oracle.Trainer(*weights, lr=0.002)
+    assert lazy.step(first) == dense.step(first)
+    np.testing.assert_array_equal(lazy.tables[1], dense.tables[1])
+    before = [table.copy() for table in lazy.tables], [m.copy() for m, _ in lazy.moments]
+    lazy.step(second)
+    dense.step(second)
+    for table, name in enumerate(second.model.lookups):
+        untouched = np.setdiff1d(getattr(first, data.model.lookups[table]), getattr(second, name))
+        assert untouched.size > 0
+        np.testing.assert_array_equal(lazy.tables[table][untouched], before[0][table][untouched])
+        np.testing.assert_array_equal(lazy.moments[table][0][untouched], before[1][table][untouched])
+        assert (dense.tables[table][untouched] != before[0][table][untouched]).all(axis=1).mean() > 0.9
+        looked_up = np.unique(getattr(second, name))
+        assert (lazy.tables[table][looked_up] != before[0][table][looked_up]).any(axis=1).mean() > 0.9
 
 
 def test_cbow_scores_are_dot_products_with_the_mean_context(w2v):
@@ -246,7 +295,8 @@ def test_the_compiled_step_is_built_once(framework, data):
         assert trainer._update.experimental_get_tracing_count() == 1
 
 
-def test_state_round_trip(w2v, data):
+@pytest.mark.parametrize("trainer", ["Trainer", "LazyTrainer"])
+def test_state_round_trip(w2v, data, trainer):
     """state() → load_state() into a fresh trainer → the next step is the same, bit for bit.
 
     Checkpoints read Adam's moments where each framework keeps them, private attributes included
@@ -258,7 +308,8 @@ def test_state_round_trip(w2v, data):
 
     batches = list(itertools.islice(data.batches(512), 4))
     weights = initial_weights(len(data.vocab), 8, seed=0)
-    original, reference = w2v.Trainer(*weights, lr=0.002, device="cpu"), oracle.Trainer(*weights, lr=0.002)
+    original = getattr(w2v, trainer)(*weights, lr=0.002, device="cpu")
+    reference = getattr(oracle, trainer)(*weights, lr=0.002)
     assert original.device_name == "cpu"
     fresh = w2v.state(original)  # before the first step: the shared weights, zero moments
     assert fresh.step == 0 and np.array_equal(fresh.tables[0], weights[0])
@@ -282,7 +333,7 @@ def test_state_round_trip(w2v, data):
         assert np.median(apart) < 1e-6 and (apart > 1e-5).mean() < 1e-3, table
     assert np.abs(saved["context_v"]).max() > 0 and np.abs(saved["center_m"]).max() > 0
 
-    restored = w2v.Trainer(*initial_weights(len(data.vocab), 8, seed=1), lr=0.002, device="cpu")
+    restored = getattr(w2v, trainer)(*initial_weights(len(data.vocab), 8, seed=1), lr=0.002, device="cpu")
     w2v.load_state(restored, TrainerState.from_arrays(saved))
     loss_original = float(w2v.losses_to_numpy([original.step(batches[3])])[0])
     loss_restored = float(w2v.losses_to_numpy([restored.step(batches[3])])[0])

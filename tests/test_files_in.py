@@ -68,18 +68,24 @@ def rewritten(saved, tmp_path, change):
     return tmp_path / "c.npz"
 
 
-@pytest.mark.parametrize("resample", [False, True], ids=["same batches", "resampled"])
-def test_a_run_resumed_across_an_epoch_ends_as_the_uninterrupted_run(tmp_path, resample):
+@pytest.mark.parametrize(
+    "resample, optimizer",
+    [(False, "adam"), (True, "adam"), (False, "lazy_adam")],
+    ids=["same batches", "resampled", "lazy Adam"],
+)
+def test_a_run_resumed_across_an_epoch_ends_as_the_uninterrupted_run(tmp_path, resample, optimizer):
     """The checks pass real checkpoints: step 28 is batch 11 of epoch 1, of 17 or, resampled, 16 batches."""
     data = small_data(resample)
+    training = {**TRAINING, "optimizer": optimizer}
     loop.fit(
-        numpy_backend, data, progress=False, checkpoint=tmp_path / "c.npz", checkpoint_every=7, max_steps=30, **TRAINING
+        numpy_backend, data, progress=False, checkpoint=tmp_path / "c.npz", checkpoint_every=7, max_steps=30, **training
     )
     with np.load(tmp_path / "c.npz") as whole:
         position = json.loads(str(whole["position"]))
     assert (position["epoch"], position["batch"], len(position["step_losses"])) == (1, 11, 28)
-    resumed = loop.fit(numpy_backend, data, progress=False, checkpoint=tmp_path / "c.npz", resume=True, **TRAINING)
-    whole = loop.fit(numpy_backend, data, progress=False, **TRAINING)
+    resumed = loop.fit(numpy_backend, data, progress=False, checkpoint=tmp_path / "c.npz", resume=True, **training)
+    whole = loop.fit(numpy_backend, data, progress=False, **training)
+    assert whole.settings["optimizer"] == optimizer
     assert resumed.step_losses == whole.step_losses and resumed.epoch_losses == whole.epoch_losses
     assert len(whole.step_losses) == (51 if not resample else 49)
     np.testing.assert_array_equal(resumed.embeddings, whole.embeddings)
@@ -488,3 +494,18 @@ def test_parity_json_is_strict_json():
     assert done.returncode == 0, done.stderr
     result = strict_json(done.stdout)
     assert result["ok"] is True and result["steps"] == 2 and 0 <= result["max_relative_difference"]["numpy/torch"]
+
+
+def test_a_checkpoint_from_before_a_setting_existed_resumes_with_its_default(saved, tmp_path):
+    """A checkpoint written before the optimizer setting was added (its settings lack it) trained with Adam, the
+    default: it loads for a run with Adam, and a lazy Adam run is told it differs."""
+    path, settings = saved
+
+    def without_optimizer(arrays, position):
+        return arrays, {**position, "settings": {k: v for k, v in position["settings"].items() if k != "optimizer"}}
+
+    older = rewritten(path, tmp_path, without_optimizer)
+    arrays, _ = checkpoint.load(older, settings, lambda epoch: 17)
+    assert int(arrays["adam_step"]) == 28
+    with pytest.raises(W2VError, match=r"\(optimizer 'adam' there, 'lazy_adam' now\)"):
+        checkpoint.load(older, {**settings, "optimizer": "lazy_adam"}, lambda epoch: 17)

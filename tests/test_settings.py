@@ -25,6 +25,7 @@ SOME = st.builds(
     data=st.sampled_from([None, "my.zip"]),
     epochs=st.integers(1, 9),
     max_steps=st.one_of(st.none(), st.integers(1, 10**6)),
+    optimizer=st.sampled_from(settings_module.OPTIMIZERS),
     batch_size=st.integers(1, 4096),
     lr=st.floats(1e-5, 1.0),
     embed_size=st.integers(1, 300),
@@ -68,10 +69,10 @@ def test_the_summary_says_every_setting_in_words(chosen):
 
 def test_the_chapters_settings_in_words():
     assert Settings().describe() == (
-        "5 epochs, no step limit, batches of 512 centers, Adam with learning rate 0.002, 100-dimensional vectors, "
-        "device auto, seed 0, the skip-gram model, words seen at least 10 times, context windows of 1 to 5, 5 noise "
-        "words per context word, noise words drawn ∝ count^0.75, subsampling threshold t = 0.0001, one draw of "
-        "examples for every epoch, the shipped PTB"
+        "5 epochs, no step limit, batches of 512 centers, Adam with learning rate 0.002, updating every row at each "
+        "step, 100-dimensional vectors, device auto, seed 0, the skip-gram model, words seen at least 10 times, "
+        "context windows of 1 to 5, 5 noise words per context word, noise words drawn ∝ count^0.75, subsampling "
+        "threshold t = 0.0001, one draw of examples for every epoch, the shipped PTB"
     )
 
 

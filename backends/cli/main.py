@@ -116,7 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
     parity = commands.add_parser("parity", help="check that the frameworks' per-step losses agree")
     add_frameworks_option(parity)
     parity.add_argument("--steps", type=int, default=100)
-    settings_.add_options(parity, only=("seed",))
+    settings_.add_options(parity, DATA, only=("optimizer",))
     parity.add_argument("--json", action="store_true")
 
     difference = commands.add_parser("diff", help="how far the same frameworks' runs in two result folders differ")
@@ -302,7 +302,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_parity(args: argparse.Namespace) -> int:
-    result = parity(args.frameworks, args.steps, settings_.from_args(args).seed)
+    result = parity(args.frameworks, args.steps, settings_.from_args(args))
     if args.json:
         print(to_json(result))
     else:

@@ -29,6 +29,7 @@ DATA, TRAINING = "data", "training"
 MODELS = ("skipgram", "cbow")
 NOISE_POWERS = {"unigram75": 0.75, "uniform": 0.0}
 DEVICES = ("auto", "cpu", "gpu")
+OPTIMIZERS = ("adam", "lazy_adam")  # backends.training.adam defines both
 # Settings a resumed run may change: to train longer, or elsewhere. The corpus is matched by its size instead.
 RESUMABLE = ("epochs", "max_steps", "device", "data")
 
@@ -108,6 +109,11 @@ class Settings:
     lr: float = _setting(0.002, TRAINING, "learning rate", "Adam's learning rate",
                          check=lambda value: math.isfinite(value) and 0 < value <= 10, expected="in (0, 10]",
                          describe=lambda value: f"Adam with learning rate {value:g}")
+    optimizer: str = _setting("adam", TRAINING, "optimizer", "adam (the chapter's: every row at every step) or "
+                              "lazy_adam (only the rows a batch looks up)", choices=OPTIMIZERS,
+                              describe=lambda value: {"adam": "updating every row at each step",
+                                                      "lazy_adam": "updating only the rows each batch looks up "
+                                                                   "(lazy Adam)"}[value])
     embed_size: int = _setting(100, TRAINING, "embedding size", "the word vectors' length", check=_at_least(1),
                                expected="at least 1", describe=lambda value: f"{value}-dimensional vectors")
     device: str = _setting("auto", TRAINING, "device", "auto, cpu or gpu", choices=DEVICES,

@@ -13,9 +13,9 @@ from backends.experiments.agreement import PARITY_TOLERANCE, max_relative_differ
 from backends.experiments.isolated import NOT_INSTALLED, check_frameworks, succeeded, train_each
 
 
-def parity(frameworks: Sequence[str] | None, steps: int, seed: int = 0, device: str = "cpu") -> dict:
-    """Train each framework (None: every one) ``steps`` steps from one seed, each in its own process, and
-    compare the per-step losses.
+def parity(frameworks: Sequence[str] | None, steps: int, settings: Settings | None = None, device: str = "cpu") -> dict:
+    """Train each framework (None: every one) ``steps`` steps with ``settings`` (the chapter's by default: the
+    seed, the model, the optimizer, ...), each in its own process, and compare the per-step losses.
 
     Returns ``{"steps", "tolerance", "max_relative_difference", "failed", "not_installed", "ok"}``; ``ok``
     is False when a pair differs by more than the float32 tolerance or a framework could not run (one that
@@ -26,9 +26,11 @@ def parity(frameworks: Sequence[str] | None, steps: int, seed: int = 0, device: 
     if steps < 1:
         raise W2VError(f"steps {steps} is out of range: it must be at least 1.")
     with tempfile.TemporaryDirectory(prefix="w2v-parity-") as folder:
-        runs = train_each(frameworks, Path(folder), Settings(seed=seed, max_steps=steps, device=device))
+        settings = (settings or Settings()).replace(max_steps=steps, device=device)
+        runs = train_each(frameworks, Path(folder), settings)
     differences = max_relative_differences({f: run["step_losses"] for f, run in runs.items() if run["status"] == "ok"})
     return {
+        "settings": settings.describe(),
         "steps": steps,
         "tolerance": PARITY_TOLERANCE,
         "max_relative_difference": differences,

@@ -75,6 +75,9 @@ class Model:
     """What a model decides; see the module docstring. Subclasses are stateless: one instance each."""
 
     name: ClassVar[str]  # as the settings name it
+    # The batch arrays whose words are looked up in the center table and in the context table: the rows a
+    # step's gradient can touch, which lazy Adam updates (backends.training.adam).
+    lookups: ClassVar[tuple[str, str]]
     gensim_sg: ClassVar[int]  # gensim's Word2Vec(sg=...) for the same model, for the peer baseline
 
     def width(self, max_window: int, num_noise: int) -> int:
@@ -163,6 +166,8 @@ class SkipGram(Model):
             size=size,
         )
 
+    lookups = ("centers", "contexts_negatives")
+
     def scores(self, backend, embed_center, embed_context, arrays):
         return backend.skip_gram(arrays["centers"], arrays["contexts_negatives"], embed_center, embed_context)
 
@@ -196,6 +201,8 @@ class Cbow(Model):
             label=label * real,
             size=size,
         )
+
+    lookups = ("contexts", "targets")
 
     def scores(self, backend, embed_center, embed_context, arrays):
         return backend.cbow(arrays["contexts"], arrays["context_mask"], arrays["targets"], embed_center, embed_context)

@@ -34,7 +34,7 @@ import numpy as np
 from backends.common.errors import W2VError
 from backends.common.files import atomic_path, readable_file
 from backends.common.messages import agreeing, counted, truncated
-from backends.common.settings import MUST_MATCH_ON_RESUME
+from backends.common.settings import DEFAULTS, MUST_MATCH_ON_RESUME
 from backends.pipeline.corpus import FACTS
 from backends.training.state import KEYS, TABLES, TrainerState
 
@@ -218,10 +218,12 @@ def load(
     checked = _Checked(path)
     with checked.zip() as archive:
         position = checked.position(archive)
+        # A setting added after the checkpoint was written is missing from it: every run then had its default.
+        recorded = {**DEFAULTS.to_dict(), **position["settings"]}
         differ = [
-            f"{key} {position['settings'].get(key)!r} there, {settings.get(key)!r} now"
+            f"{key} {recorded.get(key)!r} there, {settings.get(key)!r} now"
             for key in MUST_MATCH
-            if position["settings"].get(key) != settings.get(key)
+            if recorded.get(key) != settings.get(key)
         ]
         if differ:
             raise W2VError(

@@ -49,6 +49,11 @@ class Backend(Protocol, Generic[OwnTrainer]):
     NAME: str  # the framework's import name, a key of backends.common.frameworks.REGISTRY
     Trainer: type[OwnTrainer]
 
+    @property
+    def LazyTrainer(self) -> type[OwnTrainer]:
+        """A Trainer (a subclass of the module's) whose Adam updates only the rows a batch looks up: lazy Adam,
+        :mod:`backends.training.adam`."""
+
     def resolve_device(self, request: str = "auto") -> Any:
         """The framework's device for a request of auto, cpu or gpu; a GPU asked for but absent is an error."""
 
