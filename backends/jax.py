@@ -166,9 +166,13 @@ class LazyTrainer(Trainer):
                 m = adam.BETA1 * gather[t](slots.mu) + (1 - adam.BETA1) * grads[t]
                 v = adam.BETA2 * gather[t](slots.nu) + (1 - adam.BETA2) * grads[t] ** 2
                 step = self.lr * (m / correction1) / (jnp.sqrt(v / correction2) + adam.EPSILON)
-                mu[t] = slots.mu[t].at[rows[t]].set(m, mode="drop")
-                nu[t] = slots.nu[t].at[rows[t]].set(v, mode="drop")
-                new[t] = params[t].at[rows[t]].set(gather[t](params) - step, mode="drop")
+                mu[t] = slots.mu[t].at[rows[t]].set(m, mode="drop", indices_are_sorted=True, unique_indices=True)
+                nu[t] = slots.nu[t].at[rows[t]].set(v, mode="drop", indices_are_sorted=True, unique_indices=True)
+                new[t] = (
+                    params[t]
+                    .at[rows[t]]
+                    .set(gather[t](params) - step, mode="drop", indices_are_sorted=True, unique_indices=True)
+                )
             return new, (slots._replace(count=count, mu=mu, nu=nu), *opt_state[1:]), loss
 
         return jax.jit(update, donate_argnums=(0, 1))
