@@ -93,6 +93,11 @@ class Settings:
     resample_each_epoch: bool = _setting(False, DATA, "resampling", "redraw subsampling, windows and noise words "
                                          "every epoch", describe=lambda value: "examples drawn anew every epoch"
                                          if value else "one draw of examples for every epoch")
+    sample_each_batch: bool = _setting(False, DATA, "sampling at update time", "draw each minibatch's windows, "
+                                       "contexts and noise words when it is served (the chapter's exercise 2); "
+                                       "subsampling stays epoch 0's, or with --resample-each-epoch is redrawn "
+                                       "every epoch", describe=lambda value: "contexts and noise words drawn for "
+                                       "each minibatch" if value else "no sampling at update time")
     data: str | None = _setting(None, DATA, "data", "the corpus: the book's PTB zip (default: the shipped "
                                 "data/ptb.zip), a text file with one sentence a line, or a zip holding one",
                                 describe=lambda value: f"data {value}" if value else "the shipped PTB")

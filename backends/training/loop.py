@@ -15,8 +15,8 @@ never waits for the host between steps.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-import itertools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -230,19 +230,22 @@ class Run:
 
     def _epoch(self, hooks: Hooks, interrupted: Callable[[], bool]) -> bool:
         """The rest of the current epoch, or as much of it as the budget allows; whether it ran to its end."""
-        batches = self.data.batches(self.settings.batch_size, epoch=self.position.epoch)
-        for batch in itertools.islice(batches, self.position.batch, None):
-            if self.budget_spent:
-                return False
-            self._step(batch)
-            if self.clock.warm is None:  # the first step pays for compilation and allocation: time the rest
-                self.read_back()
-                self.clock.warm_up(self.history.centers)
-            if len(self.pending) >= self.sync_every or self.budget_spent or hooks.want_losses(self.view):
-                self._sync(hooks)
-            hooks.emit("on_step", self.view)
-            if interrupted():
-                raise StopAfterStep
+        # From the batch the position names (a resumed run's), closed however the loop ends: with sampling at
+        # update time, that stops the thread drawing batches ahead.
+        batches = self.data.batches(self.settings.batch_size, epoch=self.position.epoch, start=self.position.batch)
+        with contextlib.closing(batches):
+            for batch in batches:
+                if self.budget_spent:
+                    return False
+                self._step(batch)
+                if self.clock.warm is None:  # the first step pays for compilation and allocation: time the rest
+                    self.read_back()
+                    self.clock.warm_up(self.history.centers)
+                if len(self.pending) >= self.sync_every or self.budget_spent or hooks.want_losses(self.view):
+                    self._sync(hooks)
+                hooks.emit("on_step", self.view)
+                if interrupted():
+                    raise StopAfterStep
         return True
 
     def _sync(self, hooks: Hooks) -> None:
@@ -310,7 +313,7 @@ def _resume(run: Run, path: str | Path, resume_finished: bool) -> None:
     settings = run.settings
 
     def batches_in_epoch(epoch: int) -> int:  # the batch saved must lie in its epoch
-        return run.data.num_batches(settings.batch_size, run.data.draw(epoch))
+        return run.data.num_batches(settings.batch_size, epoch)
 
     arrays, saved = checkpoint.load(path, run.history.settings, batches_in_epoch)
     if settings.max_steps is not None and len(saved["step_losses"]) > settings.max_steps:
