@@ -1,8 +1,5 @@
 """Sampling at update time (sample_each_batch): each minibatch drawn when served, from the seed, the epoch and
-its number alone; the subsampling kept (or redrawn with resample_each_epoch); the prefetching thread stopped."""
-
-import threading
-import time
+its number alone; the subsampling kept (or redrawn with resample_each_epoch); a resumed run's batches and losses."""
 
 import numpy as np
 import pytest
@@ -10,9 +7,8 @@ import pytest
 from backends.common.errors import W2VError
 from backends.common.settings import Settings
 from backends.pipeline import corpus as ptb
-from backends.pipeline import make_dataset, prefetch
+from backends.pipeline import make_dataset
 from backends.training import loop
-from helpers import scripted_backend
 
 
 @pytest.fixture(scope="module")
@@ -179,45 +175,6 @@ def test_the_memory_check_counts_a_few_bytes_a_token(monkeypatch, corpus):
     assert asked == [corpus.num_tokens * 48]  # the window and noise words no longer count
 
 
-def test_the_prefetching_thread_stops_when_the_consumer_does(sampled):
-    def threads():
-        return [t for t in threading.enumerate() if t.name == "w2v-prefetch"]
-
-    batches = sampled.batches(64, epoch=0)
-    next(batches)
-    assert len(threads()) == 1
-    batches.close()  # as the loop does at max_steps, Ctrl-C or an exception
-    assert threads() == []
-    list(sampled.batches(4096))  # to the end
-    assert threads() == []
-
-
-def test_an_error_drawing_a_batch_is_raised_where_the_batch_would_come_and_the_thread_ends():
-    made = []
-
-    def make(number):
-        if number == 3:
-            raise W2VError("no batch 3.")
-        made.append(number)
-        return number
-
-    items = prefetch.prefetched(make, range(10), depth=2)
-    assert [next(items) for _ in range(3)] == [0, 1, 2]
-    with pytest.raises(W2VError, match="no batch 3"):
-        next(items)
-    assert made == [0, 1, 2] and not any(t.name == "w2v-prefetch" for t in threading.enumerate())
-
-
-def test_the_prefetching_thread_draws_at_most_depth_ahead():
-    made = []
-    items = prefetch.prefetched(lambda n: made.append(n) or n, range(100), depth=3)
-    assert next(items) == 0
-    time.sleep(0.3)  # time for the thread to run ahead as far as it may
-    assert len(made) <= 1 + 3 + 1  # the one taken, the queue's, and the one waiting for room
-    items.close()
-    assert len(made) <= 5
-
-
 def test_a_resumed_run_sees_the_batches_and_losses_of_an_uninterrupted_one(tmp_path, corpus):
     """The numpy backend, stopped mid-epoch 1 with a checkpoint, resumed: every step's loss as if never stopped."""
     import backends.numpy as numpy_backend
@@ -235,16 +192,3 @@ def test_a_resumed_run_sees_the_batches_and_losses_of_an_uninterrupted_one(tmp_p
     resumed = loop.fit(numpy_backend, data, checkpoint=path, resume=True, **training)
     assert resumed.step_losses == whole.step_losses and resumed.epoch_losses == whole.epoch_losses
     assert np.array_equal(resumed.embeddings, whole.embeddings)
-
-
-def test_a_run_stopped_by_its_budget_ctrl_c_or_an_error_leaves_no_thread(sampled):
-    def prefetching():
-        return any(t.name == "w2v-prefetch" for t in threading.enumerate())
-
-    history = loop.fit(scripted_backend(np.ones(5)), sampled, max_steps=5, progress=False)
-    assert history.steps == 5 and not prefetching()
-    history = loop.fit(scripted_backend(np.ones(9), interrupt_at=3), sampled, max_steps=9, progress=False)
-    assert history.stopped == "interrupted" and history.steps == 2 and not prefetching()
-    with pytest.raises(ZeroDivisionError):
-        loop.fit(scripted_backend(np.ones(9), work=lambda: 1 / 0), sampled, max_steps=9, progress=False)
-    assert not prefetching()

@@ -14,9 +14,11 @@ With ``sample_each_batch`` (sampling at update time, the chapter's exercise 2) n
 dataset keeps the subsampled centers alone (a few numbers a token), shuffles them each epoch as above, and
 draws each minibatch's windows, contexts and noise words when it is served, from a generator of the seed, the
 epoch and the batch's number alone. So batch b of epoch e is the same whoever asks and however many batches
-were skipped before it, and memory stays a few numbers a token, plus a few batches drawn ahead on a thread
-(:mod:`backends.pipeline.prefetch`) while the current one trains. The two settings together make the 2x2
-that tells their effects apart:
+were skipped before it, and memory stays a few numbers a token plus the batch being drawn. The batch is drawn
+on the training thread, between two steps (0.7 s an epoch on PTB, about 1 ms a batch): a thread drawing a few
+batches ahead was measured, and on a 2-core machine it lost more to the framework's own threads (PyTorch's two)
+than it overlapped (103 steps/s against 112 drawn in turn). The two settings together make the 2x2 that tells
+their effects apart:
 
 ====================  ==========================================  ============================================
                       one subsampling                             ``resample_each_epoch``
@@ -35,7 +37,7 @@ widths (and a last batch padded with empty rows) give every batch the same shape
 from __future__ import annotations
 
 import time
-from collections.abc import Generator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,9 +53,7 @@ from backends.pipeline.draw import Draw, Subsampling
 from backends.pipeline.examples import draw_centers, draw_examples, subsample
 from backends.pipeline.models import MODELS, Batch, Model
 from backends.pipeline.noise import NoiseSampler
-from backends.pipeline.prefetch import prefetched
 
-PREFETCH = 4  # batches drawn ahead with sample_each_batch: enough to cover a slow draw, a few MB at most
 # The bytes a token costs with sample_each_batch: subsampling's temporaries (the widest moment) and the kept
 # Subsampling, whatever the window and the noise words. tracemalloc's peak over the corpus' tokens on PTB: 24 with
 # the chapter's t, 33 with every known word kept (t = 1e9); a margin over the latter.
@@ -116,18 +116,16 @@ class Dataset:
             return -(-self.first.num_centers // batch_size)
         return -(-self.subsampling(epoch).num_centers // batch_size)
 
-    def batches(
-        self, batch_size: int = DEFAULTS.batch_size, epoch: int = 0, start: int = 0
-    ) -> Generator[Batch, None, None]:
-        """The batches of one epoch from its batch ``start`` on (a resumed run's), shuffled; the last is padded
-        with empty rows to full size. Close the generator when stopping early: with sample_each_batch it stops
-        the thread drawing ahead (dropping it does too, once nothing refers to it)."""
+    def batches(self, batch_size: int = DEFAULTS.batch_size, epoch: int = 0, start: int = 0) -> Iterator[Batch]:
+        """The batches of one epoch from its batch ``start`` on (a resumed run's, which skips the others without
+        drawing them), shuffled; the last is padded with empty rows to full size."""
         DEFAULTS.replace(batch_size=batch_size)
         if isinstance(self.first, Subsampling):
-            return self._sampled_batches(batch_size, epoch, start)
-        return self._drawn_batches(batch_size, epoch, start)
+            yield from self._sampled_batches(batch_size, epoch, start)
+        else:
+            yield from self._drawn_batches(batch_size, epoch, start)
 
-    def _drawn_batches(self, batch_size: int, epoch: int, start: int) -> Generator[Batch, None, None]:
+    def _drawn_batches(self, batch_size: int, epoch: int, start: int) -> Iterator[Batch]:
         """Batches cut from the epoch's whole draw."""
         draw = self.draw(epoch)
         order = rng_for(self.settings.seed, STREAM_SHUFFLE, epoch).permutation(draw.num_centers)
@@ -135,18 +133,15 @@ class Dataset:
             rows = order[begin : begin + batch_size]
             yield self.model.batch(draw, _padded(rows, batch_size), rows.size)
 
-    def _sampled_batches(self, batch_size: int, epoch: int, start: int) -> Generator[Batch, None, None]:
-        """Batches each drawn as it is served, from the seed, the epoch and its number; a few ahead, on a thread."""
+    def _sampled_batches(self, batch_size: int, epoch: int, start: int) -> Iterator[Batch]:
+        """Batches each drawn as it is served, from the seed, the epoch and its number alone."""
         subsampling = self.subsampling(epoch)
         order = rng_for(self.settings.seed, STREAM_SHUFFLE, epoch).permutation(subsampling.num_centers)
-
-        def batch(number: int) -> Batch:
-            positions = order[number * batch_size : (number + 1) * batch_size]
-            rng = rng_for(self.settings.seed, STREAM_BATCH, epoch, number)
+        for begin in range(start * batch_size, subsampling.num_centers, batch_size):
+            positions = order[begin : begin + batch_size]
+            rng = rng_for(self.settings.seed, STREAM_BATCH, epoch, begin // batch_size)
             draw = draw_centers(subsampling, positions, self.settings, self.model, self.noise, rng)
-            return self.model.batch(draw, _padded(np.arange(positions.size), batch_size), positions.size)
-
-        return prefetched(batch, range(start, -(-subsampling.num_centers // batch_size)), PREFETCH)
+            yield self.model.batch(draw, _padded(np.arange(positions.size), batch_size), positions.size)
 
     def subsampled_sentences(self) -> list[list[str]]:
         """The first draw's sentences (after subsampling, at least two words each), as words."""

@@ -15,7 +15,6 @@ never waits for the host between steps.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import time
 from collections.abc import Callable
@@ -230,22 +229,18 @@ class Run:
 
     def _epoch(self, hooks: Hooks, interrupted: Callable[[], bool]) -> bool:
         """The rest of the current epoch, or as much of it as the budget allows; whether it ran to its end."""
-        # From the batch the position names (a resumed run's), closed however the loop ends: with sampling at
-        # update time, that stops the thread drawing batches ahead.
-        batches = self.data.batches(self.settings.batch_size, epoch=self.position.epoch, start=self.position.batch)
-        with contextlib.closing(batches):
-            for batch in batches:
-                if self.budget_spent:
-                    return False
-                self._step(batch)
-                if self.clock.warm is None:  # the first step pays for compilation and allocation: time the rest
-                    self.read_back()
-                    self.clock.warm_up(self.history.centers)
-                if len(self.pending) >= self.sync_every or self.budget_spent or hooks.want_losses(self.view):
-                    self._sync(hooks)
-                hooks.emit("on_step", self.view)
-                if interrupted():
-                    raise StopAfterStep
+        for batch in self.data.batches(self.settings.batch_size, epoch=self.position.epoch, start=self.position.batch):
+            if self.budget_spent:
+                return False
+            self._step(batch)
+            if self.clock.warm is None:  # the first step pays for compilation and allocation: time the rest
+                self.read_back()
+                self.clock.warm_up(self.history.centers)
+            if len(self.pending) >= self.sync_every or self.budget_spent or hooks.want_losses(self.view):
+                self._sync(hooks)
+            hooks.emit("on_step", self.view)
+            if interrupted():
+                raise StopAfterStep
         return True
 
     def _sync(self, hooks: Hooks) -> None:
