@@ -1,6 +1,8 @@
 """Sampling at update time (sample_each_batch): each minibatch drawn when served, from the seed, the epoch and
 its number alone; the subsampling kept (or redrawn with resample_each_epoch); a resumed run's batches and losses."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -9,6 +11,7 @@ from backends.common.settings import Settings
 from backends.pipeline import corpus as ptb
 from backends.pipeline import make_dataset
 from backends.training import loop
+from helpers import run
 
 
 @pytest.fixture(scope="module")
@@ -175,20 +178,34 @@ def test_the_memory_check_counts_a_few_bytes_a_token(monkeypatch, corpus):
     assert asked == [corpus.num_tokens * 48]  # the window and noise words no longer count
 
 
-def test_a_resumed_run_sees_the_batches_and_losses_of_an_uninterrupted_one(tmp_path, corpus):
+@pytest.mark.parametrize("resample", [False, True], ids=["one-subsampling", "resampled"])
+def test_a_resumed_run_sees_the_batches_and_losses_of_an_uninterrupted_one(tmp_path, corpus, resample):
     """The numpy backend, stopped mid-epoch 1 with a checkpoint, resumed: every step's loss as if never stopped."""
     import backends.numpy as numpy_backend
 
-    data = make_dataset(corpus, seed=0, sample_each_batch=True, subsample_t=1e-5)
+    data = make_dataset(corpus, seed=0, sample_each_batch=True, resample_each_epoch=resample, subsample_t=1e-5)
     training = {"batch_size": 1024, "embed_size": 16, "epochs": 2, "progress": False}
-    per_epoch = data.num_batches(1024)
+    first, second = data.num_batches(1024, 0), data.num_batches(1024, 1)
+    assert (first, second) == ((131, 131) if not resample else (131, 130))
     whole = loop.fit(numpy_backend, data, **training)
-    assert whole.steps == 2 * per_epoch
+    assert whole.steps == first + second and len(whole.epoch_losses) == 2
     path = tmp_path / "checkpoint.npz"
-    stopped = loop.fit(
-        numpy_backend, data, max_steps=per_epoch + 7, checkpoint=path, checkpoint_every=per_epoch + 7, **training
-    )
-    assert stopped.steps == per_epoch + 7
+    stop = first + 7  # batch 7 of epoch 1
+    stopped = loop.fit(numpy_backend, data, max_steps=stop, checkpoint=path, checkpoint_every=stop, **training)
+    assert stopped.steps == stop and stopped.step_losses == whole.step_losses[:stop]
     resumed = loop.fit(numpy_backend, data, checkpoint=path, resume=True, **training)
     assert resumed.step_losses == whole.step_losses and resumed.epoch_losses == whole.epoch_losses
     assert np.array_equal(resumed.embeddings, whole.embeddings)
+
+
+def test_the_command_line_samples_at_update_time_and_records_it(tmp_path):
+    done = run("stats", "--sample-each-batch", "--json")
+    assert done.returncode == 0, done.stderr
+    stats = json.loads(done.stdout)
+    assert stats["expected_pairs"] == 1_503_573 and stats["centers"] == 342_957 and "pairs" not in stats
+    done = run("train", "--framework", "numpy", "--sample-each-batch", "--max-steps", "3", "--out", tmp_path, "--json")
+    assert done.returncode == 0, done.stderr
+    history = json.loads((tmp_path / "numpy" / "history.json").read_text())
+    assert history["settings"]["sample_each_batch"] and not history["settings"]["resample_each_epoch"]
+    assert Settings.from_dict(history["settings"]) == Settings(sample_each_batch=True, max_steps=3)
+    assert "contexts and noise words drawn for each minibatch" in Settings.from_dict(history["settings"]).describe()

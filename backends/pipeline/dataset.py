@@ -15,18 +15,18 @@ dataset keeps the subsampled centers alone (a few numbers a token), shuffles the
 draws each minibatch's windows, contexts and noise words when it is served, from a generator of the seed, the
 epoch and the batch's number alone. So batch b of epoch e is the same whoever asks and however many batches
 were skipped before it, and memory stays a few numbers a token plus the batch being drawn. The batch is drawn
-on the training thread, between two steps (0.7 s an epoch on PTB, about 1 ms a batch): a thread drawing a few
+on the training thread, between two steps (0.76 s an epoch on PTB, about 1 ms a batch): a thread drawing a few
 batches ahead was measured, and on a 2-core machine it lost more to the framework's own threads (PyTorch's two)
 than it overlapped (103 steps/s against 112 drawn in turn). The two settings together make the 2x2 that tells
 their effects apart:
 
-====================  ==========================================  ============================================
-                      one subsampling                             ``resample_each_epoch``
-====================  ==========================================  ============================================
-one draw an epoch     the chapter's: one draw for every epoch     a new draw each epoch
-``sample_each_batch`` epoch 0's subsampling kept; new contexts    subsampling redrawn each epoch; new contexts
-                      and noise words for every batch             and noise words for every batch
-====================  ==========================================  ============================================
+=========================  =======================================  ==========================================
+..                         one subsampling                          ``resample_each_epoch``
+=========================  =======================================  ==========================================
+one draw an epoch          the chapter's: one draw for every epoch  a new draw each epoch
+``sample_each_batch``      epoch 0's subsampling kept; new          subsampling redrawn each epoch; new
+                           contexts and noise words every batch     contexts and noise words every batch
+=========================  =======================================  ==========================================
 
 Each center's row is laid out at a fixed width (skip-gram: ``contexts, noise words, padding`` at
 ``2 * max_window * (1 + K)``) with a mask for the real entries and a label for the context words. Fixed
@@ -190,11 +190,15 @@ def make_dataset(
             f"{settings.min_count}; index it again with load_corpus(min_count={settings.min_count})."
         )
     model = MODELS[settings.model]
-    check_memory(
-        corpus.num_tokens * draw_bytes_per_word(settings),
-        f"drawing the dataset with max window {settings.max_window} and {settings.num_noise} noise words",
-        "lower the max window (--max-window) or the number of noise words (--num-noise).",
-    )
+    if settings.sample_each_batch:  # no epoch drawn whole: only the corpus' size counts
+        what, fix = "subsampling the corpus", "give a smaller corpus (--data)."
+    else:
+        what = f"drawing the dataset with max window {settings.max_window} and {settings.num_noise} noise words"
+        fix = (
+            "lower the max window (--max-window) or the number of noise words (--num-noise), or sample at update "
+            "time (--sample-each-batch), which draws no epoch whole."
+        )
+    check_memory(corpus.num_tokens * draw_bytes_per_word(settings), what, fix)
     noise = NoiseSampler(corpus.vocab.counts, NOISE_POWERS[settings.noise])
     rng = rng_for(settings.seed, STREAM_BUILD, 0)
     first = (
