@@ -22,6 +22,7 @@ SOME = st.builds(
     noise=st.sampled_from(tuple(settings_module.NOISE_POWERS)),
     subsample_t=st.floats(1e-6, 1.0),
     resample_each_epoch=st.booleans(),
+    sample_each_batch=st.booleans(),
     data=st.sampled_from([None, "my.zip"]),
     epochs=st.integers(1, 9),
     max_steps=st.one_of(st.none(), st.integers(1, 10**6)),
@@ -64,7 +65,9 @@ def test_options_left_out_take_the_one_default():
 def test_the_summary_says_every_setting_in_words(chosen):
     words = chosen.describe()
     assert len(words.split(", ")) == len(NAMES)
-    assert not {"None", "False", "True", "max_steps", "resample_each_epoch", "_"} & set(words.replace(",", " ").split())
+    assert not {"None", "False", "True", "max_steps", "resample_each_epoch", "sample_each_batch", "_"} & set(
+        words.replace(",", " ").split()
+    )
 
 
 def test_the_chapters_settings_in_words():
@@ -72,7 +75,8 @@ def test_the_chapters_settings_in_words():
         "5 epochs, no step limit, batches of 512 centers, Adam with learning rate 0.002, updating every row at each "
         "step, 100-dimensional vectors, device auto, seed 0, the skip-gram model, words seen at least 10 times, "
         "context windows of 1 to 5, 5 noise words per context word, noise words drawn ∝ count^0.75, subsampling "
-        "threshold t = 0.0001, one draw of examples for every epoch, the shipped PTB"
+        "threshold t = 0.0001, one subsampling for every epoch, windows and noise words drawn with the subsampling, "
+        "the shipped PTB"
     )
 
 

@@ -92,8 +92,14 @@ class Settings:
                                   check=lambda value: math.isfinite(value) and value > 0, expected="above 0",
                                   describe=lambda value: f"subsampling threshold t = {value:g}")
     resample_each_epoch: bool = _setting(False, DATA, "resampling", "redraw subsampling, windows and noise words "
-                                         "every epoch", describe=lambda value: "examples drawn anew every epoch"
-                                         if value else "one draw of examples for every epoch")
+                                         "every epoch", describe=lambda value: "a new subsampling every epoch"
+                                         if value else "one subsampling for every epoch")
+    sample_each_batch: bool = _setting(False, DATA, "sampling at update time", "draw each minibatch's windows, "
+                                       "contexts and noise words when it is served (the chapter's exercise 2); "
+                                       "subsampling stays epoch 0's, or with --resample-each-epoch is redrawn "
+                                       "every epoch", describe=lambda value: "windows and noise words drawn for "
+                                       "each minibatch" if value else "windows and noise words drawn with the "
+                                       "subsampling")
     data: str | None = _setting(None, DATA, "data", "the corpus: the book's PTB zip (default: the shipped "
                                 "data/ptb.zip), a text file with one sentence a line, or a zip holding one",
                                 describe=lambda value: f"data {value}" if value else "the shipped PTB")

@@ -10,6 +10,24 @@ later epoch is served from a draw of its own, made from the seed and the epoch a
 a permutation drawn from its own stream too, so epoch e's batches depend only on the seed and e: asking for
 them twice gives the same batches, and a resumed run sees exactly the batches it would have seen.
 
+With ``sample_each_batch`` (sampling at update time, the chapter's exercise 2) no epoch is drawn whole: the
+dataset keeps the subsampled centers alone (a few numbers a token), shuffles them each epoch as above, and
+draws each minibatch's windows, contexts and noise words when it is served, from a generator of the seed, the
+epoch and the batch's number alone. So batch b of epoch e is the same whoever asks and however many batches
+were skipped before it, and memory stays a few numbers a token plus the batch being drawn. The batch is drawn
+on the training thread, between two steps (0.76 s an epoch on PTB, about 1 ms a batch): a thread drawing a few
+batches ahead was measured, and on a 2-core machine it lost more to the framework's own threads (PyTorch's two)
+than it overlapped (103 steps/s against 112 drawn in turn). The two settings together make the 2x2 that tells
+their effects apart:
+
+=========================  =======================================  ==========================================
+..                         one subsampling                          ``resample_each_epoch``
+=========================  =======================================  ==========================================
+one draw an epoch          the chapter's: one draw for every epoch  a new draw each epoch
+``sample_each_batch``      epoch 0's subsampling kept; new          subsampling redrawn each epoch; new
+                           contexts and noise words every batch     contexts and noise words every batch
+=========================  =======================================  ==========================================
+
 Each center's row is laid out at a fixed width (skip-gram: ``contexts, noise words, padding`` at
 ``2 * max_window * (1 + K)``) with a mask for the real entries and a label for the context words. Fixed
 widths (and a last batch padded with empty rows) give every batch the same shape, which compiled frameworks
@@ -28,13 +46,18 @@ import numpy as np
 
 from backends.common.errors import W2VError
 from backends.common.resources import check_memory
-from backends.common.seeds import STREAM_BUILD, STREAM_SHUFFLE, rng_for
+from backends.common.seeds import STREAM_BATCH, STREAM_BUILD, STREAM_SHUFFLE, rng_for
 from backends.common.settings import DATA, DEFAULTS, NOISE_POWERS, Settings
 from backends.pipeline.corpus import Corpus, Vocab, load_corpus
-from backends.pipeline.draw import Draw
-from backends.pipeline.examples import draw_examples
+from backends.pipeline.draw import Draw, Subsampling
+from backends.pipeline.examples import draw_centers, draw_examples, subsample
 from backends.pipeline.models import MODELS, Batch, Model
 from backends.pipeline.noise import NoiseSampler
+
+# The bytes a token costs with sample_each_batch: subsampling's temporaries (the widest moment) and the kept
+# Subsampling, whatever the window and the noise words. tracemalloc's peak over the corpus' tokens on PTB: 24 with
+# the chapter's t, 33 with every known word kept (t = 1e9); a margin over the latter.
+SUBSAMPLING_BYTES_PER_WORD = 48
 
 
 @dataclass(frozen=True)
@@ -45,7 +68,9 @@ class Dataset:
     settings: Settings  # the data settings are the ones it was drawn with; the training ones are defaults
     model: Model
     noise: NoiseSampler = field(repr=False)
-    first: Draw = field(repr=False)  # epoch 0's draw, which every epoch uses unless resampling
+    # Epoch 0's draw, which every epoch uses unless resampling; with sample_each_batch, epoch 0's subsampling,
+    # from which each batch is drawn (every epoch's, unless resampling).
+    first: Draw | Subsampling = field(repr=False)
     build_seconds: float  # how long making it took (reading the corpus too, with load_data)
 
     @property
@@ -63,28 +88,60 @@ class Dataset:
 
     def draw(self, epoch: int = 0) -> Draw:
         """The examples epoch ``epoch`` trains on: the first draw, or with resampling, that epoch's own."""
+        if isinstance(self.first, Subsampling):
+            raise W2VError(
+                "this dataset samples at update time (sample_each_batch): it draws each minibatch as it is "
+                "served and never a whole epoch; use its batches(), or load the data without sample_each_batch."
+            )
         if epoch == 0 or not self.settings.resample_each_epoch:
             return self.first
         return draw_examples(
             self.corpus, self.settings, self.model, self.noise, rng_for(self.settings.seed, STREAM_BUILD, epoch)
         )
 
-    def num_batches(self, batch_size: int, draw: Draw | None = None) -> int:
-        """Batches of ``batch_size`` centers in one epoch (of ``draw``, or of the first draw)."""
-        DEFAULTS.replace(batch_size=batch_size)  # its range, checked where the setting is declared
-        return -(-(draw or self.first).num_centers // batch_size)
+    def subsampling(self, epoch: int = 0) -> Subsampling:
+        """Epoch ``epoch``'s centers after subsampling: epoch 0's for every epoch unless resampling. With
+        sample_each_batch, what the epoch's batches are drawn from; otherwise its draw's first step, made again
+        (quickly: no windows, no noise words)."""
+        if not self.settings.resample_each_epoch:
+            epoch = 0
+        if epoch == 0 and isinstance(self.first, Subsampling):
+            return self.first
+        return subsample(self.corpus, self.settings.subsample_t, rng_for(self.settings.seed, STREAM_BUILD, epoch))
 
-    def batches(self, batch_size: int = DEFAULTS.batch_size, epoch: int = 0) -> Iterator[Batch]:
-        """The batches of one epoch, shuffled; the last is padded with empty rows to full size."""
+    def num_batches(self, batch_size: int, epoch: int = 0) -> int:
+        """Batches of ``batch_size`` centers in epoch ``epoch`` (all epochs have as many unless resampling)."""
+        DEFAULTS.replace(batch_size=batch_size)  # its range, checked where the setting is declared
+        if epoch == 0 or not self.settings.resample_each_epoch:
+            return -(-self.first.num_centers // batch_size)
+        return -(-self.subsampling(epoch).num_centers // batch_size)
+
+    def batches(self, batch_size: int = DEFAULTS.batch_size, epoch: int = 0, start: int = 0) -> Iterator[Batch]:
+        """The batches of one epoch from its batch ``start`` on (a resumed run's, which skips the others without
+        drawing them), shuffled; the last is padded with empty rows to full size."""
         DEFAULTS.replace(batch_size=batch_size)
+        if isinstance(self.first, Subsampling):
+            yield from self._sampled_batches(batch_size, epoch, start)
+        else:
+            yield from self._drawn_batches(batch_size, epoch, start)
+
+    def _drawn_batches(self, batch_size: int, epoch: int, start: int) -> Iterator[Batch]:
+        """Batches cut from the epoch's whole draw."""
         draw = self.draw(epoch)
         order = rng_for(self.settings.seed, STREAM_SHUFFLE, epoch).permutation(draw.num_centers)
-        for begin in range(0, draw.num_centers, batch_size):
+        for begin in range(start * batch_size, draw.num_centers, batch_size):
             rows = order[begin : begin + batch_size]
-            size = rows.size
-            if size < batch_size:
-                rows = np.concatenate([rows, np.full(batch_size - size, -1)])
-            yield self.model.batch(draw, rows, size)
+            yield self.model.batch(draw, _padded(rows, batch_size), rows.size)
+
+    def _sampled_batches(self, batch_size: int, epoch: int, start: int) -> Iterator[Batch]:
+        """Batches each drawn as it is served, from the seed, the epoch and its number alone."""
+        subsampling = self.subsampling(epoch)
+        order = rng_for(self.settings.seed, STREAM_SHUFFLE, epoch).permutation(subsampling.num_centers)
+        for begin in range(start * batch_size, subsampling.num_centers, batch_size):
+            positions = order[begin : begin + batch_size]
+            rng = rng_for(self.settings.seed, STREAM_BATCH, epoch, begin // batch_size)
+            draw = draw_centers(subsampling, positions, self.settings, self.model, self.noise, rng)
+            yield self.model.batch(draw, _padded(np.arange(positions.size), batch_size), positions.size)
 
     def subsampled_sentences(self) -> list[list[str]]:
         """The first draw's sentences (after subsampling, at least two words each), as words."""
@@ -93,14 +150,21 @@ class Dataset:
         return [list(sentence) for sentence in np.split(words, breaks)]
 
     def stats(self, batch_size: int = DEFAULTS.batch_size) -> dict[str, Any]:
-        """The figures the chapter prints, plus how long making the dataset took."""
+        """The figures the chapter prints, plus how long making the dataset took. With sample_each_batch the
+        pairs are drawn batch by batch, so their count is given as ``expected_pairs``, its mean over draws."""
+        first = self.first
+        pairs = (
+            {"expected_pairs": round(first.expected_pairs(self.settings.max_window))}
+            if isinstance(first, Subsampling)
+            else {"pairs": first.num_pairs}
+        )
         return {
             "vocab_size": len(self.vocab),
             "sentences": int(self.corpus.lengths.size),
             "tokens": self.corpus.num_tokens,
-            "subsampled_tokens": self.first.subsampled_tokens,
-            "centers": self.first.num_centers,
-            "pairs": self.first.num_pairs,
+            "subsampled_tokens": first.subsampled_tokens,
+            "centers": first.num_centers,
+            **pairs,
             "batches": self.num_batches(batch_size),
             "build_seconds": round(self.build_seconds, 4),
         }
@@ -126,13 +190,22 @@ def make_dataset(
             f"{settings.min_count}; index it again with load_corpus(min_count={settings.min_count})."
         )
     model = MODELS[settings.model]
-    check_memory(
-        corpus.num_tokens * draw_bytes_per_word(settings),
-        f"drawing the dataset with max window {settings.max_window} and {settings.num_noise} noise words",
-        "lower the max window (--max-window) or the number of noise words (--num-noise).",
-    )
+    if settings.sample_each_batch:  # no epoch drawn whole: only the corpus' size counts
+        what, fix = "subsampling the corpus", "give a smaller corpus (--data)."
+    else:
+        what = f"drawing the dataset with max window {settings.max_window} and {settings.num_noise} noise words"
+        fix = (
+            "lower the max window (--max-window) or the number of noise words (--num-noise), or sample at update "
+            "time (--sample-each-batch), which draws no epoch whole."
+        )
+    check_memory(corpus.num_tokens * draw_bytes_per_word(settings), what, fix)
     noise = NoiseSampler(corpus.vocab.counts, NOISE_POWERS[settings.noise])
-    first = draw_examples(corpus, settings, model, noise, rng_for(settings.seed, STREAM_BUILD, 0))
+    rng = rng_for(settings.seed, STREAM_BUILD, 0)
+    first = (
+        subsample(corpus, settings.subsample_t, rng)
+        if settings.sample_each_batch
+        else draw_examples(corpus, settings, model, noise, rng)
+    )
     if not first.num_centers:
         raise W2VError(_no_examples(corpus, settings))
     return Dataset(corpus, settings, model, noise, first, time.perf_counter() - started)
@@ -140,9 +213,19 @@ def make_dataset(
 
 def draw_bytes_per_word(settings: Settings) -> int:
     """The draw's largest arrays, per token at most: its row of the table, its contexts and the noise draw's
-    temporaries (an upper bound: docs/performance.md has the bytes measured a center)."""
+    temporaries (an upper bound: docs/performance.md has the bytes measured a center); with sample_each_batch,
+    which draws no epoch whole, the subsampling's few numbers a token."""
+    if settings.sample_each_batch:
+        return SUBSAMPLING_BYTES_PER_WORD
     width = MODELS[settings.model].width(settings.max_window, settings.num_noise)
     return 4 * width + 8 * settings.max_window + 16
+
+
+def _padded(rows: np.ndarray, batch_size: int) -> np.ndarray:
+    """A batch's ``rows`` followed by -1 (a padding row) up to ``batch_size`` rows."""
+    if rows.size == batch_size:
+        return rows
+    return np.concatenate([rows, np.full(batch_size - rows.size, -1)])
 
 
 def _no_examples(corpus: Corpus, settings: Settings) -> str:

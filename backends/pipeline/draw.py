@@ -1,15 +1,19 @@
-"""One draw of training examples, as arrays: what :func:`backends.pipeline.examples.draw_examples` makes from a
-corpus and the model's :meth:`~backends.pipeline.models.Model.batch` cuts batches from.
+"""The drawn examples, as arrays: an epoch's subsampled centers (a :class:`Subsampling`) and a draw of examples
+from them (a :class:`Draw`), which the model's :meth:`~backends.pipeline.models.Model.batch` cuts batches from.
 
-A draw is made once per epoch from a corpus, the data settings and one random generator (the seed's build
-stream of that epoch), and never changes afterwards. Its examples come from the chapter's steps:
+Both are made by :mod:`backends.pipeline.examples` from a corpus, the data settings and random generators, and
+never change afterwards. The examples come from the chapter's steps:
 
 1. drop ``<unk>`` and subsample frequent words: a token of word w survives with probability
-   ``min(1, sqrt(t / f(w)))``, f(w) being w's share of the (non-``<unk>``) tokens;
-2. turn every token of a sentence with at least two survivors into a center word whose context is
-   every word within a window drawn uniformly from 1..max_window on each side;
+   ``min(1, sqrt(t / f(w)))``, f(w) being w's share of the (non-``<unk>``) tokens; every survivor of a
+   sentence with at least two survivors is a center word (the :class:`Subsampling`);
+2. give each center a context of every word within a window drawn uniformly from 1..max_window on each side;
 3. let the model lay out each center's output words (:meth:`backends.pipeline.models.Model.outputs`): for
    skip-gram its contexts and K noise words per context, never one of its context words.
+
+The chapter takes steps 2 and 3 for every center at once, one :class:`Draw` per epoch (or one for all epochs).
+Sampling at update time (``sample_each_batch``) takes them for one minibatch's centers at a time: each batch is
+then a small :class:`Draw` of its own, and the epoch keeps only its :class:`Subsampling`.
 """
 
 from __future__ import annotations
@@ -20,8 +24,31 @@ import numpy as np
 
 
 @dataclass(frozen=True)
+class Subsampling:
+    """An epoch's center words after step 1, in corpus order, with where each one's sentence lies among them:
+    a few int32 numbers a center, whatever the window and the number of noise words."""
+
+    centers: np.ndarray  # (N,) int32: the center words, sentence by sentence
+    sentence: np.ndarray  # (N,) int32: the sentence each center comes from
+    start: np.ndarray  # (N,) int32: the position (in ``centers``) of its sentence's first word
+    end: np.ndarray  # (N,) int32: and one past its last
+    subsampled_tokens: int  # tokens left after dropping <unk> and subsampling (those of one-word sentences too)
+
+    @property
+    def num_centers(self) -> int:
+        return int(self.centers.size)
+
+    def expected_pairs(self, max_window: int) -> float:
+        """The center-context pairs a draw of windows gives on average: with the window w uniform on
+        1..max_window, a side with room for r words gives E[min(w, r)] of them."""
+        position = np.arange(self.num_centers)
+        room = np.minimum(np.concatenate([position - self.start, self.end - 1 - position]), max_window)
+        return float((room * (room + 1) / 2 + (max_window - room) * room).sum() / max_window)
+
+
+@dataclass(frozen=True)
 class Draw:
-    """The examples of one draw, in center order; the model's batches are cut from it."""
+    """The examples of one draw (an epoch's, or one minibatch's), in center order; batches are cut from it."""
 
     centers: np.ndarray  # (N,) int32: the center words, sentence by sentence
     sentence: np.ndarray  # (N,): the sentence each center comes from

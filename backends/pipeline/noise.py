@@ -49,6 +49,8 @@ class NoiseSampler:
     def __init__(self, counts: np.ndarray, power: float) -> None:
         self.probs = noise_distribution(counts, power)
         self._alias = AliasSampler(self.probs)
+        # The words noise can be, found once: sampling at update time asks avoiding() thousands of times an epoch.
+        self._support = np.flatnonzero(self.probs)
 
     @property
     def vocab_size(self) -> int:
@@ -75,7 +77,7 @@ class NoiseSampler:
 
     def _check_can_avoid(self, avoid: np.ndarray) -> None:
         """Refuse rows whose words to avoid are every word noise can be: redrawing would never end."""
-        support = np.flatnonzero(self.probs)
+        support = self._support
         if support.size > avoid.shape[1] or avoid.shape[0] == 0:
             return  # more noise words than any row avoids: every row has some left
         covered = np.ones(avoid.shape[0], dtype=bool)

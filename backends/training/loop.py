@@ -16,7 +16,6 @@ never waits for the host between steps.
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -231,8 +230,7 @@ class Run:
 
     def _epoch(self, hooks: Hooks, interrupted: Callable[[], bool]) -> bool:
         """The rest of the current epoch, or as much of it as the budget allows; whether it ran to its end."""
-        batches = self.data.batches(self.settings.batch_size, epoch=self.position.epoch)
-        for batch in itertools.islice(batches, self.position.batch, None):
+        for batch in self.data.batches(self.settings.batch_size, epoch=self.position.epoch, start=self.position.batch):
             if self.budget_spent:
                 return False
             self._step(batch)
@@ -311,7 +309,7 @@ def _resume(run: Run, path: str | Path, resume_finished: bool) -> None:
     settings = run.settings
 
     def batches_in_epoch(epoch: int) -> int:  # the batch saved must lie in its epoch
-        return run.data.num_batches(settings.batch_size, run.data.draw(epoch))
+        return run.data.num_batches(settings.batch_size, epoch)
 
     arrays, saved = checkpoint.load(path, run.history.settings, batches_in_epoch)
     if settings.max_steps is not None and len(saved["step_losses"]) > settings.max_steps:
