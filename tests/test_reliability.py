@@ -60,17 +60,25 @@ def finished_run(framework, out, *extra):
     return history, (out / framework / "embeddings.txt").read_text()
 
 
-@pytest.mark.parametrize("framework", FRAMEWORKS)
-def test_a_killed_run_resumes_to_exactly_the_uninterrupted_result(framework, tmp_path):
-    process = start_training(framework, tmp_path / "killed")
+LAZY_PER_BATCH = ("--sample-each-batch", "--optimizer", "lazy_adam")  # issue 38's two settings together
+
+
+@pytest.mark.parametrize(
+    "framework, extra",
+    [*((framework, ()) for framework in FRAMEWORKS), ("torch", LAZY_PER_BATCH), ("jax", LAZY_PER_BATCH)],
+    ids=[*FRAMEWORKS, "torch-lazy-per-batch", "jax-lazy-per-batch"],
+)
+def test_a_killed_run_resumes_to_exactly_the_uninterrupted_result(framework, extra, tmp_path):
+    process = start_training(framework, tmp_path / "killed", *extra)
     saved = tmp_path / "killed" / f"{framework}.partial" / "checkpoint.npz"  # a run works in a staging folder
     wait_for(saved, process)
     process.kill()  # SIGKILL: no chance to clean up
     process.wait()
     assert 10 <= saved_step(saved) < STEPS and saved_step(saved) % 10 == 0
     assert not (tmp_path / "killed" / framework).exists()  # nothing half made where a finished run goes
-    resumed, resumed_vectors = finished_run(framework, tmp_path / "killed", "--resume")
-    reference, reference_vectors = finished_run(framework, tmp_path / "reference")
+    resumed, resumed_vectors = finished_run(framework, tmp_path / "killed", "--resume", *extra)
+    reference, reference_vectors = finished_run(framework, tmp_path / "reference", *extra)
+    assert reference["settings"]["optimizer"] == ("lazy_adam" if extra else "adam")
     assert resumed["step_losses"] == reference["step_losses"]
     assert resumed["epoch_losses"] == reference["epoch_losses"]
     assert resumed_vectors == reference_vectors

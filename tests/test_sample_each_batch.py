@@ -179,12 +179,13 @@ def test_the_memory_check_counts_a_few_bytes_a_token(monkeypatch, corpus):
 
 
 @pytest.mark.parametrize("resample", [False, True], ids=["one-subsampling", "resampled"])
-def test_a_resumed_run_sees_the_batches_and_losses_of_an_uninterrupted_one(tmp_path, corpus, resample):
+@pytest.mark.parametrize("optimizer", ["adam", "lazy_adam"])
+def test_a_resumed_run_sees_the_batches_and_losses_of_an_uninterrupted_one(tmp_path, corpus, resample, optimizer):
     """The numpy backend, stopped mid-epoch 1 with a checkpoint, resumed: every step's loss as if never stopped."""
     import backends.numpy as numpy_backend
 
     data = make_dataset(corpus, seed=0, sample_each_batch=True, resample_each_epoch=resample, subsample_t=1e-5)
-    training = {"batch_size": 1024, "embed_size": 16, "epochs": 2, "progress": False}
+    training = {"batch_size": 1024, "embed_size": 16, "epochs": 2, "progress": False, "optimizer": optimizer}
     first, second = data.num_batches(1024, 0), data.num_batches(1024, 1)
     assert (first, second) == ((131, 131) if not resample else (131, 130))
     whole = loop.fit(numpy_backend, data, **training)
