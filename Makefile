@@ -49,7 +49,7 @@ KERNEL := w2v-companion
 # Under `make test` the notebooks train a small budget of steps; in Jupyter they train the full 5 epochs.
 TEST_STEPS ?= 150
 
-.PHONY: venv test test-python test-notebooks test-minimal lint run docs bench parity cross-env lab notebooks site gpu-check \
+.PHONY: venv test test-python test-notebooks test-minimal lint run docs bench bench-scaling parity cross-env lab notebooks site gpu-check \
         gpu-verify \
         check-install wheel wheel-check lock clean
 
@@ -124,6 +124,11 @@ bench: venv
 
 # Every installed framework's first 100 steps against each other; SETTINGS adds settings to the chapter's
 # (SETTINGS="--optimizer lazy_adam", SETTINGS="--model cbow").
+# Time per step against the vocabulary (Adam, lazy Adam) and peak memory against the corpus (the chapter's way,
+# sampling at update time with lazy Adam): results/scaling.json and scaling.png (tools/scaling.py; issue 38)
+bench-scaling: venv
+	$(PY) tools/scaling.py --corpus-tokens 1000000,10000000,100000000
+
 parity: venv
 	$(PY) -m backends parity --steps 100 $(SETTINGS)
 
