@@ -151,7 +151,8 @@ def test_the_scaling_tables_show_each_study_with_refusals_and_runs_not_made():
         ]
     }
     assert scaling.table(record).splitlines() == [
-        "| corpus | words | tokens | framework | Adam: ms/step | Adam: peak MiB | lazy Adam: ms/step | lazy Adam: peak MiB |",
+        "| corpus | words | tokens | framework | Adam: ms/step | Adam: peak MiB | lazy Adam: ms/step | "
+        "lazy Adam: peak MiB |",
         "|---|---:|---:|---|---:|---:|---:|---:|",
         "| PTB | 6,719 | 887,521 | torch | 9.0 | 610 | 12.5 | 610 |",
         "",
