@@ -141,3 +141,17 @@ def _interrupted_at(count: int, action: Callable[[], object], module: types.Modu
     finally:
         sys.settrace(None)
     return place
+
+
+def window_of(corpus, sentences: list[str], center: int, contexts) -> int:
+    """Check that ``contexts`` (word ids) are exactly the words within one window of ``center`` in its sentence,
+    for a corpus whose words are named ``w{sentence}_{position}`` (each word a position); returns the window."""
+    position = {word: tuple(map(int, word[1:].split("_"))) for word in corpus.vocab.tokens[1:]}
+    s, i = position[corpus.vocab.tokens[center]]
+    got = [position[corpus.vocab.tokens[w]] for w in contexts]
+    assert all(t == s for t, _ in got)
+    offsets = sorted(j - i for _, j in got)
+    window = max(abs(o) for o in offsets)
+    length = len(sentences[s].split())
+    assert offsets == [o for o in range(-window, window + 1) if o != 0 and 0 <= i + o < length]
+    return window

@@ -10,6 +10,7 @@ from backends.common.errors import W2VError
 from backends.pipeline import corpus as ptb
 from backends.pipeline import make_dataset
 from backends.pipeline.noise import AliasSampler, noise_distribution
+from helpers import window_of
 
 
 def noise_part(data) -> np.ndarray:
@@ -149,16 +150,8 @@ def test_contexts_lie_within_a_window_of_the_same_sentence():
     corpus = ptb.corpus_from_text("\n".join(sentences), min_count=1)
     data = make_dataset(corpus, max_window=3, num_noise=2, subsample_t=1e9, seed=3)
     assert data.num_centers == 7 + 2 + 12  # one- and zero-word sentences give no centers
-    position = {word: tuple(map(int, word[1:].split("_"))) for word in corpus.vocab.tokens[1:]}
     for center, row, n in zip(data.first.centers, data.first.center_rows(), data.first.num_contexts):
-        s, i = position[corpus.vocab.tokens[center]]
-        got = [position[corpus.vocab.tokens[w]] for w in row[:n]]
-        assert all(t == s for t, _ in got)
-        offsets = sorted(j - i for _, j in got)
-        window = max(abs(o) for o in offsets)
-        length = len(sentences[s].split())
-        expected = [o for o in range(-window, window + 1) if o != 0 and 0 <= i + o < length]
-        assert offsets == expected and 1 <= window <= 3
+        assert 1 <= window_of(corpus, sentences, center, row[:n]) <= 3
 
 
 def test_resampling_each_epoch_draws_anew_from_the_seed_and_the_epoch(corpus):
