@@ -163,12 +163,12 @@ def test_stats_give_the_expected_pairs_and_no_whole_draw_is_kept(data, sampled):
 def test_the_memory_check_counts_a_few_bytes_a_token(monkeypatch, corpus):
     from backends.pipeline import dataset
 
-    assert dataset.draw_bytes_per_word(Settings(sample_each_batch=True)) == 48
+    assert dataset.draw_bytes_per_word(Settings(sample_each_batch=True)) == 16
     assert dataset.draw_bytes_per_word(Settings()) == 4 * 60 + 8 * 5 + 16
     asked = []
     monkeypatch.setattr(dataset, "check_memory", lambda needed, what, fix: asked.append(needed))
     make_dataset(corpus, seed=0, sample_each_batch=True, max_window=50, num_noise=50)
-    assert asked == [corpus.num_tokens * 48]  # the window and noise words no longer count
+    assert asked == [corpus.num_tokens * 16]  # the window and noise words no longer count
 
 
 @pytest.mark.parametrize("resample", [False, True], ids=["one-subsampling", "resampled"])

@@ -54,10 +54,12 @@ from backends.pipeline.examples import draw_centers, draw_examples, subsample
 from backends.pipeline.models import MODELS, Batch, Model
 from backends.pipeline.noise import NoiseSampler
 
-# The bytes a token costs with sample_each_batch: subsampling's temporaries (the widest moment) and the kept
-# Subsampling, whatever the window and the noise words. tracemalloc's peak over the corpus' tokens on PTB: 24 with
-# the chapter's t, 33 with every known word kept (t = 1e9); a margin over the latter.
-SUBSAMPLING_BYTES_PER_WORD = 48
+# The bytes a token costs with sample_each_batch: subsampling's widest moment (a byte a token: whether it survived;
+# the kept Subsampling, and one span of examples.SUBSAMPLE_TOKENS tokens' temporaries, about 35 MiB whatever the
+# corpus' size), whatever the window and the noise words. tracemalloc's peak over the corpus' tokens on a Zipf corpus
+# of 10 million (`tools/memory.py zipf`): 8.2 with the chapter's t, 12.1 with every known word kept (t = 1e9); a
+# margin over the latter. (A corpus of one span, PTB's size, peaks at 31 a token: 27 MiB at most.)
+SUBSAMPLING_BYTES_PER_WORD = 16
 
 
 @dataclass(frozen=True)
@@ -128,7 +130,7 @@ class Dataset:
     def _drawn_batches(self, batch_size: int, epoch: int, start: int) -> Iterator[Batch]:
         """Batches cut from the epoch's whole draw."""
         draw = self.draw(epoch)
-        order = rng_for(self.settings.seed, STREAM_SHUFFLE, epoch).permutation(draw.num_centers)
+        order = _shuffled(self.settings.seed, epoch, draw.num_centers)
         for begin in range(start * batch_size, draw.num_centers, batch_size):
             rows = order[begin : begin + batch_size]
             yield self.model.batch(draw, _padded(rows, batch_size), rows.size)
@@ -136,7 +138,7 @@ class Dataset:
     def _sampled_batches(self, batch_size: int, epoch: int, start: int) -> Iterator[Batch]:
         """Batches each drawn as it is served, from the seed, the epoch and its number alone."""
         subsampling = self.subsampling(epoch)
-        order = rng_for(self.settings.seed, STREAM_SHUFFLE, epoch).permutation(subsampling.num_centers)
+        order = _shuffled(self.settings.seed, epoch, subsampling.num_centers)
         for begin in range(start * batch_size, subsampling.num_centers, batch_size):
             positions = order[begin : begin + batch_size]
             rng = rng_for(self.settings.seed, STREAM_BATCH, epoch, begin // batch_size)
@@ -194,10 +196,7 @@ def make_dataset(
         what, fix = "subsampling the corpus", "give a smaller corpus (--data)."
     else:
         what = f"drawing the dataset with max window {settings.max_window} and {settings.num_noise} noise words"
-        fix = (
-            "lower the max window (--max-window) or the number of noise words (--num-noise), or sample at update "
-            "time (--sample-each-batch), which draws no epoch whole."
-        )
+        fix = f"{_draw_less(settings)}."
     check_memory(corpus.num_tokens * draw_bytes_per_word(settings), what, fix)
     noise = NoiseSampler(corpus.vocab.counts, NOISE_POWERS[settings.noise])
     rng = rng_for(settings.seed, STREAM_BUILD, 0)
@@ -219,6 +218,25 @@ def draw_bytes_per_word(settings: Settings) -> int:
         return SUBSAMPLING_BYTES_PER_WORD
     width = MODELS[settings.model].width(settings.max_window, settings.num_noise)
     return 4 * width + 8 * settings.max_window + 16
+
+
+def _draw_less(settings: Settings) -> str:
+    """The settings that make a draw of ``settings`` smaller, for a message that it would not fit ("" with
+    sample_each_batch, whose draw is the subsampling alone: only a smaller corpus makes it smaller)."""
+    if settings.sample_each_batch:
+        return ""
+    return (
+        "lower the max window (--max-window) or the number of noise words (--num-noise), or sample at update "
+        "time (--sample-each-batch), which draws no epoch whole"
+    )
+
+
+def _shuffled(seed: int, epoch: int, size: int) -> np.ndarray:
+    """0 to ``size - 1`` in epoch ``epoch``'s order: the order NumPy's ``permutation(size)`` gives, as int32
+    (4 bytes a center where ``permutation`` gives 8)."""
+    order = np.arange(size, dtype=np.int32)
+    rng_for(seed, STREAM_SHUFFLE, epoch).shuffle(order)
+    return order
 
 
 def _padded(rows: np.ndarray, batch_size: int) -> np.ndarray:
@@ -254,5 +272,7 @@ def load_data(path: str | Path | None = None, settings: Settings | None = None, 
     started = time.perf_counter()
     settings = settings or Settings()
     wanted = settings.replace(**changes)
-    corpus = load_corpus(path if path is not None else wanted.data, wanted.min_count, draw_bytes_per_word(wanted))
+    corpus = load_corpus(
+        path if path is not None else wanted.data, wanted.min_count, draw_bytes_per_word(wanted), _draw_less(wanted)
+    )
     return make_dataset(corpus, settings, started=started, **changes)

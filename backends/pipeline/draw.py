@@ -26,12 +26,11 @@ import numpy as np
 @dataclass(frozen=True)
 class Subsampling:
     """An epoch's center words after step 1, in corpus order, with where each one's sentence lies among them:
-    a few int32 numbers a center, whatever the window and the number of noise words."""
+    two int32 numbers a center and one a sentence, whatever the window and the number of noise words."""
 
     centers: np.ndarray  # (N,) int32: the center words, sentence by sentence
     sentence: np.ndarray  # (N,) int32: the sentence each center comes from
-    start: np.ndarray  # (N,) int32: the position (in ``centers``) of its sentence's first word
-    end: np.ndarray  # (N,) int32: and one past its last
+    bounds: np.ndarray  # (sentences + 1,) int32: sentence s's centers are centers[bounds[s]:bounds[s + 1]]
     subsampled_tokens: int  # tokens left after dropping <unk> and subsampling (those of one-word sentences too)
 
     @property
@@ -40,10 +39,19 @@ class Subsampling:
 
     def expected_pairs(self, max_window: int) -> float:
         """The center-context pairs a draw of windows gives on average: with the window w uniform on
-        1..max_window, a side with room for r words gives E[min(w, r)] of them."""
-        position = np.arange(self.num_centers)
-        room = np.minimum(np.concatenate([position - self.start, self.end - 1 - position]), max_window)
-        return float((room * (room + 1) / 2 + (max_window - room) * room).sum() / max_window)
+        1..max_window, a side with room for r words gives E[min(w, r)] of them. Summed a slice of centers at a
+        time (the terms are whole numbers, so the sum is exact in any order)."""
+        total = 0.0
+        for begin in range(0, self.num_centers, EXPECTED_PAIRS_SLICE):
+            position = np.arange(begin, min(begin + EXPECTED_PAIRS_SLICE, self.num_centers))
+            sentence = self.sentence[position]
+            start, end = self.bounds[sentence], self.bounds[sentence + 1]
+            room = np.minimum(np.concatenate([position - start, end - 1 - position]), max_window)
+            total += float((room * (room + 1) / 2 + (max_window - room) * room).sum())
+        return total / max_window
+
+
+EXPECTED_PAIRS_SLICE = 1 << 20  # centers at a time
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Whitespace tokenization of a whole corpus into word indices, in NumPy for ASCII text.
+"""Whitespace tokenization of a text (a corpus, or a chunk of one) into word indices, in NumPy for ASCII text.
 
 The pipeline needs three things from the text: each token's word (as an index into the distinct
 words), how often each distinct word occurs, and how many tokens each line holds. With
