@@ -49,7 +49,7 @@ KERNEL := w2v-companion
 # Under `make test` the notebooks train a small budget of steps; in Jupyter they train the full 5 epochs.
 TEST_STEPS ?= 150
 
-.PHONY: venv test test-python test-notebooks test-minimal lint run docs bench bench-scaling parity cross-env lab notebooks site gpu-check \
+.PHONY: venv test test-python test-notebooks test-minimal lint run docs bench bench-scaling bench-memory parity cross-env lab notebooks site gpu-check \
         gpu-verify \
         check-install wheel wheel-check lock clean
 
@@ -124,10 +124,19 @@ bench: venv
 
 # Every installed framework's first 100 steps against each other; SETTINGS adds settings to the chapter's
 # (SETTINGS="--optimizer lazy_adam", SETTINGS="--model cbow").
-# Time per step against the vocabulary (Adam, lazy Adam) and peak memory against the corpus (the chapter's way,
-# sampling at update time with lazy Adam): results/scaling.json and scaling.png (tools/scaling.py; issue 38)
+# Time per step against the vocabulary, Adam against lazy Adam: results/scaling.json and scaling.png (tools/scaling.py)
 bench-scaling: venv
-	$(PY) tools/scaling.py --corpus-tokens 1000000,10000000,100000000
+	$(PY) tools/scaling.py
+
+# Peak memory reading and training Zipf corpora of 1, 10 and 100 million tokens with sampling at update time and
+# lazy Adam (tools/memory.py); the corpora (about 600 MB) are written to results/corpora/ first
+bench-memory: venv
+	mkdir -p results/corpora
+	for tokens in 1000000 10000000 100000000; do \
+	  test -s results/corpora/zipf-$$tokens.txt || $(PY) tools/memory.py zipf results/corpora/zipf-$$tokens.txt --tokens $$tokens; \
+	done
+	$(PY) tools/memory.py measure results/corpora/zipf-1000000.txt results/corpora/zipf-10000000.txt \
+	  results/corpora/zipf-100000000.txt --frameworks numpy,torch
 
 parity: venv
 	$(PY) -m backends parity --steps 100 $(SETTINGS)
