@@ -144,8 +144,10 @@ def test_a_zip_that_unpacks_to_more_than_fits_is_refused_before_it_is_read(capsy
     err = one_paragraph(user_error(capsys, "stats", "--data", bomb, "--min-count", "1"))
     assert (
         f"reading a.txt in the data file {bomb} (28.6 MiB of text, about 15,000,000 words) and drawing its "
-        f"examples would need about 5.5 GiB of memory, more than the 1.0 GiB available here; give a smaller "
-        f"corpus"
+        f"examples would need about 4.7 GiB of memory, more than the 1.0 GiB available here; give a smaller "
+        f"corpus (its first lines, say: `head -n N FILE > NEW`), or lower the max window (--max-window) or the "
+        f"number of noise words (--num-noise), or sample at update time (--sample-each-batch), which draws no "
+        f"epoch whole."
     ) in err
 
 
