@@ -18,6 +18,7 @@ import json
 import resource
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from bench import synthetic_corpus
@@ -106,26 +107,32 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+def tool_main(argv: list[str] | None, task: Callable[[dict], dict], command: Callable[[list[str]], None]) -> int:
+    """A measuring tool's entry (this one's and tools/scaling.py's): ``task JSON`` runs one measurement in this
+    process and prints its JSON result (what the tool's ``run_json`` starts); anything else is the tool's
+    command, run as the project's commands run (a mistake as one paragraph and exit code 2)."""
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["task"]:
         print(json.dumps(task(json.loads(argv[1]))))
         return 0
     from backends.cli.main import guarded
 
-    def command() -> None:
-        args = build_parser().parse_args(argv)
-        if args.command == "zipf":
-            if args.tokens < 1 or args.vocab < 1:
-                raise W2VError("--tokens and --vocab must be at least 1; give positive whole numbers.")
-            write_zipf(args.file, args.tokens, args.vocab)
-            return
-        runs = measure(
-            args.files, args.frameworks, args.steps, args.min_count, lambda line: print(line, file=sys.stderr)
-        )
-        print(json.dumps(runs) if args.json else table(runs))
+    return guarded(lambda: command(argv))
 
-    return guarded(command)
+
+def command(argv: list[str]) -> None:
+    args = build_parser().parse_args(argv)
+    if args.command == "zipf":
+        if args.tokens < 1 or args.vocab < 1:
+            raise W2VError("--tokens and --vocab must be at least 1; give positive whole numbers.")
+        write_zipf(args.file, args.tokens, args.vocab)
+        return
+    runs = measure(args.files, args.frameworks, args.steps, args.min_count, lambda line: print(line, file=sys.stderr))
+    print(json.dumps(runs) if args.json else table(runs))
+
+
+def main(argv: list[str] | None = None) -> int:
+    return tool_main(argv, task, command)
 
 
 if __name__ == "__main__":

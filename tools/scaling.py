@@ -25,7 +25,7 @@ import tempfile
 from pathlib import Path
 
 from bench import machine
-from memory import write_zipf
+from memory import tool_main, write_zipf
 
 from backends.common.errors import W2VError
 from backends.common.files import to_json, writable_folder, write_json
@@ -135,32 +135,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def command(argv: list[str]) -> None:
+    args = build_parser().parse_args(argv)
+    try:
+        vocabularies = [int(v) for v in args.vocab.split(",")]
+    except ValueError:
+        raise W2VError(f"--vocab {args.vocab} is not a comma-separated list of whole numbers.") from None
+    writable_folder(args.out)
+    progress = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
+    record = scaling(args.frameworks, vocabularies, args.tokens, args.steps, progress)
+    write_json(args.out / "scaling.json", record)
+    figure(record, args.out / "scaling.png")
+    print(to_json(record) if args.json else table(record) + f"\n\nwrote {args.out / 'scaling.json'} and .png")
+
+
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["task"]:
-        print(json.dumps(task(json.loads(argv[1]))))
-        return 0
-    from backends.cli.main import guarded
-
-    def command() -> None:
-        args = build_parser().parse_args(argv)
-        try:
-            vocabularies = [int(v) for v in args.vocab.split(",")]
-        except ValueError:
-            raise W2VError(f"--vocab {args.vocab} is not a comma-separated list of whole numbers.") from None
-        writable_folder(args.out)
-        record = scaling(
-            args.frameworks,
-            vocabularies,
-            args.tokens,
-            args.steps,
-            progress=lambda line: print(line, file=sys.stderr, flush=True),
-        )
-        write_json(args.out / "scaling.json", record)
-        figure(record, args.out / "scaling.png")
-        print(to_json(record) if args.json else table(record) + f"\n\nwrote {args.out / 'scaling.json'} and .png")
-
-    return guarded(command)
+    return tool_main(argv, task, command)
 
 
 if __name__ == "__main__":
