@@ -219,7 +219,8 @@ def load(
     with checked.zip() as archive:
         position = checked.position(archive)
         # A setting added after the checkpoint was written is missing from it: every run then had its default.
-        recorded = {**DEFAULTS.to_dict(), **position["settings"]}
+        defaults = {key: value for key, value in DEFAULTS.to_dict().items() if key in settings}
+        recorded = {**defaults, **position["settings"]}
         differ = [
             f"{key} {recorded.get(key)!r} there, {settings.get(key)!r} now"
             for key in MUST_MATCH
