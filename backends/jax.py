@@ -156,22 +156,21 @@ class LazyTrainer(Trainer):
                     indices, size=min(indices.size, size), fill_value=size, return_inverse=True
                 )
                 remapped[name] = where.reshape(indices.shape)
-            gather = {
-                table: (lambda tree, t=table: tree[t].at[rows[t]].get(mode="fill", fill_value=0)) for table in names
-            }
-            loss, grads = jax.value_and_grad(loss_of(model))({t: gather[t](params) for t in names}, remapped)
-            correction1, correction2 = 1 - adam.BETA1**count, 1 - adam.BETA2**count
+
+            def take(tree, t):  # the looked-up rows of table t (padding reads zeros)
+                return tree[t].at[rows[t]].get(mode="fill", fill_value=0)
+
+            def put(tree, t, values):  # ...written back (padding dropped)
+                return tree[t].at[rows[t]].set(values, mode="drop", indices_are_sorted=True, unique_indices=True)
+
+            loss, grads = jax.value_and_grad(loss_of(model))({t: take(params, t) for t in names}, remapped)
             mu, nu, new = dict(slots.mu), dict(slots.nu), dict(params)
             for t in names:
-                m = adam.BETA1 * gather[t](slots.mu) + (1 - adam.BETA1) * grads[t]
-                v = adam.BETA2 * gather[t](slots.nu) + (1 - adam.BETA2) * grads[t] ** 2
-                step = self.lr * (m / correction1) / (jnp.sqrt(v / correction2) + adam.EPSILON)
-                mu[t] = slots.mu[t].at[rows[t]].set(m, mode="drop", indices_are_sorted=True, unique_indices=True)
-                nu[t] = slots.nu[t].at[rows[t]].set(v, mode="drop", indices_are_sorted=True, unique_indices=True)
-                new[t] = (
-                    params[t]
-                    .at[rows[t]]
-                    .set(gather[t](params) - step, mode="drop", indices_are_sorted=True, unique_indices=True)
+                m, v, change = adam.moved(take(slots.mu, t), take(slots.nu, t), grads[t], count, self.lr, jnp.sqrt)
+                mu[t], nu[t], new[t] = (
+                    put(slots.mu, t, m),
+                    put(slots.nu, t, v),
+                    put(params, t, take(params, t) - change),
                 )
             return new, (slots._replace(count=count, mu=mu, nu=nu), *opt_state[1:]), loss
 

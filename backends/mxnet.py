@@ -136,7 +136,11 @@ class LazyTrainer(Trainer):
     the one this backend runs in, does not give.)"""
 
     def __init__(self, center_weights: onp.ndarray, context_weights: onp.ndarray, lr: float, device: str = "auto"):
-        super().__init__(center_weights, context_weights, lr, device)
+        # Not Trainer.__init__: its Gluon Trainer and MXNet Adam would be built and never used.
+        self.device = resolve_device(device)
+        self.device_name = describe_device(self.device)
+        self.embed_center = embedding(center_weights, self.device)
+        self.embed_context = embedding(context_weights, self.device)
         self.lr, self.steps = lr, 0
         self.moments = [(np.zeros(w.shape, ctx=self.device), np.zeros(w.shape, ctx=self.device)) for w in self.tables]
 
@@ -157,12 +161,11 @@ class LazyTrainer(Trainer):
             loss = objective(batch.model, _rows_of(parts[0]), _rows_of(parts[1]), arrays)
         loss.backward()
         self.steps += 1
-        correction1, correction2 = 1 - adam.BETA1**self.steps, 1 - adam.BETA2**self.steps
         for table, (m, v), looked_up, part in zip(self.tables, self.moments, rows, parts):
-            m_rows = adam.BETA1 * m[looked_up] + (1 - adam.BETA1) * part.grad
-            v_rows = adam.BETA2 * v[looked_up] + (1 - adam.BETA2) * part.grad**2
-            m[looked_up], v[looked_up] = m_rows, v_rows
-            table[looked_up] = part - self.lr * (m_rows / correction1) / (np.sqrt(v_rows / correction2) + adam.EPSILON)
+            m[looked_up], v[looked_up], change = adam.moved(
+                m[looked_up], v[looked_up], part.grad, self.steps, self.lr, np.sqrt
+            )
+            table[looked_up] = part - change
         return loss
 
 

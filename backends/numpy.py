@@ -181,11 +181,9 @@ class LazyTrainer(Trainer):
         center, context = self.tables
         loss, looked_up = loss_and_row_gradients(center, context, batch)
         self.steps += 1
-        correction1, correction2 = 1 - adam.BETA1**self.steps, 1 - adam.BETA2**self.steps
         for table, (m, v), (rows, grad) in zip(self.tables, self.moments, looked_up):
-            m[rows] = adam.BETA1 * m[rows] + (1 - adam.BETA1) * grad
-            v[rows] = adam.BETA2 * v[rows] + (1 - adam.BETA2) * grad * grad
-            table[rows] -= self.lr * (m[rows] / correction1) / (np.sqrt(v[rows] / correction2) + adam.EPSILON)
+            m[rows], v[rows], change = adam.moved(m[rows], v[rows], grad, self.steps, self.lr)
+            table[rows] -= change
         return loss
 
 

@@ -145,15 +145,12 @@ class LazyTrainer(Trainer):
         with tf.GradientTape() as tape:
             loss = objective(model, self.embed_center, self.embed_context, arrays)
         step = tf.cast(self.optimizer.iterations.assign_add(1), tf.float32)
-        correction1, correction2 = 1 - adam.BETA1**step, 1 - adam.BETA2**step
         for table, (m, v), grad in zip(self.variables, _adam_slots(self), tape.gradient(loss, self.variables)):
             rows, where = tf.unique(grad.indices)
             summed = tf.math.unsorted_segment_sum(grad.values, where, tf.shape(rows)[0])
-            m_rows = adam.BETA1 * tf.gather(m, rows) + (1 - adam.BETA1) * summed
-            v_rows = adam.BETA2 * tf.gather(v, rows) + (1 - adam.BETA2) * tf.square(summed)
+            m_rows, v_rows, change = adam.moved(tf.gather(m, rows), tf.gather(v, rows), summed, step, self.lr, tf.sqrt)
             m.value.scatter_update(tf.IndexedSlices(m_rows, rows))  # .value: the tf.Variable under Keras' own
             v.value.scatter_update(tf.IndexedSlices(v_rows, rows))
-            change = self.lr * (m_rows / correction1) / (tf.sqrt(v_rows / correction2) + adam.EPSILON)
             table.value.scatter_sub(tf.IndexedSlices(change, rows))
         return loss
 

@@ -5,9 +5,9 @@ bias corrections into the learning rate and add epsilon to the raw sqrt(v). :fun
 epsilon that makes the second kind take exactly the first kind's step.
 
 **Lazy Adam** (the ``lazy_adam`` optimizer setting) is the chapter's Adam applied to the rows a batch looks
-up and to no other; ``backends/numpy.py``'s ``Trainer`` writes it out. At step t (counting from 1, every
-step of the run), for each row r of a table that the batch's indices name, g being the batch's gradient of
-that row (its occurrences' gradients summed, then squared):
+up and to no other; :func:`moved` writes the rule out once, and every lazy trainer but PyTorch's calls it.
+At step t (counting from 1, every step of the run), for each row r of a table that the batch's indices name,
+g being the batch's gradient of that row (its occurrences' gradients summed, then squared):
 
     m_r <- beta1 m_r + (1 - beta1) g        v_r <- beta2 v_r + (1 - beta2) g^2
     w_r <- w_r - lr * (m_r / (1 - beta1^t)) / (sqrt(v_r / (1 - beta2^t)) + epsilon)
@@ -40,6 +40,16 @@ def epsilon_hat(step):
     a number or a framework tensor.
     """
     return EPSILON * (1 - BETA2**step) ** 0.5
+
+
+def moved(m, v, grad, step, lr: float, sqrt=np.sqrt):
+    """Adam's rule, as the module's docstring writes it, on some rows: given their moments ``m`` and ``v``,
+    their gradient ``grad`` and the run's ``step`` t (from 1), their new moments and the change to subtract
+    from the rows. Plain arithmetic, so the NumPy, MXNet, JAX and TensorFlow lazy trainers all call it with
+    their own arrays (and their own ``sqrt``)."""
+    m = BETA1 * m + (1 - BETA1) * grad
+    v = BETA2 * v + (1 - BETA2) * grad * grad
+    return m, v, lr * (m / (1 - BETA1**step)) / (sqrt(v / (1 - BETA2**step)) + EPSILON)
 
 
 def looked_up(indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
