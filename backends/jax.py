@@ -163,15 +163,12 @@ class LazyTrainer(Trainer):
             def put(tree, t, values):  # ...written back (padding dropped)
                 return tree[t].at[rows[t]].set(values, mode="drop", indices_are_sorted=True, unique_indices=True)
 
-            loss, grads = jax.value_and_grad(loss_of(model))({t: take(params, t) for t in names}, remapped)
+            looked_up = {t: take(params, t) for t in names}
+            loss, grads = jax.value_and_grad(loss_of(model))(looked_up, remapped)
             mu, nu, new = dict(slots.mu), dict(slots.nu), dict(params)
             for t in names:
                 m, v, change = adam.moved(take(slots.mu, t), take(slots.nu, t), grads[t], count, self.lr, jnp.sqrt)
-                mu[t], nu[t], new[t] = (
-                    put(slots.mu, t, m),
-                    put(slots.nu, t, v),
-                    put(params, t, take(params, t) - change),
-                )
+                mu[t], nu[t], new[t] = put(slots.mu, t, m), put(slots.nu, t, v), put(params, t, looked_up[t] - change)
             return new, (slots._replace(count=count, mu=mu, nu=nu), *opt_state[1:]), loss
 
         return jax.jit(update, donate_argnums=(0, 1))

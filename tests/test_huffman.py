@@ -49,10 +49,12 @@ def test_the_words_probabilities_sum_to_one_for_any_vectors():
     assert np.all(tree.nodes[~mask] == 0) and np.all(tree.branches[~mask] == 0)
 
 
-def test_the_same_counts_give_the_same_tree_and_ties_are_broken_by_index():
-    first, again = huffman_tree(np.ones(8, dtype=int)), huffman_tree(np.ones(8, dtype=int))
-    assert np.array_equal(first.nodes, again.nodes) and np.array_equal(first.branches, again.branches)
-    assert first.lengths.tolist() == [3] * 8
+def test_ties_are_broken_by_index_so_equal_counts_give_the_binary_numbers():
+    # Eight equal counts: words 0 and 1 merge first, then 2 and 3, ..., then those pairs in the order they were
+    # made, so word w's code is w written in three binary digits.
+    tree = huffman_tree(np.ones(8, dtype=int))
+    assert [tree.code(w) for w in range(8)] == [format(w, "03b") for w in range(8)]
+    assert tree.nodes[:, 1].tolist() == [4, 4, 4, 4, 5, 5, 5, 5]  # the root's two children, made 5th and 6th
 
 
 def test_fewer_than_two_words_are_refused_with_the_fix():
