@@ -57,10 +57,14 @@ def skip_gram(centers: jax.Array, contexts_negatives: jax.Array, embed_center, e
 def cbow(contexts: jax.Array, context_mask: jax.Array, targets: jax.Array, embed_center, embed_context) -> jax.Array:
     """Scores u_t · mean(v_c), (B, C) contexts with their mask and (B, T) targets (center, then noise) → (B, 1, T):
     the masked mean and the scores both as ``jnp.einsum``."""
-    v = embed_center(contexts)  # (B, C, E)
-    mean = jnp.einsum("bc,bce->be", context_mask, v) / jnp.maximum(context_mask.sum(axis=1), 1)[:, None]
+    mean = masked_mean(embed_center(contexts), context_mask)  # (B, E)
     u = embed_context(targets)  # (B, T, E)
     return jnp.einsum("be,bte->bt", mean, u)[:, None, :]
+
+
+def masked_mean(vectors: jax.Array, mask: jax.Array) -> jax.Array:
+    """The mean of each row's vectors where the mask is 1: (B, C, E) and (B, C) → (B, E), as ``jnp.einsum``."""
+    return jnp.einsum("bc,bce->be", mask, vectors) / jnp.maximum(mask.sum(axis=1), 1)[:, None]
 
 
 def masked_bce(scores: jax.Array, label: jax.Array, mask: jax.Array) -> jax.Array:
@@ -69,9 +73,24 @@ def masked_bce(scores: jax.Array, label: jax.Array, mask: jax.Array) -> jax.Arra
     return losses.sum(axis=1) / jnp.maximum(mask.sum(axis=1), 1)
 
 
+def softmax_cross_entropy(inputs: jax.Array, targets: jax.Array, mask: jax.Array, embed_context) -> jax.Array:
+    """The full softmax's per-example loss: (B, E) input vectors scored against every word's context vector, one
+    (B, V) matrix product (flax's ``Embed.attend``), ``jax.nn.log_softmax``, then each of the (B, T) target words'
+    entries, averaged over the unmasked ones → (B,)."""
+    log_p = jax.nn.log_softmax(embed_context.attend(inputs), axis=1)  # (B, V)
+    return -(jnp.take_along_axis(log_p, targets, axis=1) * mask).sum(axis=1) / jnp.maximum(mask.sum(axis=1), 1)
+
+
 def objective(model: Model, embed_center, embed_context, arrays: dict) -> jax.Array:
-    """The batch's summed loss, the quantity each step minimises."""
-    scores = model.scores(sys.modules[__name__], embed_center, embed_context, arrays)
+    """The batch's summed loss, the quantity each step minimises: the masked binary cross-entropy of the words
+    its rows hold (negative sampling, hierarchical softmax), or the softmax over every word (a model
+    ``with_full_softmax``)."""
+    this = sys.modules[__name__]
+    if model.full_softmax:
+        inputs = model.input_vectors(this, embed_center, arrays)
+        targets = arrays[model.lookups[1]]
+        return softmax_cross_entropy(inputs, targets, arrays["mask"], embed_context).sum()
+    scores = model.scores(this, embed_center, embed_context, arrays)
     return masked_bce(scores.reshape(arrays["label"].shape), arrays["label"], arrays["mask"]).sum()
 
 

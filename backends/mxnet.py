@@ -59,10 +59,15 @@ def cbow(
 ) -> np.ndarray:
     """Scores u_t · mean(v_c), (B, C) contexts with their mask and (B, T) targets (center, then noise) → (B, 1, T):
     MXNet's NumPy-style arrays for the masked mean, then ``npx.batch_dot``."""
-    v = embed_center(contexts) * np.expand_dims(context_mask, -1)  # (B, C, E), padding zeroed
-    mean = v.sum(axis=1, keepdims=True) / np.maximum(context_mask.sum(axis=1), 1).reshape(-1, 1, 1)  # (B, 1, E)
+    mean = np.expand_dims(masked_mean(embed_center(contexts), context_mask), 1)  # (B, 1, E)
     u = embed_context(targets)  # (B, T, E)
     return npx.batch_dot(mean, u, transpose_b=True)
+
+
+def masked_mean(vectors: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """The mean of each row's vectors where the mask is 1: (B, C, E) and (B, C) → (B, E), MXNet's NumPy-style
+    arrays with padding zeroed, summed and divided by the count."""
+    return (vectors * np.expand_dims(mask, -1)).sum(axis=1) / np.maximum(mask.sum(axis=1), 1).reshape(-1, 1)
 
 
 _sigmoid_bce = gluon.loss.SigmoidBCELoss()
@@ -77,10 +82,25 @@ def masked_bce(scores: np.ndarray, label: np.ndarray, mask: np.ndarray) -> np.nd
     return _sigmoid_bce(scores, label, mask) * mask.shape[1] / np.maximum(mask.sum(axis=1), 1)
 
 
+def softmax_cross_entropy(inputs: np.ndarray, targets: np.ndarray, mask: np.ndarray, embed_context) -> np.ndarray:
+    """The full softmax's per-example loss: (B, E) input vectors scored against every word's context vector, one
+    (B, V) ``np.dot`` with the table transposed, ``npx.log_softmax``, then each of the (B, T) target words' entries
+    (``npx.pick`` for each column of targets), averaged over the unmasked ones → (B,)."""
+    log_p = npx.log_softmax(np.dot(inputs, embed_context.weight.data(inputs.ctx).T), axis=1)  # (B, V)
+    picked = np.stack([npx.pick(log_p, targets[:, j], axis=1) for j in range(targets.shape[1])], axis=1)  # (B, T)
+    return -(picked * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1)
+
+
 def objective(model: Model, embed_center, embed_context, arrays: dict) -> np.ndarray:
-    """The batch's summed loss, the quantity each step minimises; call it inside ``autograd.record()`` to
-    differentiate it."""
-    scores = model.scores(sys.modules[__name__], embed_center, embed_context, arrays)
+    """The batch's summed loss, the quantity each step minimises, to be called inside ``autograd.record()``: the
+    masked binary cross-entropy of the words its rows hold (negative sampling, hierarchical softmax), or the
+    softmax over every word (a model ``with_full_softmax``)."""
+    this = sys.modules[__name__]
+    if model.full_softmax:
+        inputs = model.input_vectors(this, embed_center, arrays)
+        targets = arrays[model.lookups[1]]
+        return softmax_cross_entropy(inputs, targets, arrays["mask"], embed_context).sum()
+    scores = model.scores(this, embed_center, embed_context, arrays)
     return masked_bce(scores.reshape(arrays["label"].shape), arrays["label"], arrays["mask"]).sum()
 
 

@@ -11,8 +11,19 @@ and since d/ds [softplus(s) - y s] = sigmoid(s) - y, with delta_w = m_w (sigmoid
 
     dL/dh = sum_w delta_w u_w,      dL/du_w = delta_w h,      dL/dv_i = (k_i / c) dL/dh.
 
-Words that occur several times in a batch add up their gradients. Adam is written out
-with its bias corrections and epsilon added to sqrt(v_hat), as PyTorch and optax do.
+Hierarchical softmax is this same loss, its u_w the vectors of a word's inner nodes in a Huffman tree and y_w the
+branches taken (backends.pipeline.objectives): the formulas hold as written. The full softmax scores h against
+every word's u_w, s = U h (V scores), and averages the cross-entropy of the T target words t_j (mask m_j):
+
+    L = (1/n) * sum_j m_j * [logsumexp(s) - s_{t_j}],
+
+and since d/ds_k logsumexp(s) = p_k, the softmax, with a = sum_j m_j / n (1 for a real example, 0 for padding):
+
+    dL/ds_k = a p_k - (1/n) sum_j m_j [t_j = k],      dL/dh = U^T dL/ds,      dL/dU = dL/ds h^T,
+
+every row of U getting a gradient at every step (the O(V) the book's section 15.2 is about). Words that occur
+several times in a batch add up their gradients. Adam is written out with its bias corrections and epsilon added
+to sqrt(v_hat), as PyTorch and optax do.
 """
 
 from __future__ import annotations
@@ -51,12 +62,12 @@ def cbow(
 ) -> np.ndarray:
     """Scores u_t · mean(v_c), (B, C) contexts with their mask and (B, T) targets (center, then noise) → (B, 1, T):
     the masked mean and the scores as ``np.einsum``."""
-    mean = _masked_mean(embed_center(contexts), context_mask)  # (B, E)
+    mean = masked_mean(embed_center(contexts), context_mask)  # (B, E)
     return np.einsum("be,bte->bt", mean, embed_context(targets))[:, None, :]
 
 
-def _masked_mean(vectors: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """The mean of each row's vectors where the mask is 1: (B, C, E) and (B, C) → (B, E)."""
+def masked_mean(vectors: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """The mean of each row's vectors where the mask is 1: (B, C, E) and (B, C) → (B, E), as ``np.einsum``."""
     return np.einsum("bc,bce->be", mask, vectors) / np.maximum(mask.sum(axis=1), 1)[:, None]
 
 
@@ -80,9 +91,30 @@ def masked_bce(scores: np.ndarray, label: np.ndarray, mask: np.ndarray) -> np.nd
     return losses.sum(axis=1) / np.maximum(mask.sum(axis=1), 1)
 
 
+def _log_softmax(scores: np.ndarray) -> np.ndarray:
+    shifted = scores - scores.max(axis=1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+
+
+def softmax_cross_entropy(inputs: np.ndarray, targets: np.ndarray, mask: np.ndarray, embed_context) -> np.ndarray:
+    """The full softmax's per-example loss: (B, E) input vectors scored against every word's context vector, one
+    (B, V) matrix product, then the cross-entropy of each of the (B, T) target words, averaged over the unmasked
+    ones → (B,)."""
+    log_p = _log_softmax(inputs @ embed_context.weights.T)  # (B, V)
+    picked = np.take_along_axis(log_p, targets, axis=1)  # (B, T)
+    return -(picked * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1)
+
+
 def objective(model: Model, embed_center, embed_context, arrays: dict) -> float:
-    """The batch's summed loss, the quantity each step minimises."""
-    scores = model.scores(sys.modules[__name__], embed_center, embed_context, arrays)
+    """The batch's summed loss, the quantity each step minimises: the masked binary cross-entropy of the words
+    its rows hold (negative sampling, hierarchical softmax), or the softmax over every word (a model
+    ``with_full_softmax``)."""
+    this = sys.modules[__name__]
+    if model.full_softmax:
+        inputs = model.input_vectors(this, embed_center, arrays)
+        targets = arrays[model.lookups[1]]
+        return float(softmax_cross_entropy(inputs, targets, arrays["mask"], embed_context).sum())
+    scores = model.scores(this, embed_center, embed_context, arrays)
     return float(masked_bce(scores.reshape(arrays["label"].shape), arrays["label"], arrays["mask"]).sum())
 
 
@@ -109,17 +141,38 @@ def loss_and_row_gradients(
     above: ``(rows, gradient of those rows)``, every other row's gradient being zero."""
     arrays = batch_tensors(batch, "cpu", center.dtype)
     inputs, input_mask, outputs = batch.model.oracle_view(arrays)
+    h = masked_mean(center[inputs], input_mask)  # (B, E)
+    output_gradients = _softmax_gradients if batch.full_softmax else _sigmoid_gradients
+    loss, grad_h, context_rows = output_gradients(h, context, outputs, arrays)
+    share = input_mask / np.maximum(input_mask.sum(axis=1, keepdims=True), 1)  # dh/dv_i = k_i / c
+    per_input = share[:, :, None] * grad_h[:, None, :]  # each lookup's gradient, (B, C, E)
+    return float(loss), [_sum_per_row(inputs, per_input), context_rows]
+
+
+def _sigmoid_gradients(
+    h: np.ndarray, context: np.ndarray, outputs: np.ndarray, arrays: dict
+) -> tuple[float, np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """The masked binary cross-entropy's loss, dL/dh and the output rows' gradients, by the first formulas."""
     mask, label = arrays["mask"], arrays["label"]
-    h = _masked_mean(center[inputs], input_mask)  # (B, E)
     u = context[outputs]  # (B, W, E)
     scores = np.einsum("be,bwe->bw", h, u)
     loss = masked_bce(scores, label, mask).sum()
     delta = mask * (_sigmoid(scores) - label) / np.maximum(mask.sum(axis=1, keepdims=True), 1)  # dL/ds
-    grad_h = np.einsum("bw,bwe->be", delta, u)
-    share = input_mask / np.maximum(input_mask.sum(axis=1, keepdims=True), 1)  # dh/dv_i = k_i / c
-    per_input = share[:, :, None] * grad_h[:, None, :]  # each lookup's gradient, (B, C, E)
     per_output = delta[:, :, None] * h[:, None, :]  # (B, W, E)
-    return float(loss), [_sum_per_row(inputs, per_input), _sum_per_row(outputs, per_output)]
+    return loss, np.einsum("bw,bwe->be", delta, u), _sum_per_row(outputs, per_output)
+
+
+def _softmax_gradients(
+    h: np.ndarray, context: np.ndarray, targets: np.ndarray, arrays: dict
+) -> tuple[float, np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """The full softmax's loss, dL/dh and every context row's gradient, by the second formulas."""
+    mask = arrays["mask"]
+    log_p = _log_softmax(h @ context.T)  # (B, V)
+    weight = mask / np.maximum(mask.sum(axis=1, keepdims=True), 1)  # m_j / n
+    loss = -(np.take_along_axis(log_p, targets, axis=1) * weight).sum()
+    delta = weight.sum(axis=1, keepdims=True) * np.exp(log_p)  # a p_k ...
+    np.add.at(delta, (np.arange(targets.shape[0])[:, None], targets), -weight)  # ... - (1/n) sum_j m_j [t_j = k]
+    return loss, delta @ context, (np.arange(context.shape[0]), delta.T @ h)
 
 
 def _sum_per_row(indices: np.ndarray, gradients: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

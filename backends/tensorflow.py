@@ -50,11 +50,16 @@ def skip_gram(centers: tf.Tensor, contexts_negatives: tf.Tensor, embed_center, e
 def cbow(contexts: tf.Tensor, context_mask: tf.Tensor, targets: tf.Tensor, embed_center, embed_context) -> tf.Tensor:
     """Scores u_t · mean(v_c), (B, C) contexts with their mask and (B, T) targets (center, then noise) → (B, 1, T):
     ``tf.reduce_sum`` for the masked mean, then ``tf.matmul``."""
-    v = embed_center(contexts) * context_mask[:, :, None]  # (B, C, E), padding zeroed
-    count = tf.maximum(tf.reduce_sum(context_mask, axis=1), 1.0)[:, None, None]
-    mean = tf.reduce_sum(v, axis=1, keepdims=True) / count  # (B, 1, E)
+    mean = masked_mean(embed_center(contexts), context_mask)[:, None, :]  # (B, 1, E)
     u = embed_context(targets)  # (B, T, E)
     return tf.matmul(mean, u, transpose_b=True)
+
+
+def masked_mean(vectors: tf.Tensor, mask: tf.Tensor) -> tf.Tensor:
+    """The mean of each row's vectors where the mask is 1: (B, C, E) and (B, C) → (B, E), ``tf.reduce_sum`` of the
+    vectors with padding zeroed, divided by the count."""
+    count = tf.maximum(tf.reduce_sum(mask, axis=1), 1.0)[:, None]
+    return tf.reduce_sum(vectors * mask[:, :, None], axis=1) / count
 
 
 def masked_bce(scores: tf.Tensor, label: tf.Tensor, mask: tf.Tensor) -> tf.Tensor:
@@ -63,9 +68,25 @@ def masked_bce(scores: tf.Tensor, label: tf.Tensor, mask: tf.Tensor) -> tf.Tenso
     return tf.reduce_sum(losses, axis=1) / tf.maximum(tf.reduce_sum(mask, axis=1), 1.0)
 
 
+def softmax_cross_entropy(inputs: tf.Tensor, targets: tf.Tensor, mask: tf.Tensor, embed_context) -> tf.Tensor:
+    """The full softmax's per-example loss: (B, E) input vectors scored against every word's context vector, one
+    (B, V) ``tf.matmul`` with ``transpose_b``, ``tf.nn.log_softmax``, then each of the (B, T) target words' entries
+    (``tf.gather`` along the words), averaged over the unmasked ones → (B,)."""
+    log_p = tf.nn.log_softmax(tf.matmul(inputs, embed_context.embeddings, transpose_b=True), axis=1)  # (B, V)
+    picked = tf.gather(log_p, targets, axis=1, batch_dims=1)  # (B, T)
+    return -tf.reduce_sum(picked * mask, axis=1) / tf.maximum(tf.reduce_sum(mask, axis=1), 1.0)
+
+
 def objective(model: Model, embed_center, embed_context, arrays: dict) -> tf.Tensor:
-    """The batch's summed loss, the quantity each step minimises; record it on a tape to differentiate it."""
-    scores = model.scores(sys.modules[__name__], embed_center, embed_context, arrays)
+    """The batch's summed loss, the quantity each step minimises, to be recorded on a tape: the masked binary
+    cross-entropy of the words its rows hold (negative sampling, hierarchical softmax), or the softmax over every
+    word (a model ``with_full_softmax``)."""
+    this = sys.modules[__name__]
+    if model.full_softmax:
+        inputs = model.input_vectors(this, embed_center, arrays)
+        targets = arrays[model.lookups[1]]
+        return tf.reduce_sum(softmax_cross_entropy(inputs, targets, arrays["mask"], embed_context))
+    scores = model.scores(this, embed_center, embed_context, arrays)
     return tf.reduce_sum(masked_bce(tf.reshape(scores, tf.shape(arrays["label"])), arrays["label"], arrays["mask"]))
 
 

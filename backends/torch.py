@@ -58,10 +58,15 @@ def cbow(
 ) -> torch.Tensor:
     """Scores u_t · mean(v_c), (B, C) contexts with their mask and (B, T) targets (center, then noise) → (B, 1, T):
     the padded contexts zeroed, summed and divided by their count, then ``torch.bmm``."""
-    v = embed_center(contexts) * context_mask.unsqueeze(-1)  # (B, C, E), padding zeroed
-    mean = v.sum(dim=1, keepdim=True) / context_mask.sum(dim=1).clamp(min=1).view(-1, 1, 1)  # (B, 1, E)
+    mean = masked_mean(embed_center(contexts), context_mask).unsqueeze(1)  # (B, 1, E)
     u = embed_context(targets)  # (B, T, E)
     return torch.bmm(mean, u.permute(0, 2, 1))
+
+
+def masked_mean(vectors: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """The mean of each row's vectors where the mask is 1: (B, C, E) and (B, C) → (B, E), padding zeroed, summed
+    and divided by the count."""
+    return (vectors * mask.unsqueeze(-1)).sum(dim=1) / mask.sum(dim=1).clamp(min=1).unsqueeze(-1)
 
 
 def masked_bce(scores: torch.Tensor, label: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -70,9 +75,26 @@ def masked_bce(scores: torch.Tensor, label: torch.Tensor, mask: torch.Tensor) ->
     return losses.sum(dim=1) / mask.sum(dim=1).clamp(min=1)
 
 
+def softmax_cross_entropy(
+    inputs: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor, embed_context: nn.Embedding
+) -> torch.Tensor:
+    """The full softmax's per-example loss: (B, E) input vectors scored against every word's context vector, one
+    (B, V) matrix product (``F.linear`` with the table as its weight), ``torch.log_softmax``, then each of the
+    (B, T) target words' entries, averaged over the unmasked ones → (B,)."""
+    log_p = torch.log_softmax(F.linear(inputs, embed_context.weight), dim=1)  # (B, V)
+    return -(log_p.gather(1, targets.long()) * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1)
+
+
 def objective(model: Model, embed_center: nn.Embedding, embed_context: nn.Embedding, arrays: dict) -> torch.Tensor:
-    """The batch's summed loss, the quantity each step minimises."""
-    scores = model.scores(sys.modules[__name__], embed_center, embed_context, arrays)
+    """The batch's summed loss, the quantity each step minimises: the masked binary cross-entropy of the words
+    its rows hold (negative sampling, hierarchical softmax), or the softmax over every word (a model
+    ``with_full_softmax``)."""
+    this = sys.modules[__name__]
+    if model.full_softmax:
+        inputs = model.input_vectors(this, embed_center, arrays)
+        targets = arrays[model.lookups[1]]
+        return softmax_cross_entropy(inputs, targets, arrays["mask"], embed_context).sum()
+    scores = model.scores(this, embed_center, embed_context, arrays)
     return masked_bce(scores.reshape(arrays["label"].shape), arrays["label"], arrays["mask"]).sum()
 
 

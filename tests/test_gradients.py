@@ -1,19 +1,36 @@
-"""Autograd in every framework against the hand-derived gradient of the NumPy oracle, first batch."""
+"""Autograd in every framework against the hand-derived gradient of the NumPy oracle, first batch, for each model
+and objective."""
 
 import numpy as np
 import pytest
 
 from backends import FRAMEWORKS, load_backend
 from backends import numpy as oracle
+from backends.common.settings import MODELS, OBJECTIVES
 from backends.pipeline import make_dataset
 from backends.training.weights import initial_weights
 
 FRAMEWORKS_WITH_AUTOGRAD = [f for f in FRAMEWORKS if f != "numpy"]
 
 
-@pytest.fixture(scope="module", params=["skipgram", "cbow"])
-def first_batch(request, corpus):
-    return next(make_dataset(corpus, model=request.param, seed=0).batches(512))
+KINDS = [(model, objective) for model in MODELS for objective in OBJECTIVES]
+
+
+@pytest.fixture(scope="module", params=KINDS, ids=["-".join(kind) for kind in KINDS])
+def dataset(request, corpus):
+    model, objective = request.param
+    return make_dataset(corpus, model=model, objective=objective, seed=0)
+
+
+@pytest.fixture(scope="module")
+def first_batch(dataset):
+    return next(dataset.batches(512))
+
+
+def tables(dataset, dtype=np.float64) -> tuple[np.ndarray, np.ndarray]:
+    """The run's initial tables: the context one has a row per output (a word's, or an inner node's)."""
+    center, context = initial_weights(len(dataset.vocab), 100, seed=0)
+    return center.astype(dtype), context[: dataset.output_rows].astype(dtype)
 
 
 def relative_error(got: np.ndarray, expected: np.ndarray) -> float:
@@ -22,8 +39,8 @@ def relative_error(got: np.ndarray, expected: np.ndarray) -> float:
 
 @pytest.mark.parametrize("framework", FRAMEWORKS_WITH_AUTOGRAD)
 @pytest.mark.parametrize("dtype, tolerance", [(np.float64, 1e-6), (np.float32, 1e-5)])
-def test_autograd_matches_the_hand_derived_gradient(framework, dtype, tolerance, data, first_batch):
-    center, context = (w.astype(dtype) for w in initial_weights(len(data.vocab), 100, seed=0))
+def test_autograd_matches_the_hand_derived_gradient(framework, dtype, tolerance, dataset, first_batch):
+    center, context = tables(dataset, dtype)
     expected = oracle.gradients(center, context, first_batch)
     got = load_backend(framework).gradients(center, context, first_batch)
     for name, g, e in zip(("center", "context"), got, expected):
@@ -35,8 +52,8 @@ def test_autograd_matches_the_hand_derived_gradient(framework, dtype, tolerance,
     assert np.array_equal(np.flatnonzero(np.abs(expected[0]).sum(1)), np.unique(inputs))
 
 
-def test_oracle_gradient_matches_finite_differences(data, first_batch):
-    center, context = (w.astype(np.float64) for w in initial_weights(len(data.vocab), 100, seed=0))
+def test_oracle_gradient_matches_finite_differences(dataset, first_batch):
+    center, context = tables(dataset)
 
     def loss(c, u):
         return oracle.loss_and_gradients(c, u, first_batch)[0]

@@ -63,10 +63,19 @@ def finished_run(framework, out, *extra):
 LAZY_PER_BATCH = ("--sample-each-batch", "--optimizer", "lazy_adam")  # issue 38's two settings together
 
 
+HIERARCHICAL, FULL = ("--objective", "hierarchical_softmax"), ("--objective", "full_softmax")  # issue 39's
+
+
 @pytest.mark.parametrize(
     "framework, extra",
-    [*((framework, ()) for framework in FRAMEWORKS), ("torch", LAZY_PER_BATCH), ("jax", LAZY_PER_BATCH)],
-    ids=[*FRAMEWORKS, "torch-lazy-per-batch", "jax-lazy-per-batch"],
+    [
+        *((framework, ()) for framework in FRAMEWORKS),
+        ("torch", LAZY_PER_BATCH),
+        ("jax", LAZY_PER_BATCH),
+        ("tensorflow", HIERARCHICAL),
+        ("jax", FULL),
+    ],
+    ids=[*FRAMEWORKS, "torch-lazy-per-batch", "jax-lazy-per-batch", "tensorflow-hierarchical", "jax-full-softmax"],
 )
 def test_a_killed_run_resumes_to_exactly_the_uninterrupted_result(framework, extra, tmp_path):
     process = start_training(framework, tmp_path / "killed", *extra)
@@ -78,7 +87,8 @@ def test_a_killed_run_resumes_to_exactly_the_uninterrupted_result(framework, ext
     assert not (tmp_path / "killed" / framework).exists()  # nothing half made where a finished run goes
     resumed, resumed_vectors = finished_run(framework, tmp_path / "killed", "--resume", *extra)
     reference, reference_vectors = finished_run(framework, tmp_path / "reference", *extra)
-    assert reference["settings"]["optimizer"] == ("lazy_adam" if extra else "adam")
+    assert reference["settings"]["optimizer"] == ("lazy_adam" if "lazy_adam" in extra else "adam")
+    assert reference["settings"]["objective"] == (extra[1] if "--objective" in extra else "negative_sampling")
     assert resumed["step_losses"] == reference["step_losses"]
     assert resumed["epoch_losses"] == reference["epoch_losses"]
     assert resumed_vectors == reference_vectors

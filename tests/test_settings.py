@@ -16,6 +16,7 @@ SOME = st.builds(
     Settings,
     seed=st.integers(0, 10**6),
     model=st.sampled_from(settings_module.MODELS),
+    objective=st.sampled_from(("negative_sampling", "hierarchical_softmax")),  # the full softmax refuses lazy Adam
     min_count=st.integers(1, 50),
     max_window=st.integers(1, 9),
     num_noise=st.integers(1, 9),
@@ -64,7 +65,8 @@ def test_options_left_out_take_the_one_default():
 @given(SOME)
 def test_the_summary_says_every_setting_in_words(chosen):
     words = chosen.describe()
-    assert len(words.split(", ")) == len(NAMES)
+    noise_only = 0 if chosen.objective == "negative_sampling" else 2  # the number and the distribution of noise words
+    assert len(words.split(", ")) == len(NAMES) - noise_only
     assert not {"None", "False", "True", "max_steps", "resample_each_epoch", "sample_each_batch", "_"} & set(
         words.replace(",", " ").split()
     )
@@ -73,11 +75,34 @@ def test_the_summary_says_every_setting_in_words(chosen):
 def test_the_chapters_settings_in_words():
     assert Settings().describe() == (
         "5 epochs, no step limit, batches of 512 centers, Adam with learning rate 0.002, updating every row at each "
-        "step, 100-dimensional vectors, device auto, seed 0, the skip-gram model, words seen at least 10 times, "
-        "context windows of 1 to 5, 5 noise words per context word, noise words drawn ∝ count^0.75, subsampling "
+        "step, 100-dimensional vectors, device auto, seed 0, the skip-gram model, negative sampling, words seen at "
+        "least 10 times, context windows of 1 to 5, 5 noise words per context word, noise words drawn ∝ count^0.75, "
+        "subsampling "
         "threshold t = 0.0001, one subsampling for every epoch, windows and noise words drawn with the subsampling, "
         "the shipped PTB"
     )
+
+
+@pytest.mark.parametrize(
+    "objective, words",
+    [
+        ("hierarchical_softmax", "hierarchical softmax over a Huffman tree"),
+        ("full_softmax", "the softmax over every word"),
+    ],
+)
+def test_the_softmax_objectives_in_words_draw_no_noise_words(objective, words):
+    chosen = Settings(objective=objective, num_noise=7)
+    assert chosen.noise_words == 0 and Settings(num_noise=7).noise_words == 7
+    said = chosen.describe()
+    assert f"the skip-gram model, {words}, words seen" in said
+    assert "noise words" not in said and "count^" not in said
+    assert "windows drawn with the subsampling" in said
+
+
+def test_lazy_adam_is_refused_for_the_full_softmax_with_the_fix():
+    with pytest.raises(W2VError, match="train the full softmax with --optimizer adam"):
+        Settings(objective="full_softmax", optimizer="lazy_adam")
+    assert Settings(objective="hierarchical_softmax", optimizer="lazy_adam").noise_words == 0
 
 
 def test_groups_and_what_a_resumed_run_must_keep():

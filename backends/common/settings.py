@@ -27,6 +27,9 @@ DATA, TRAINING = "data", "training"
 # The choices of the settings that name one: the models (backends.pipeline.models has their types), the noise
 # distributions by the power of the counts, and where to train.
 MODELS = ("skipgram", "cbow")
+# What the model's output words are scored with (section 15.2; backends.pipeline.objectives): the chapter's negative
+# sampling, hierarchical softmax over a Huffman tree, or the softmax over the whole vocabulary.
+OBJECTIVES = ("negative_sampling", "hierarchical_softmax", "full_softmax")
 NOISE_POWERS = {"unigram75": 0.75, "uniform": 0.0}
 DEVICES = ("auto", "cpu", "gpu")
 OPTIMIZERS = ("adam", "lazy_adam")  # backends.training.adam defines both
@@ -44,11 +47,13 @@ def _setting(
     expected: str = "",
     choices: tuple[str, ...] = (),
     describe: Callable[[Any], str] | None = None,
+    noise_only: bool = False,
 ) -> Any:
     """A field of :class:`Settings` with what the rest of the project reads about it.
 
     ``words`` names it in messages ("max window"); ``check`` and ``expected`` are its range ("at least 1");
-    ``describe`` says a value as the summary writes it ("5 epochs").
+    ``describe`` says a value as the summary writes it ("5 epochs"); a ``noise_only`` setting matters to negative
+    sampling alone, and the summary leaves it out under the other objectives.
     """
     meta = {
         "group": group,
@@ -58,6 +63,7 @@ def _setting(
         "expected": expected,
         "choices": choices,
         "describe": describe or (lambda value: f"{words} {value}"),
+        "noise_only": noise_only,
     }
     return field(default=default, metadata=meta)
 
@@ -78,15 +84,23 @@ class Settings:
                          check=_at_least(0), expected="0 or more")
     model: str = _setting("skipgram", DATA, "model", "skipgram (the chapter's) or cbow", choices=MODELS,
                           describe=lambda value: {"skipgram": "the skip-gram model", "cbow": "the CBOW model"}[value])
+    objective: str = _setting("negative_sampling", DATA, "objective", "negative_sampling (the chapter's), "
+                              "hierarchical_softmax or full_softmax (the book's section 15.2)", choices=OBJECTIVES,
+                              describe=lambda value: {"negative_sampling": "negative sampling",
+                                                      "hierarchical_softmax": "hierarchical softmax over a Huffman "
+                                                                              "tree",
+                                                      "full_softmax": "the softmax over every word"}[value])
     min_count: int = _setting(10, DATA, "min count", "keep words seen at least this often", check=_at_least(1),
                               expected="at least 1", describe=lambda value: f"words seen at least {value} times")
     max_window: int = _setting(5, DATA, "max window", "largest context window on each side", check=_at_least(1),
                                expected="at least 1", describe=lambda value: f"context windows of 1 to {value}")
-    num_noise: int = _setting(5, DATA, "the number of noise words", "noise words per context word (K)",
-                              check=_at_least(1), expected="at least 1",
+    num_noise: int = _setting(5, DATA, "the number of noise words",
+                              "noise words per context word (K), for negative sampling",
+                              check=_at_least(1), expected="at least 1", noise_only=True,
                               describe=lambda value: f"{value} noise words per context word")
     noise: str = _setting("unigram75", DATA, "noise distribution",
                           "noise distribution: count**0.75 (the chapter's) or uniform", choices=tuple(NOISE_POWERS),
+                          noise_only=True,
                           describe=lambda value: f"noise words drawn ∝ count^{NOISE_POWERS[value]:g}")
     subsample_t: float = _setting(1e-4, DATA, "subsampling threshold", "subsampling threshold t",
                                   check=lambda value: math.isfinite(value) and value > 0, expected="above 0",
@@ -133,6 +147,18 @@ class Settings:
                 raise W2VError(f"unknown {meta['words']} {value!r}; choose one of {', '.join(meta['choices'])}.")
             if meta["check"] is not None and not meta["check"](value):
                 raise W2VError(f"{meta['words']} {value} is out of range: it must be {meta['expected']}.")
+        if self.objective == "full_softmax" and self.optimizer == "lazy_adam":
+            raise W2VError(
+                "lazy Adam updates only the rows a batch looks up, and the full softmax looks up every word's "
+                "context vector at every step, so it would skip nothing: train the full softmax with --optimizer "
+                "adam, or choose another --objective."
+            )
+
+    @property
+    def noise_words(self) -> int:
+        """The noise words drawn per context word (skip-gram) or center (CBOW): K with negative sampling, none
+        with the two softmaxes, which score the true word against every other (one way or another) instead."""
+        return self.num_noise if self.objective == "negative_sampling" else 0
 
     def replace(self, **changes: Any) -> Settings:
         """These settings with ``changes``; an unknown name is the user's mistake."""
@@ -155,7 +181,9 @@ class Settings:
 
     def describe(self) -> str:
         """Every setting in words, for a summary: '5 epochs, no step limit, batches of 512 centers, ...'."""
-        return ", ".join(item.metadata["describe"](getattr(self, item.name)) for item in _fields(TRAINING, DATA))
+        shown = [item for item in _fields(TRAINING, DATA) if self.noise_words or not item.metadata["noise_only"]]
+        words = ", ".join(item.metadata["describe"](getattr(self, item.name)) for item in shown)
+        return words if self.noise_words else words.replace(" and noise words", "")  # the softmaxes draw none
 
     def argv(self) -> list[str]:
         """These settings as command-line flags (those that differ from the defaults), for a child process."""

@@ -200,6 +200,11 @@ def check(backend: ModuleType, name: str, yours: Callable, data: Dataset) -> Agr
             "the try-it checks compare skip-gram functions on the chapter's data: load it with the skip-gram "
             "model (load_data(), or load_data(model='skipgram')), not CBOW."
         )
+    if data.settings.objective != "negative_sampling":
+        raise W2VError(
+            "the try-it checks compare the chapter's functions, which train with negative sampling: load the data "
+            f"with it (load_data(), or load_data(objective='negative_sampling')), not {data.settings.objective}."
+        )
     unwritten = _unwritten(name, yours)
     if unwritten is not None:
         _passed.pop((backend.NAME, name), None)

@@ -48,9 +48,11 @@ from backends.common.errors import W2VError
 from backends.common.resources import check_memory
 from backends.common.seeds import STREAM_BATCH, STREAM_BUILD, STREAM_SHUFFLE, rng_for
 from backends.common.settings import DATA, DEFAULTS, NOISE_POWERS, Settings
+from backends.pipeline import objectives
 from backends.pipeline.corpus import Corpus, Vocab, load_corpus
 from backends.pipeline.draw import Draw, Subsampling
 from backends.pipeline.examples import draw_centers, draw_examples, subsample
+from backends.pipeline.huffman import HuffmanTree, huffman_tree
 from backends.pipeline.models import MODELS, Batch, Model
 from backends.pipeline.noise import NoiseSampler
 
@@ -74,6 +76,7 @@ class Dataset:
     # from which each batch is drawn (every epoch's, unless resampling).
     first: Draw | Subsampling = field(repr=False)
     build_seconds: float  # how long making it took (reading the corpus too, with load_data)
+    tree: HuffmanTree | None = field(default=None, repr=False)  # hierarchical softmax's, over the vocabulary
 
     @property
     def vocab(self) -> Vocab:
@@ -85,8 +88,13 @@ class Dataset:
 
     @property
     def width(self) -> int:
-        """How many words each example scores."""
-        return self.model.width(self.settings.max_window, self.settings.num_noise)
+        """How many entries each example's row holds (words, or with hierarchical softmax inner nodes)."""
+        return objectives.width(self.settings, self.model, self.tree)
+
+    @property
+    def output_rows(self) -> int:
+        """Rows of the table the output words are looked up in: a word's, or an inner node's of the tree."""
+        return objectives.output_rows(self.settings, len(self.vocab))
 
     def draw(self, epoch: int = 0) -> Draw:
         """The examples epoch ``epoch`` trains on: the first draw, or with resampling, that epoch's own."""
@@ -133,7 +141,7 @@ class Dataset:
         order = _shuffled(self.settings.seed, epoch, draw.num_centers)
         for begin in range(start * batch_size, draw.num_centers, batch_size):
             rows = order[begin : begin + batch_size]
-            yield self.model.batch(draw, _padded(rows, batch_size), rows.size)
+            yield self._finish(self.model.batch(draw, _padded(rows, batch_size), rows.size))
 
     def _sampled_batches(self, batch_size: int, epoch: int, start: int) -> Iterator[Batch]:
         """Batches each drawn as it is served, from the seed, the epoch and its number alone."""
@@ -143,7 +151,11 @@ class Dataset:
             positions = order[begin : begin + batch_size]
             rng = rng_for(self.settings.seed, STREAM_BATCH, epoch, begin // batch_size)
             draw = draw_centers(subsampling, positions, self.settings, self.model, self.noise, rng)
-            yield self.model.batch(draw, _padded(np.arange(positions.size), batch_size), positions.size)
+            yield self._finish(self.model.batch(draw, _padded(np.arange(positions.size), batch_size), positions.size))
+
+    def _finish(self, batch: Batch) -> Batch:
+        """The model's batch as the objective trains on it (:func:`backends.pipeline.objectives.finish`)."""
+        return objectives.finish(batch, self.tree, self.settings.objective == "full_softmax")
 
     def subsampled_sentences(self) -> list[list[str]]:
         """The first draw's sentences (after subsampling, at least two words each), as words."""
@@ -207,7 +219,8 @@ def make_dataset(
     )
     if not first.num_centers:
         raise W2VError(_no_examples(corpus, settings))
-    return Dataset(corpus, settings, model, noise, first, time.perf_counter() - started)
+    tree = huffman_tree(corpus.vocab.counts) if settings.objective == "hierarchical_softmax" else None
+    return Dataset(corpus, settings, model, noise, first, time.perf_counter() - started, tree)
 
 
 def draw_bytes_per_word(settings: Settings) -> int:
@@ -216,7 +229,7 @@ def draw_bytes_per_word(settings: Settings) -> int:
     which draws no epoch whole, the subsampling's few numbers a token."""
     if settings.sample_each_batch:
         return SUBSAMPLING_BYTES_PER_WORD
-    width = MODELS[settings.model].width(settings.max_window, settings.num_noise)
+    width = MODELS[settings.model].width(settings.max_window, settings.noise_words)
     return 4 * width + 8 * settings.max_window + 16
 
 

@@ -81,7 +81,7 @@ def draw_centers(
     window = rng.integers(1, settings.max_window + 1, size=positions.size, dtype=np.int32)
     contexts, num_contexts = _contexts(subsampling, positions, window, settings.max_window)
     centers = subsampling.centers[positions]
-    outputs, row_of = model.outputs(contexts, num_contexts, centers, settings.num_noise, noise, rng)
+    outputs, row_of = model.outputs(contexts, num_contexts, centers, settings.noise_words, noise, rng)
     return Draw(
         centers,
         subsampling.sentence[positions],
@@ -89,7 +89,7 @@ def draw_centers(
         num_contexts,
         outputs,
         row_of,
-        settings.num_noise,
+        settings.noise_words,
         subsampling.subsampled_tokens,
     )
 

@@ -13,6 +13,7 @@ A model decides three things, and nothing outside this module asks which model i
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -25,13 +26,28 @@ if TYPE_CHECKING:
 
 
 class Batch:
-    """What every kind of batch has: its arrays by name, in the order ``NAMES`` gives, and ``size``, the
+    """What every kind of batch has: its arrays by name, in the order ``NAMES`` gives, ``size``, the
     number of real rows (a padded last batch ends in rows whose mask is all zero, which contribute exactly
-    zero to the loss and its gradient)."""
+    zero to the loss and its gradient), and ``full_softmax``: whether its output words are scored against every
+    word (:mod:`backends.pipeline.objectives`) rather than against the words its rows hold."""
 
     NAMES: ClassVar[tuple[str, ...]] = ()
-    model: ClassVar[Model]
+    laid_out_by: ClassVar[Model]  # the model whose layout this is
+    mask: np.ndarray  # (B, W): 1 where an output entry is real
+    label: np.ndarray  # (B, W): the entries' labels
     size: int
+    full_softmax: bool
+
+    def replace(self, **changes: Any) -> Batch:
+        """A batch of the same kind with ``changes`` (arrays by name, ``full_softmax``): each kind is a frozen
+        dataclass."""
+        return dataclasses.replace(self, **changes)  # type: ignore[type-var]
+
+    @property
+    def model(self) -> Model:
+        """The model a backend trains this batch with: the one that laid it out, with the full softmax's forward
+        function where the batch is the full softmax's."""
+        return self.laid_out_by.with_full_softmax if self.full_softmax else self.laid_out_by
 
     def arrays(self, float_dtype: np.dtype | type = np.float32) -> dict[str, np.ndarray]:
         """The arrays by name, for a backend to convert to its tensors: indices as they are, masks and
@@ -49,6 +65,7 @@ class SkipGramBatch(Batch):
     mask: np.ndarray  # (B, W) float32, 1 = a real context or noise word
     label: np.ndarray  # (B, W) float32, 1 = a context word
     size: int
+    full_softmax: bool = False
 
     NAMES = ("centers", "contexts_negatives", "mask", "label")
 
@@ -67,14 +84,22 @@ class CbowBatch(Batch):
     mask: np.ndarray  # (B, 1 + K) float32, all ones on real rows
     label: np.ndarray  # (B, 1 + K) float32, 1 for the center
     size: int
+    full_softmax: bool = False
 
     NAMES = ("contexts", "context_mask", "targets", "mask", "label")
 
 
 class Model:
-    """What a model decides; see the module docstring. Subclasses are stateless: one instance each."""
+    """What a model decides; see the module docstring. Subclasses are stateless: two instances each, the one
+    negative sampling and hierarchical softmax train with, and its ``with_full_softmax``, whose backends score its
+    input vector against every word (:mod:`backends.pipeline.objectives`)."""
 
     name: ClassVar[str]  # as the settings name it
+    with_full_softmax: Model
+
+    def __init__(self, full_softmax: bool = False) -> None:
+        self.full_softmax = full_softmax  # whether a backend's objective is the softmax over every word
+
     # The batch arrays whose words are looked up in the center table and in the context table: the rows a
     # step's gradient can touch, which lazy Adam updates (backends.training.adam).
     lookups: ClassVar[tuple[str, str]]
@@ -105,13 +130,18 @@ class Model:
         """A batch's scores, (B, 1, W), with ``backend``'s forward function; ``arrays`` are its tensors."""
         raise NotImplementedError
 
+    def input_vectors(self, backend: Any, embed_center: Any, arrays: dict[str, Any]) -> Any:
+        """Each example's input vector, (B, E), with ``backend``'s operations: what the full softmax scores against
+        every word."""
+        raise NotImplementedError
+
     def oracle_view(self, arrays: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(inputs, input_mask, outputs)``: the words whose mean vector is the input, their mask, and the
         words scored against it."""
         raise NotImplementedError
 
     def __repr__(self) -> str:
-        return f"<model {self.name}>"
+        return f"<model {self.name}{' with the full softmax' if self.full_softmax else ''}>"
 
 
 def _real_rows(draw: Draw, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -171,6 +201,9 @@ class SkipGram(Model):
     def scores(self, backend, embed_center, embed_context, arrays):
         return backend.skip_gram(arrays["centers"], arrays["contexts_negatives"], embed_center, embed_context)
 
+    def input_vectors(self, backend, embed_center, arrays):
+        return embed_center(arrays["centers"])[:, 0]
+
     def oracle_view(self, arrays):
         centers = arrays["centers"]
         return centers, np.ones(centers.shape, dtype=arrays["mask"].dtype), arrays["contexts_negatives"]
@@ -207,10 +240,14 @@ class Cbow(Model):
     def scores(self, backend, embed_center, embed_context, arrays):
         return backend.cbow(arrays["contexts"], arrays["context_mask"], arrays["targets"], embed_center, embed_context)
 
+    def input_vectors(self, backend, embed_center, arrays):
+        return backend.masked_mean(embed_center(arrays["contexts"]), arrays["context_mask"])
+
     def oracle_view(self, arrays):
         return arrays["contexts"], arrays["context_mask"], arrays["targets"]
 
 
 SKIP_GRAM, CBOW = SkipGram(), Cbow()
+SKIP_GRAM.with_full_softmax, CBOW.with_full_softmax = SkipGram(full_softmax=True), Cbow(full_softmax=True)
 MODELS: dict[str, Model] = {model.name: model for model in (SKIP_GRAM, CBOW)}
-SkipGramBatch.model, CbowBatch.model = SKIP_GRAM, CBOW
+SkipGramBatch.laid_out_by, CbowBatch.laid_out_by = SKIP_GRAM, CBOW

@@ -62,6 +62,8 @@ class NoiseSampler:
         Draws the whole (rows, per_row) block at once, then draws again just the entries that hit a
         word to avoid, until none does.
         """
+        if not per_row:  # the softmax objectives draw none (Settings.noise_words)
+            return np.zeros((avoid.shape[0], 0), dtype=avoid.dtype)
         self._check_can_avoid(avoid)
         noise = self._alias.draw(rng, (avoid.shape[0], per_row))
         clash = noise == avoid[:, :1]

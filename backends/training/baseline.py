@@ -47,6 +47,11 @@ def train_gensim(
     """Train gensim's Word2Vec on ``data``'s subsampled sentences with the chapter's settings."""
     with importing("gensim"):
         from gensim.models import Word2Vec
+    if data.settings.objective == "full_softmax":
+        raise W2VError(
+            "gensim's Word2Vec trains with negative sampling or hierarchical softmax, and has no full softmax: "
+            "compare gensim with --objective negative_sampling or hierarchical_softmax."
+        )
     if epochs < 1 or embed_size < 1:
         raise W2VError(f"epochs and embedding size must be at least 1 (got {epochs}, {embed_size}).")
     check_workers(workers)
@@ -67,8 +72,8 @@ def train_gensim(
         min_count=1,
         sample=0,
         sg=data.model.gensim_sg,
-        hs=0,
-        negative=ours.num_noise,
+        hs=int(ours.objective == "hierarchical_softmax"),  # gensim builds its Huffman tree from the sentences' counts
+        negative=ours.noise_words,
         ns_exponent=NOISE_POWERS[ours.noise],
         workers=workers,
         seed=ours.seed,

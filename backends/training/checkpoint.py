@@ -115,12 +115,27 @@ WHOLE, NUMBERS, LOSSES = (
 # -- the arrays: the state's, and their rules ----------------------------------------------------------------------
 @dataclass(frozen=True)
 class _Sizes:
-    """What a table's shape must be, where it is known: the vocabulary's size (rows), the embedding size
-    (columns), and the shape of the first table read (every table and moment has it)."""
+    """What a table's shape must be, where it is known: its rows (a word's each, or with hierarchical softmax an
+    inner node's each in the context table), the embedding size (columns), and the shape of its table (its
+    moments have it)."""
 
     rows: int | None
     columns: int | None
     first: tuple[int, ...] | None
+    holder: tuple[str, str] = ("the vocabulary", "word")  # what has a row each, for a message
+
+    @classmethod
+    def of(cls, name: str, known: dict, arrays: dict[str, np.ndarray]) -> _Sizes:
+        """The sizes of array ``name`` (a table or a moment), given the run's settings ``known`` and the arrays
+        read so far."""
+        table = name.split("_")[0]
+        vocab_size, columns = (
+            value if _is_int(value) else None for value in (known.get("vocab_size"), known.get("embed_size"))
+        )
+        first = arrays[table].shape if table in arrays else None
+        if table == TABLES[1] and known.get("objective") == "hierarchical_softmax" and vocab_size is not None:
+            return cls(vocab_size - 1, columns, first, ("hierarchical softmax's tree", "inner node"))
+        return cls(vocab_size, columns, first)
 
 
 def _table_header(dtype: np.dtype, shape: tuple, sizes: _Sizes) -> str | None:
@@ -129,11 +144,12 @@ def _table_header(dtype: np.dtype, shape: tuple, sizes: _Sizes) -> str | None:
     if len(shape) != 2:
         return f"is {_describe(dtype, shape)}, not a table (2 dimensions)"
     if sizes.rows is not None and shape[0] != sizes.rows:
-        return f"has {counted(shape[0], 'row')}, but the vocabulary has {counted(sizes.rows, 'word')}, one row each"
+        holder, each = sizes.holder
+        return f"has {counted(shape[0], 'row')}, but {holder} has {counted(sizes.rows, each)}, one row each"
     if sizes.columns is not None and shape[1] != sizes.columns:
         return f"has {counted(shape[1], 'column')}, but the embedding size is {sizes.columns:,}"
     if sizes.first is not None and shape != sizes.first:
-        return f"is of shape {shape}, and {TABLES[0]} of shape {sizes.first}"
+        return f"is of shape {shape}, and its table of shape {sizes.first}"
     return None
 
 
@@ -326,13 +342,9 @@ class _Checked:
         missing = [item.name for item in _ARRAYS if f"{item.name}.npy" not in archive.namelist()]
         if missing:
             self.fail(f"it holds no array {', '.join(missing)}", "is incomplete")
-        rows, columns = (
-            value if _is_int(value) else None for value in (known.get("vocab_size"), known.get("embed_size"))
-        )
         arrays: dict[str, np.ndarray] = {}
         for item in _ARRAYS:
-            first = arrays[TABLES[0]].shape if TABLES[0] in arrays else None
-            sizes = _Sizes(rows, columns, first)
+            sizes = _Sizes.of(item.name, known, arrays)
             arrays[item.name] = self._array(archive, item.name, functools.partial(item.header, sizes=sizes))
         for item in _ARRAYS:
             for rule in item.values:

@@ -69,11 +69,19 @@ class Backend(Protocol, Generic[OwnTrainer]):
     def cbow(self, contexts: Any, context_mask: Any, targets: Any, embed_center: Any, embed_context: Any) -> Any:
         """Scores u_t · mean(v_c): (B, C) contexts, their (B, C) mask and (B, T) targets → (B, 1, T)."""
 
+    def masked_mean(self, vectors: Any, mask: Any) -> Any:
+        """The mean of each row's vectors where the mask is 1: (B, C, E) and (B, C) → (B, E)."""
+
     def masked_bce(self, scores: Any, label: Any, mask: Any) -> Any:
         """Per-example sigmoid binary cross-entropy over the unmasked entries: (B, W) → (B,)."""
 
+    def softmax_cross_entropy(self, inputs: Any, targets: Any, mask: Any, embed_context: Any) -> Any:
+        """The full softmax: (B, E) inputs scored against every row of ``embed_context``, the cross-entropy of the
+        (B, T) targets averaged over the unmasked ones → (B,)."""
+
     def objective(self, model: Model, embed_center: Any, embed_context: Any, arrays: dict[str, Any]) -> Any:
-        """A batch's summed loss, what each step minimises: ``arrays`` are the batch's tensors."""
+        """A batch's summed loss, what each step minimises: ``arrays`` are the batch's tensors; a model
+        ``with_full_softmax`` scores against every word (:mod:`backends.pipeline.objectives`)."""
 
     def batch_tensors(self, batch: Batch, device: Any, float_dtype: Any = np.float32) -> dict[str, Any]:
         """A batch's arrays as this framework's tensors on ``device``, masks and labels in ``float_dtype``."""

@@ -196,6 +196,7 @@ class Run:
         )
         self.backend, self.data, self.settings, self.sync_every = backend, data, settings, sync_every
         center, context = initial_weights(len(data.vocab), settings.embed_size, settings.seed)
+        context = context[: data.output_rows]  # hierarchical softmax's inner nodes: the first V - 1 of the draw
         trainer = backend.LazyTrainer if settings.optimizer == "lazy_adam" else backend.Trainer
         self.trainer = trainer(center, context, lr=settings.lr, device=settings.device)
         self.history = _new_history(backend.NAME, self.trainer.device_name, data, settings)
