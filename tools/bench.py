@@ -37,8 +37,6 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-import numpy as np
-
 from backends.common.errors import W2VError
 from backends.common.files import to_json, writable_folder, write_json
 from backends.common.frameworks import REGISTRY
@@ -47,7 +45,7 @@ from backends.common.settings import DEFAULTS, Settings
 from backends.experiments.isolated import NOT_INSTALLED, check_frameworks, run_json, train_isolated
 from backends.pipeline.corpus import PTB_ZIP, corpus_from_text
 from backends.pipeline.dataset import load_data, make_dataset
-from backends.pipeline.noise import AliasSampler
+from backends.pipeline.synthetic import synthetic_corpus
 from backends.training.baseline import train_gensim
 from backends.training.history import package_versions
 
@@ -172,17 +170,6 @@ def task_gensim(workers: int) -> dict:
     """gensim's Word2Vec, the chapter's settings, 5 epochs on our subsampled PTB."""
     history = train_gensim(load_data(), epochs=5, workers=workers)
     return {"centers_per_sec": history.centers_per_sec, "seconds": history.seconds, "workers": workers}
-
-
-def synthetic_corpus(tokens: int, vocab_size: int = 50_000, seed: int = 0) -> str:
-    """A seeded corpus of ``tokens`` Zipf-distributed words (P(rank r) ∝ 1/r), ~20 words a sentence."""
-    rng = np.random.default_rng(seed)
-    ranks = np.arange(1, vocab_size + 1)
-    ids = AliasSampler((1 / ranks) / (1 / ranks).sum()).draw(rng, tokens)
-    words = np.array([f"w{i}" for i in range(vocab_size)], dtype=object)[ids]
-    ends = np.cumsum(1 + rng.poisson(19, size=tokens // 10 + 1))
-    ends = ends[ends < tokens]
-    return "\n".join(" ".join(sentence) for sentence in np.split(words, ends))
 
 
 # The Zipf task's peak, a token: its text, the corpus and the draw (docs/performance.md: 1,480 MiB for 10 million).
