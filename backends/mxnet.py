@@ -92,16 +92,11 @@ def softmax_cross_entropy(inputs: np.ndarray, targets: np.ndarray, mask: np.ndar
 
 
 def objective(model: Model, embed_center, embed_context, arrays: dict) -> np.ndarray:
-    """The batch's summed loss, the quantity each step minimises, to be called inside ``autograd.record()``: the
-    masked binary cross-entropy of the words its rows hold (negative sampling, hierarchical softmax), or the
-    softmax over every word (a model ``with_full_softmax``)."""
-    this = sys.modules[__name__]
-    if model.full_softmax:
-        inputs = model.input_vectors(this, embed_center, arrays)
-        targets = arrays[model.lookups[1]]
-        return softmax_cross_entropy(inputs, targets, arrays["mask"], embed_context).sum()
-    scores = model.scores(this, embed_center, embed_context, arrays)
-    return masked_bce(scores.reshape(arrays["label"].shape), arrays["label"], arrays["mask"]).sum()
+    """The batch's summed loss, the quantity each step minimises, to be called inside ``autograd.record()`` to
+    differentiate it: the sum of the model's per-example losses (:meth:`backends.pipeline.models.Model.losses`:
+    this backend's ``masked_bce`` of the rows' scores, or its ``softmax_cross_entropy`` for a model
+    ``with_full_softmax``)."""
+    return model.losses(sys.modules[__name__], embed_center, embed_context, arrays).sum()
 
 
 def batch_tensors(batch: Batch, device: mx.Context, float_dtype=onp.float32) -> dict[str, np.ndarray]:

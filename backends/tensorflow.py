@@ -78,16 +78,10 @@ def softmax_cross_entropy(inputs: tf.Tensor, targets: tf.Tensor, mask: tf.Tensor
 
 
 def objective(model: Model, embed_center, embed_context, arrays: dict) -> tf.Tensor:
-    """The batch's summed loss, the quantity each step minimises, to be recorded on a tape: the masked binary
-    cross-entropy of the words its rows hold (negative sampling, hierarchical softmax), or the softmax over every
-    word (a model ``with_full_softmax``)."""
-    this = sys.modules[__name__]
-    if model.full_softmax:
-        inputs = model.input_vectors(this, embed_center, arrays)
-        targets = arrays[model.lookups[1]]
-        return tf.reduce_sum(softmax_cross_entropy(inputs, targets, arrays["mask"], embed_context))
-    scores = model.scores(this, embed_center, embed_context, arrays)
-    return tf.reduce_sum(masked_bce(tf.reshape(scores, tf.shape(arrays["label"])), arrays["label"], arrays["mask"]))
+    """The batch's summed loss, the quantity each step minimises, to be recorded on a tape to differentiate it:
+    the sum of the model's per-example losses (:meth:`backends.pipeline.models.Model.losses`: this backend's
+    ``masked_bce`` of the rows' scores, or its ``softmax_cross_entropy`` for a model ``with_full_softmax``)."""
+    return tf.reduce_sum(model.losses(sys.modules[__name__], embed_center, embed_context, arrays))
 
 
 def batch_tensors(batch: Batch, device: str, float_dtype=np.float32) -> dict[str, tf.Tensor]:

@@ -53,6 +53,17 @@ def require(name: str) -> None:
     pytest.skip(why)
 
 
+def installed_runs(data, steps: int, **options) -> dict:
+    """Each installed framework's first ``steps`` steps on ``data`` with training ``options``, by name."""
+    from backends import FRAMEWORKS, load_backend
+
+    return {
+        name: load_backend(name).train(data, max_steps=steps, progress=False, **options)
+        for name in FRAMEWORKS
+        if missing(name) is None
+    }
+
+
 def run(*args, env=None, cwd=ROOT) -> subprocess.CompletedProcess:
     """``python -m backends ARGS`` in a process of its own."""
     return subprocess.run(

@@ -15,7 +15,7 @@ from backends.pipeline import make_dataset
 from backends.training import contract
 from backends.training.state import TrainerState
 from backends.training.weights import initial_weights
-from helpers import missing
+from helpers import installed_runs
 
 STEPS = 60
 REFERENCE = "numpy"  # the oracle: no framework, always installed
@@ -35,11 +35,7 @@ def w2v(framework):
 @pytest.fixture(scope="module")
 def runs(data):
     """Each installed framework's first STEPS steps from seed 0, trained once for the whole module."""
-    return {
-        name: load_backend(name).train(data, max_steps=STEPS, progress=False)
-        for name in FRAMEWORKS
-        if missing(name) is None
-    }
+    return installed_runs(data, STEPS)
 
 
 def _protocol_members(protocol) -> dict[str, object]:
@@ -162,11 +158,7 @@ def test_step_losses_agree_with_the_oracle(framework, runs):
 @pytest.fixture(scope="module")
 def lazy_runs(data):
     """Each installed framework's first STEPS steps with lazy Adam."""
-    return {
-        name: load_backend(name).train(data, max_steps=STEPS, optimizer="lazy_adam", progress=False)
-        for name in FRAMEWORKS
-        if missing(name) is None
-    }
+    return installed_runs(data, STEPS, optimizer="lazy_adam")
 
 
 @pytest.mark.parametrize("framework", OTHERS)
@@ -220,12 +212,7 @@ def test_cbow_scores_are_dot_products_with_the_mean_context(w2v):
 
 @pytest.fixture(scope="module")
 def cbow_runs(corpus):
-    data = make_dataset(corpus, model="cbow", seed=0)
-    return {
-        name: load_backend(name).train(data, max_steps=30, progress=False)
-        for name in FRAMEWORKS
-        if missing(name) is None
-    }
+    return installed_runs(make_dataset(corpus, model="cbow", seed=0), 30)
 
 
 @pytest.mark.parametrize("framework", OTHERS)

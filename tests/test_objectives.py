@@ -13,7 +13,7 @@ from backends.pipeline import make_dataset
 from backends.pipeline.huffman import huffman_tree
 from backends.pipeline.models import SKIP_GRAM, SkipGramBatch
 from backends.pipeline.objectives import along_paths
-from helpers import missing
+from helpers import installed_runs, missing
 
 STEPS = 30
 OBJECTIVES = ("hierarchical_softmax", "full_softmax")
@@ -33,11 +33,7 @@ def dataset(corpus, objective):
 @pytest.fixture(scope="module")
 def runs(dataset):
     """Each installed framework's first STEPS steps with the objective, from seed 0."""
-    return {
-        name: load_backend(name).train(dataset, max_steps=STEPS, progress=False)
-        for name in FRAMEWORKS
-        if missing(name) is None
-    }
+    return installed_runs(dataset, STEPS)
 
 
 def test_the_three_objectives_see_the_same_centers_and_contexts(corpus, data):
@@ -138,11 +134,7 @@ def test_step_losses_agree_with_the_oracle_for_each_objective(framework, runs, o
 
 def test_lazy_adam_trains_hierarchical_softmax_as_the_oracle_does(corpus):
     data = make_dataset(corpus, objective="hierarchical_softmax", seed=0)
-    lazy = {
-        name: load_backend(name).train(data, max_steps=20, optimizer="lazy_adam", progress=False).step_losses
-        for name in FRAMEWORKS
-        if missing(name) is None
-    }
-    reference = np.array(lazy.pop("numpy"))
-    for name, losses in lazy.items():
-        assert (np.abs(np.array(losses) - reference) / reference).max() < 1e-4, name
+    lazy = installed_runs(data, 20, optimizer="lazy_adam")
+    reference = np.array(lazy.pop("numpy").step_losses)
+    for name, history in lazy.items():
+        assert (np.abs(np.array(history.step_losses) - reference) / reference).max() < 1e-4, name

@@ -86,6 +86,7 @@ def test_every_page_loads_whole_and_offline(site, browser):
         CHAPTER,
         "notebooks/compare-frameworks.html",
         "notebooks/extensions.html",
+        "notebooks/approximate-training.html",
         "docs/environments.html",
         "docs/command-line.html",
         "docs/performance.html",
@@ -159,3 +160,7 @@ def test_choosing_jax_switches_every_tab_set_and_is_remembered(site, browser, tm
     page.goto(base + "index.html", wait_until="load")
     page.goto(base + CHAPTER, wait_until="load")
     assert _chosen(page) == [["jax", True]] * len(before)
+    for other in ("notebooks/compare-frameworks.html", "notebooks/approximate-training.html"):  # the code side by side
+        page.goto(base + other, wait_until="load")
+        shown = _chosen(page)
+        assert shown and shown == [["jax", True]] * len(shown), other

@@ -266,6 +266,12 @@ def test_checking_on_cbow_data_says_to_load_the_chapters_skip_gram_data(corpus, 
         tryit.check(load_backend("numpy"), name, lambda *arguments: None, make_dataset(corpus, model="cbow"))
 
 
+@pytest.mark.parametrize("objective", ["hierarchical_softmax", "full_softmax"])
+def test_checking_on_another_objectives_data_says_to_load_negative_sampling(corpus, objective):
+    with pytest.raises(W2VError, match=rf"train with negative sampling: load the data .* not {objective}\."):
+        tryit.check(load_backend("numpy"), "masked_bce", print, make_dataset(corpus, objective=objective))
+
+
 # -- a reader's training step --------------------------------------------------------------------------------------
 
 

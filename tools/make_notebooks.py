@@ -14,7 +14,8 @@ code in ```{code-cell}``` blocks, cell tags after ``:tags:``. Nothing of the cha
   regions of the code cells (``# BEGIN SOLUTION`` ... ``# END SOLUTION``, tools/solutions.py) are solved in the
   first and outlines to fill in in the second; ```{only} teacher``` and ```{only} student``` blocks, and code
   cells tagged ``only-student``, go into that variant alone.
-- compare-frameworks.md and extensions.md become notebooks/compare-frameworks.ipynb and extensions.ipynb.
+- compare-frameworks.md, extensions.md and approximate-training.md become notebooks/compare-frameworks.ipynb,
+  extensions.ipynb and approximate-training.ipynb.
 - ``<!-- ... -->`` comments are notes for authors and are left out.
 
 The committed notebooks carry the outputs of a full run (5 epochs, on the CPU, in the book environment),
@@ -54,7 +55,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SOURCES = ROOT / "notebooks" / "source"
 CHAPTER = "word2vec-pretraining"
 # What each notebook trains with (the tests run it only where that is installed); None: whatever is installed.
-OTHERS = {"compare-frameworks": None, "extensions": "jax"}
+OTHERS = {"compare-frameworks": None, "extensions": "jax", "approximate-training": "torch"}
 ONLY_TAG = "only-"  # a code cell tagged only-jax is written into the JAX notebook alone
 TEACHER, STUDENT = "teacher", "student"  # the chapter's two variants: notebooks/<framework>/, notebooks/student/
 MARKED = "marked"  # the student notebook with its solutions between markers, for nbgrader or otter-grader (--marked)

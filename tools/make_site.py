@@ -8,7 +8,8 @@ Sphinx with site/conf.py:
 - notebooks/word2vec-pretraining.md: the four chapter notebooks merged (tools/merge_notebooks.py): what is
   the same once, where they differ a tab per framework; the notebook files themselves are linked to download,
   with the student notebooks and the package's wheel (tools/make_wheel.py) beside them;
-- notebooks/compare-frameworks.ipynb and extensions.ipynb, rendered with their outputs by myst-nb;
+- notebooks/compare-frameworks.ipynb, extensions.ipynb and approximate-training.ipynb, rendered with their outputs
+  by myst-nb, the frameworks' code side by side (``side_by_side.show``) as a tab set synced with the chapter's;
 - docs/*.md, the pages on environments, the command line, results, performance, reliability and maintenance;
 - backends/<framework>.py, copied into the built site as they are: the side-by-side code links to them.
 
@@ -29,10 +30,11 @@ import nbformat
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from make_wheel import wheel_into  # noqa: E402
-from merge_notebooks import merge  # noqa: E402
+from merge_notebooks import merge, tab_set  # noqa: E402
 
 from backends.common.frameworks import CHAPTER_FRAMEWORKS, REGISTRY  # noqa: E402
 from backends.common.package import WHEEL  # noqa: E402
+from backends.display import side_by_side  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "site" / "_build"
@@ -43,6 +45,7 @@ PAGES = [
     "notebooks/word2vec-pretraining",
     "notebooks/compare-frameworks",
     "notebooks/extensions",
+    "notebooks/approximate-training",
     "docs/results",
     "docs/teaching",
     "docs/environments",
@@ -81,6 +84,28 @@ def _chapter_page() -> str:
     )
 
 
+def _code_in_tabs(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """``notebook`` with the output of each ``side_by_side.show`` (the frameworks' code one after the other, as
+    Jupyter and GitHub show it) made a tab set instead, in the chapter page's sync group: choosing a framework in
+    one tab set chooses it everywhere."""
+    cells = []
+    for cell in notebook.cells:
+        cells.append(cell)
+        for names in side_by_side.shown_in(cell.source) if cell.cell_type == "code" else []:
+            cell.outputs = [output for output in cell.outputs if output.output_type != "execute_result"]
+            titles = {name: REGISTRY[name].title for name in CHAPTER_FRAMEWORKS}
+            versions = {name: _raw_link(code) for name, code in side_by_side.versions(*names).items()}
+            cells.append(nbformat.v4.new_markdown_cell(tab_set(versions, titles)))
+    notebook.cells = cells
+    return notebook
+
+
+def _raw_link(markdown: str) -> str:
+    """``markdown`` with its links to the backend files as HTML anchors: Sphinx would take a Markdown link for a
+    page of the site and find none, and the files are copied beside the pages once they are built."""
+    return re.sub(r"\[`([^`]+)`\]\((\.\./backends/[^)]+)\)", r'<a href="\2"><code>\1</code></a>', markdown)
+
+
 def _index() -> str:
     """The README as the front page, with the site's pages listed after it."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -92,8 +117,9 @@ def stage() -> None:
     shutil.rmtree(STAGE, ignore_errors=True)
     (STAGE / "notebooks").mkdir(parents=True)
     shutil.copytree(ROOT / "docs", STAGE / "docs")
-    for name in ("compare-frameworks", "extensions"):
-        shutil.copy(ROOT / "notebooks" / f"{name}.ipynb", STAGE / "notebooks")
+    for name in ("compare-frameworks", "extensions", "approximate-training"):
+        notebook = _code_in_tabs(nbformat.read(ROOT / "notebooks" / f"{name}.ipynb", as_version=4))
+        nbformat.write(notebook, STAGE / "notebooks" / f"{name}.ipynb")
     for name in CHAPTER_FRAMEWORKS:
         (STAGE / "notebooks" / name).mkdir()
         shutil.copy(ROOT / "notebooks" / name / f"{CHAPTER}.ipynb", STAGE / "notebooks" / name)

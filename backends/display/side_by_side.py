@@ -51,18 +51,33 @@ def source(framework: str, *names: str) -> str:
     return "\n\n\n".join(present)
 
 
-def markdown(*names: str, frameworks: tuple[str, ...] = CHAPTER_FRAMEWORKS, link_from: str = "..") -> str:
-    """``names`` as each framework writes them: per framework a heading with a link to its file at the first
-    definition shown (relative to ``link_from``, the folder of the page that shows it), then the code."""
-    blocks = []
+def versions(*names: str, frameworks: tuple[str, ...] = CHAPTER_FRAMEWORKS, link_from: str = "..") -> dict[str, str]:
+    """``names`` as each framework writes them, by framework: a link to its file at the first definition shown
+    (relative to ``link_from``, the folder of the page that shows it), then the code (the site puts each in a tab
+    of its own)."""
+    found = {}
     for framework in frameworks:
         code = source(framework, *names)
         first = min(line for name, (line, _, _) in _definitions(framework).items() if name in names)
         where = f"{link_from}/backends/{framework}.py#L{first}"
-        blocks.append(
-            f"**{REGISTRY[framework].title}**, [`backends/{framework}.py`]({where}):\n\n```python\n{code}\n```"
-        )
-    return "\n\n".join(blocks)
+        found[framework] = f"[`backends/{framework}.py`]({where}):\n\n```python\n{code}\n```"
+    return found
+
+
+def markdown(*names: str, frameworks: tuple[str, ...] = CHAPTER_FRAMEWORKS, link_from: str = "..") -> str:
+    """:func:`versions` one after the other, each under the framework's name in bold."""
+    shown = versions(*names, frameworks=frameworks, link_from=link_from)
+    return "\n\n".join(f"**{REGISTRY[framework].title}**, {block}" for framework, block in shown.items())
+
+
+def shown_in(code: str) -> list[tuple[str, ...]]:
+    """The names each ``side_by_side.show(...)`` call in a notebook cell's ``code`` shows, call by call."""
+    python = "\n".join(line for line in code.splitlines() if not line.lstrip().startswith(("%", "!")))  # magics
+    return [
+        tuple(str(arg.value) for arg in node.args if isinstance(arg, ast.Constant))
+        for node in ast.walk(ast.parse(python))
+        if isinstance(node, ast.Call) and ast.unparse(node.func).endswith("side_by_side.show")
+    ]
 
 
 def show(*names: str, frameworks: tuple[str, ...] = CHAPTER_FRAMEWORKS):

@@ -5,7 +5,9 @@ A model decides three things, and nothing outside this module asks which model i
 - the **batch layout**: which output words each center's row holds (:meth:`Model.outputs`, drawn once per
   draw) and how a batch is cut from them (:meth:`Model.batch`);
 - the **forward function** a backend runs on a batch's tensors (:meth:`Model.scores`: the backend's
-  ``skip_gram`` or ``cbow``);
+  ``skip_gram`` or ``cbow``), and the per-example losses made from it (:meth:`Model.losses`: the backend's
+  masked binary cross-entropy, or for a model ``with_full_softmax`` the input vectors of
+  :meth:`Model.input_vectors` against every word, :mod:`backends.pipeline.objectives`);
 - the **oracle's view** of a batch (:meth:`Model.oracle_view`): both models score output words against one
   input vector, the center's in skip-gram and the mean of the contexts' in CBOW, so the NumPy oracle's one
   hand-derived gradient serves both once it knows which words are inputs and which are outputs.
@@ -129,6 +131,16 @@ class Model:
     def scores(self, backend: Any, embed_center: Any, embed_context: Any, arrays: dict[str, Any]) -> Any:
         """A batch's scores, (B, 1, W), with ``backend``'s forward function; ``arrays`` are its tensors."""
         raise NotImplementedError
+
+    def losses(self, backend: Any, embed_center: Any, embed_context: Any, arrays: dict[str, Any]) -> Any:
+        """Each example's loss, (B,), with ``backend``'s operations: the masked binary cross-entropy of the scores
+        of the entries its row holds (negative sampling; hierarchical softmax, whose entries are inner nodes), or
+        with the full softmax the cross-entropy of its output words against every word."""
+        if self.full_softmax:
+            inputs = self.input_vectors(backend, embed_center, arrays)
+            return backend.softmax_cross_entropy(inputs, arrays[self.lookups[1]], arrays["mask"], embed_context)
+        scores = self.scores(backend, embed_center, embed_context, arrays)[:, 0]  # (B, 1, W) → (B, W)
+        return backend.masked_bce(scores, arrays["label"], arrays["mask"])
 
     def input_vectors(self, backend: Any, embed_center: Any, arrays: dict[str, Any]) -> Any:
         """Each example's input vector, (B, E), with ``backend``'s operations: what the full softmax scores against
